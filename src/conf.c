@@ -1,0 +1,517 @@
+/*
+ * conf.c - loads udpd.conf (libconfig) into a struct udpd_conf, strictly:
+ * every error names FILE:LINE and the setting, and nothing is bound or
+ * opened until the whole file is valid.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define WORKERS_MAX	256
+#define RATE_MAX	1000000
+
+static const char *const service_common_keys[] = {
+	"name", "module", "listen", "enabled", "allow", "deny", "rate_limit",
+	"max_request", NULL
+};
+static const char *const daemon_keys[] = {
+	"user", "group", "syslog_facility", "log_level", "workers", NULL
+};
+
+static int
+key_in(const char *key, const char *const *list)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(key, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n == 0 ? 1 : n, size);
+
+	if (p == NULL)
+		fatal("calloc");
+	return p;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+/* Every member of group must be in one of the two lists. */
+static int
+conf_check_keys(const config_setting_t *group, const char *const *a,
+    const char *const *b, const char *where, struct conf_err *err)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group,
+		    (unsigned)i);
+		const char *key = config_setting_name(s);
+
+		if (!key_in(key, a) && !key_in(key, b))
+			return conf_error(err, s, "unknown setting in %s",
+			    where);
+	}
+	return 0;
+}
+
+static int
+conf_daemon(const config_setting_t *d, struct udpd_conf *conf,
+    struct conf_err *err)
+{
+	const char *str;
+	long long workers;
+	int r;
+
+	if (!config_setting_is_group(d))
+		return conf_error(err, d, "must be a group { ... }");
+	if (conf_check_keys(d, daemon_keys, NULL, "daemon", err) < 0)
+		return -1;
+	if ((r = conf_get_string(d, "user", &str, err)) < 0)
+		return -1;
+	if (r == 1 && *str == '\0')
+		return conf_error(err, config_setting_get_member(d, "user"),
+		    "must not be empty");
+	if (r == 1)
+		conf->user = xstrdup(str);
+	if ((r = conf_get_string(d, "group", &str, err)) < 0)
+		return -1;
+	if (r == 1 && *str == '\0')
+		return conf_error(err, config_setting_get_member(d, "group"),
+		    "must not be empty");
+	if (r == 1)
+		conf->group = xstrdup(str);
+	if ((r = conf_get_string(d, "syslog_facility", &str, err)) < 0)
+		return -1;
+	if (r == 1 && (conf->facility = log_facility_from_name(str)) < 0)
+		return conf_error(err,
+		    config_setting_get_member(d, "syslog_facility"),
+		    "unknown facility '%s' (daemon, user, local0-local7)",
+		    str);
+	if ((r = conf_get_string(d, "log_level", &str, err)) < 0)
+		return -1;
+	if (r == 1 && (conf->log_level = log_level_from_name(str)) < 0)
+		return conf_error(err, config_setting_get_member(d, "log_level"),
+		    "unknown level '%s' (err, warning, notice, info, debug)",
+		    str);
+	workers = 1;
+	if (conf_get_int(d, "workers", 0, WORKERS_MAX, &workers, err) < 0)
+		return -1;
+	if (workers == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		workers = cpus < 1 ? 1 : cpus > WORKERS_MAX ? WORKERS_MAX : cpus;
+	}
+	conf->workers = (int)workers;
+	return 0;
+}
+
+/* Service names appear in logs and in the stats JSON: keep them plain. */
+static int
+conf_valid_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 64)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_' &&
+		    name[i] != '-' && name[i] != '.')
+			return 0;
+	return 1;
+}
+
+static int
+conf_listen(const config_setting_t *svc, struct service_conf *sc,
+    struct conf_err *err)
+{
+	const config_setting_t *l = config_setting_get_member(svc, "listen");
+	char why[256];
+	int n;
+
+	if (l == NULL)
+		return conf_error(err, svc, "service '%s' has no listen",
+		    sc->name);
+	if (!config_setting_is_array(l) && !config_setting_is_list(l))
+		return conf_error(err, l, "must be a list of \"addr:port\"");
+	if ((n = config_setting_length(l)) == 0)
+		return conf_error(err, l, "must not be empty");
+	sc->listen = xcalloc((size_t)n * 2, sizeof(*sc->listen));
+	sc->listen_text = xcalloc((size_t)n * 2, sizeof(char *));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(l,
+		    (unsigned)i);
+		const char *text;
+		int got;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return conf_error(err, e, "must be a string "
+			    "\"addr:port\"");
+		text = config_setting_get_string(e);
+		got = addr_parse_listen(text, &sc->listen[sc->nlisten], why,
+		    sizeof(why));
+		if (got < 0)
+			return conf_error(err, e, "%s", why);
+		for (int k = 0; k < got; k++)
+			sc->listen_text[sc->nlisten++] = xstrdup(text);
+	}
+	return 0;
+}
+
+static int
+conf_cidrs(const config_setting_t *svc, const char *key, struct cidr **out,
+    size_t *nout, struct conf_err *err)
+{
+	const config_setting_t *l = config_setting_get_member(svc, key);
+	char why[256];
+	int n;
+
+	if (l == NULL)
+		return 0;
+	if (!config_setting_is_array(l) && !config_setting_is_list(l))
+		return conf_error(err, l, "must be a list of CIDR blocks");
+	n = config_setting_length(l);
+	*out = xcalloc((size_t)n, sizeof(**out));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(l,
+		    (unsigned)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return conf_error(err, e, "must be a string");
+		if (cidr_parse(config_setting_get_string(e), &(*out)[i], why,
+		    sizeof(why)) < 0)
+			return conf_error(err, e, "%s", why);
+	}
+	*nout = (size_t)n;
+	return 0;
+}
+
+static int
+conf_rate_limit(const config_setting_t *svc, struct rate_limit_conf *rl,
+    struct conf_err *err)
+{
+	static const char *const keys[] = { "rate", "burst", NULL };
+	const config_setting_t *g = config_setting_get_member(svc,
+	    "rate_limit");
+	long long rate, burst;
+
+	if (g == NULL)
+		return 0;
+	if (!config_setting_is_group(g))
+		return conf_error(err, g, "must be a group "
+		    "{ rate = R; burst = B; }");
+	if (conf_check_keys(g, keys, NULL, "rate_limit", err) < 0)
+		return -1;
+	switch (conf_get_int(g, "rate", 1, RATE_MAX, &rate, err)) {
+	case -1:
+		return -1;
+	case 0:
+		return conf_error(err, g, "rate is required");
+	}
+	burst = rate;
+	if (conf_get_int(g, "burst", 1, RATE_MAX, &burst, err) < 0)
+		return -1;
+	rl->enabled = 1;
+	rl->rate = (unsigned)rate;
+	rl->burst = (unsigned)burst;
+	return 0;
+}
+
+/* Canonical text of a setting tree (names, types, values), for reloads. */
+static void
+conf_fingerprint_add(const config_setting_t *s, FILE *f)
+{
+	const char *name = config_setting_name(s);
+
+	fprintf(f, "%s=", name != NULL ? name : "");
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		fputc(config_setting_type(s) == CONFIG_TYPE_GROUP ? '{' : '[',
+		    f);
+		for (int i = 0; i < config_setting_length(s); i++)
+			conf_fingerprint_add(config_setting_get_elem(s,
+			    (unsigned)i), f);
+		fputc('}', f);
+		break;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		fprintf(f, "i%lld", (long long)config_setting_get_int64(s));
+		break;
+	case CONFIG_TYPE_FLOAT:
+		fprintf(f, "f%.17g", config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_BOOL:
+		fprintf(f, "b%d", config_setting_get_bool(s));
+		break;
+	case CONFIG_TYPE_STRING:
+		fprintf(f, "s%zu:%s", strlen(config_setting_get_string(s)),
+		    config_setting_get_string(s));
+		break;
+	}
+	fputc(';', f);
+}
+
+static char *
+conf_fingerprint(const config_setting_t *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		fatal("open_memstream");
+	conf_fingerprint_add(s, f);
+	if (fclose(f) != 0)
+		fatal("fingerprint");
+	return buf;
+}
+
+static int
+conf_service_module(const config_setting_t *svc, struct service_conf *sc,
+    struct conf_err *err)
+{
+	const char *str;
+
+	switch (conf_get_string(svc, "name", &str, err)) {
+	case -1:
+		return -1;
+	case 0:
+		return conf_error(err, svc, "service has no name");
+	}
+	if (!conf_valid_name(str))
+		return conf_error(err, config_setting_get_member(svc, "name"),
+		    "'%s': use 1-64 letters, digits, '_', '-' or '.'", str);
+	sc->name = xstrdup(str);
+	switch (conf_get_string(svc, "module", &str, err)) {
+	case -1:
+		return -1;
+	case 0:
+		return conf_error(err, svc, "service '%s' has no module",
+		    sc->name);
+	}
+	if ((sc->module = module_find(str)) == NULL)
+		return conf_error(err, config_setting_get_member(svc, "module"),
+		    "unknown module '%s' (greet, echo, upper, time, chat, "
+		    "stats)", str);
+	return 0;
+}
+
+static int
+conf_service(const config_setting_t *svc, struct service_conf *sc,
+    const struct module_ctx *base, struct conf_err *err)
+{
+	struct module_ctx ctx = *base;
+	long long max_request;
+	char where[160];
+
+	if (!config_setting_is_group(svc))
+		return conf_error(err, svc, "each service must be a group "
+		    "{ name = ...; module = ...; listen = [...]; }");
+	if (conf_service_module(svc, sc, err) < 0)
+		return -1;
+	snprintf(where, sizeof(where), "service '%s' (module %s)", sc->name,
+	    sc->module->name);
+	if (conf_check_keys(svc, service_common_keys, sc->module->options,
+	    where, err) < 0)
+		return -1;
+	sc->enabled = 1;
+	if (conf_get_bool(svc, "enabled", &sc->enabled, err) < 0 ||
+	    conf_listen(svc, sc, err) < 0 ||
+	    conf_cidrs(svc, "allow", &sc->allow, &sc->nallow, err) < 0 ||
+	    conf_cidrs(svc, "deny", &sc->deny, &sc->ndeny, err) < 0 ||
+	    conf_rate_limit(svc, &sc->rate_limit, err) < 0)
+		return -1;
+	max_request = sc->module->max_request != 0 ?
+	    (long long)sc->module->max_request : UDPD_MAX_DATAGRAM;
+	if (conf_get_int(svc, "max_request", 1, UDPD_MAX_DATAGRAM,
+	    &max_request, err) < 0)
+		return -1;
+	sc->max_request = (size_t)max_request;
+	sc->fingerprint = conf_fingerprint(svc);
+	ctx.service = sc->name;
+	/* A disabled service is validated but never opens anything. */
+	if (!sc->enabled)
+		ctx.check_only = 1;
+	sc->instance = sc->module->create(svc, &ctx, err);
+	return sc->instance == NULL ? -1 : 0;
+}
+
+/* A name twice, or an address twice among enabled services. */
+static int
+conf_duplicates(const config_setting_t *list, const struct udpd_conf *conf,
+    size_t i, struct conf_err *err)
+{
+	const config_setting_t *svc = config_setting_get_elem(list,
+	    (unsigned)i);
+	const struct service_conf *b = &conf->services[i];
+
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(conf->services[j].name, b->name) == 0)
+			return conf_error(err,
+			    config_setting_get_member(svc, "name"),
+			    "duplicate service name '%s'", b->name);
+	if (!b->enabled)
+		return 0;
+	for (size_t k = 0; k < b->nlisten; k++) {
+		const struct sockaddr *sa =
+		    (const struct sockaddr *)&b->listen[k].ss;
+
+		if (addr_port(sa) == 0)		/* kernel-chosen: distinct */
+			continue;
+		for (size_t j = 0; j <= i; j++) {
+			const struct service_conf *a = &conf->services[j];
+			size_t end = j == i ? k : a->nlisten;
+
+			if (!a->enabled)
+				continue;
+			for (size_t m = 0; m < end; m++)
+				if (addr_equal((const struct sockaddr *)
+				    &a->listen[m].ss, sa))
+					return conf_error(err,
+					    config_setting_get_member(svc,
+					    "listen"), "address '%s' is also "
+					    "used by service '%s'",
+					    b->listen_text[k], a->name);
+		}
+	}
+	return 0;
+}
+
+static int
+conf_services(const config_setting_t *list, struct udpd_conf *conf,
+    const struct module_ctx *base, struct conf_err *err)
+{
+	int n;
+
+	if (!config_setting_is_list(list) && !config_setting_is_array(list))
+		return conf_error(err, list, "must be a list ( { ... }, ... )");
+	n = config_setting_length(list);
+	conf->services = xcalloc((size_t)n, sizeof(*conf->services));
+	for (int i = 0; i < n; i++) {
+		conf->nservices = (size_t)i + 1;
+		if (conf_service(config_setting_get_elem(list, (unsigned)i),
+		    &conf->services[i], base, err) < 0 ||
+		    conf_duplicates(list, conf, (size_t)i, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+conf_root(const config_t *cfg, struct udpd_conf *conf,
+    const struct module_ctx *base, struct conf_err *err)
+{
+	static const char *const root_keys[] = { "daemon", "services", NULL };
+	const config_setting_t *root = config_root_setting(cfg);
+	const config_setting_t *s;
+
+	if (conf_check_keys(root, root_keys, NULL, "the top level", err) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "daemon")) != NULL &&
+	    conf_daemon(s, conf, err) < 0)
+		return -1;
+	if ((s = config_setting_get_member(root, "services")) == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "%s:1: services: missing "
+		    "(a list of services)", conf->path);
+		return -1;
+	}
+	return conf_services(s, conf, base, err);
+}
+
+struct udpd_conf *
+conf_load(const char *path, const struct udpd_stats_view *stats,
+    int check_only, struct conf_err *err)
+{
+	struct udpd_conf *conf = xcalloc(1, sizeof(*conf));
+	struct module_ctx base = { 0 };
+	char *tmp = xstrdup(path);
+	config_t cfg;
+	int ok;
+
+	conf->path = xstrdup(path);
+	/* Absolute, so relative paths still work after a chdir("/"). */
+	conf->dir = realpath(dirname(tmp), NULL);
+	free(tmp);
+	if (conf->dir == NULL)
+		conf->dir = xstrdup(".");
+	conf->facility = LOG_DAEMON;
+	conf->log_level = LOG_INFO;
+	conf->workers = 1;
+	base.config_dir = conf->dir;
+	base.stats = stats;
+	base.check_only = check_only;
+
+	config_init(&cfg);
+	config_set_include_dir(&cfg, conf->dir);
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			snprintf(err->msg, sizeof(err->msg), "%s: cannot read: "
+			    "%s", path, strerror(errno));
+		else
+			snprintf(err->msg, sizeof(err->msg), "%s:%d: syntax: "
+			    "%s", config_error_file(&cfg) ?
+			    config_error_file(&cfg) : path,
+			    config_error_line(&cfg), config_error_text(&cfg));
+		ok = 0;
+	} else
+		ok = conf_root(&cfg, conf, &base, err) == 0;
+	config_destroy(&cfg);
+	if (!ok) {
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+static void
+service_conf_free(struct service_conf *sc)
+{
+	if (sc->instance != NULL)
+		sc->module->destroy(sc->instance);
+	for (size_t i = 0; i < sc->nlisten; i++)
+		free(sc->listen_text[i]);
+	free(sc->listen_text);
+	free(sc->listen);
+	free(sc->allow);
+	free(sc->deny);
+	free(sc->fingerprint);
+	free(sc->name);
+}
+
+void
+conf_free(struct udpd_conf *conf)
+{
+	if (conf == NULL)
+		return;
+	for (size_t i = 0; i < conf->nservices; i++)
+		service_conf_free(&conf->services[i]);
+	free(conf->services);
+	free(conf->user);
+	free(conf->group);
+	free(conf->dir);
+	free(conf->path);
+	free(conf);
+}

@@ -1,0 +1,61 @@
+/*
+ * conf.h - the configuration file (libconfig syntax) turned into a
+ * validated struct udpd_conf.  Loading is strict: anything unknown, of the
+ * wrong type or duplicated is an error naming FILE:LINE and the setting.
+ */
+#ifndef UDPD_CONF_H
+#define UDPD_CONF_H
+
+#include <stddef.h>
+
+#include "addr.h"
+#include "conf_util.h"
+#include "module.h"
+
+struct rate_limit_conf {
+	int		enabled;
+	unsigned	rate;		/* tokens per second */
+	unsigned	burst;		/* bucket size */
+};
+
+struct service_conf {
+	char			*name;
+	const struct udpd_module *module;
+	void			*instance;	/* module state */
+	int			 enabled;
+	struct udpd_sockaddr	*listen;
+	char			**listen_text;	/* as written, for messages */
+	size_t			 nlisten;
+	struct cidr		*allow;		/* none: everyone allowed */
+	size_t			 nallow;
+	struct cidr		*deny;
+	size_t			 ndeny;
+	struct rate_limit_conf	 rate_limit;
+	size_t			 max_request;
+	/* Canonical text of every setting, to see if a reload changed it. */
+	char			*fingerprint;
+};
+
+struct udpd_conf {
+	char			*path;
+	char			*dir;		/* for relative paths */
+	char			*user;		/* NULL: stay as started */
+	char			*group;
+	int			 facility;
+	int			 log_level;
+	int			 workers;	/* resolved: >= 1 */
+	struct service_conf	*services;
+	size_t			 nservices;
+};
+
+/*
+ * Loads and validates path.  With check_only the modules validate their
+ * options without side effects (no files opened).  Returns NULL with a
+ * message in err on any error.
+ */
+struct udpd_conf *conf_load(const char *path,
+	    const struct udpd_stats_view *stats, int check_only,
+	    struct conf_err *err);
+void	conf_free(struct udpd_conf *conf);
+
+#endif

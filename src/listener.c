@@ -1,0 +1,502 @@
+/*
+ * listener.c - UDP sockets and the batched read path.
+ *
+ * On each readable event a worker reads up to BATCH datagrams with one
+ * recvmmsg, runs each through the guards (size, loop, access list) and its
+ * module, and sends every reply with one sendmmsg, from the local address
+ * the request was sent to.  At most ROUNDS batches per wake-up, so one busy
+ * socket cannot starve the others.  Buffers belong to the worker and are
+ * allocated once: nothing is allocated per datagram.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+
+#define BATCH		32
+#define ROUNDS		4
+#define RX_SIZE		65536	/* > any UDP payload: bigger is MSG_TRUNC */
+#define CTL_SIZE	128	/* pktinfo (v4 or v6) + a timespec stamp */
+
+struct batch {
+	struct mmsghdr		 rx[BATCH];
+	struct mmsghdr		 tx[BATCH];
+	struct iovec		 riov[BATCH];
+	struct iovec		 tiov[BATCH];
+	struct sockaddr_storage	 peer[BATCH];
+	struct udpd_reply	 rep[BATCH];
+	enum udpd_verdict	 verdict[BATCH];
+	union {
+		char		 buf[CTL_SIZE];
+		struct cmsghdr	 align;
+	}			 rctl[BATCH], tctl[BATCH];
+	unsigned char		*rbuf;		/* BATCH * RX_SIZE */
+	unsigned char		*tbuf;		/* BATCH * UDPD_MAX_DATAGRAM */
+};
+
+/* Counters have one writer (the worker); stats may read from another. */
+#define COUNT(l, field, v) __atomic_store_n(&(l)->counters.field, \
+	(l)->counters.field + (v), __ATOMIC_RELAXED)
+
+void
+listener_clock(struct timespec *now)
+{
+	clock_gettime(CLOCK_REALTIME, now);
+}
+
+void
+loop_guard_init(struct loop_guard *g)
+{
+	/* Services that answer anything: a reply to them could loop. */
+	static const uint16_t classic[] = { 0, 7, 13, 19, 37, 123 };
+
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i < sizeof(classic) / sizeof(classic[0]); i++)
+		loop_guard_add(g, classic[i]);
+}
+
+void
+loop_guard_add(struct loop_guard *g, uint16_t port)
+{
+	g->ports[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+static int
+loop_guard_has(const struct loop_guard *g, uint16_t port)
+{
+	return (g->ports[port / 8] >> (port % 8)) & 1;
+}
+
+/*
+ * Large buffers come from mmap: untouched pages cost no memory, so a worker
+ * that only ever sees small datagrams stays small.
+ */
+static void *
+batch_map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+struct batch *
+batch_new(void)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->rbuf = batch_map((size_t)BATCH * RX_SIZE);
+	b->tbuf = batch_map((size_t)BATCH * UDPD_MAX_DATAGRAM);
+	if (b->rbuf == NULL || b->tbuf == NULL) {
+		batch_free(b);
+		return NULL;
+	}
+	for (size_t i = 0; i < BATCH; i++) {
+		b->riov[i].iov_base = b->rbuf + i * RX_SIZE;
+		b->riov[i].iov_len = RX_SIZE;
+		b->rep[i].buf = b->tbuf + i * UDPD_MAX_DATAGRAM;
+		b->rep[i].cap = UDPD_MAX_DATAGRAM;
+	}
+	return b;
+}
+
+void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	if (b->rbuf != NULL)
+		munmap(b->rbuf, (size_t)BATCH * RX_SIZE);
+	if (b->tbuf != NULL)
+		munmap(b->tbuf, (size_t)BATCH * UDPD_MAX_DATAGRAM);
+	free(b);
+}
+
+static int
+listener_sockopts(int fd, int family, int wildcard, int timestamps,
+    int reuseport)
+{
+	int on = 1;
+
+	if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+	    &on, sizeof(on)) < 0)
+		return -1;
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) < 0)
+		return -1;
+	/* A wildcard socket must learn each request's local address so the
+	 * reply leaves from it (multi-homed hosts). */
+	if (wildcard && family == AF_INET && setsockopt(fd, IPPROTO_IP,
+	    IP_PKTINFO, &on, sizeof(on)) < 0)
+		return -1;
+	if (wildcard && family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_RECVPKTINFO, &on, sizeof(on)) < 0)
+		return -1;
+	if (timestamps && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+	    sizeof(on)) < 0)
+		return -1;
+	return 0;
+}
+
+static struct listener *
+listener_new(struct service_conf *svc, size_t i)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	char addr[INET6_ADDRSTRLEN + 16];
+
+	if (l == NULL)
+		fatal("calloc");
+	l->fd = -1;
+	l->svc = svc;
+	l->listen_index = i;
+	l->local = svc->listen[i];
+	l->wildcard = addr_is_wildcard((struct sockaddr *)&l->local.ss);
+	l->timestamps = svc->module->wants_rx_timestamp;
+	snprintf(l->label, sizeof(l->label), "%s %s", svc->name,
+	    addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+	return l;
+}
+
+struct listener *
+listener_open(struct service_conf *svc, size_t i, int reuseport, char *err,
+    size_t errlen)
+{
+	struct listener *l = listener_new(svc, i);
+	char addr[INET6_ADDRSTRLEN + 16];
+	int family = l->local.ss.ss_family;
+
+	addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr));
+	l->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0 || listener_sockopts(l->fd, family, l->wildcard,
+	    l->timestamps, reuseport) < 0) {
+		snprintf(err, errlen, "service %s: socket for %s: %s",
+		    svc->name, addr, strerror(errno));
+		goto fail;
+	}
+	if (bind(l->fd, (struct sockaddr *)&l->local.ss, l->local.len) < 0) {
+		snprintf(err, errlen, "service %s: cannot bind %s (%s): %s",
+		    svc->name, svc->listen_text[i], addr, strerror(errno));
+		goto fail;
+	}
+	/* Port 0 lets the kernel choose: learn what it chose. */
+	l->local.len = sizeof(l->local.ss);
+	getsockname(l->fd, (struct sockaddr *)&l->local.ss, &l->local.len);
+	snprintf(l->label, sizeof(l->label), "%s %s", svc->name,
+	    addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+	return l;
+fail:
+	listener_close(l);
+	return NULL;
+}
+
+struct listener *
+listener_adopt(struct service_conf *svc, size_t i, int fd, char *err,
+    size_t errlen)
+{
+	struct listener *l = listener_new(svc, i);
+
+	l->fd = fd;
+	if (l->wildcard || l->timestamps) {
+		int family = l->local.ss.ss_family;
+
+		if (listener_sockopts(fd, family, l->wildcard, l->timestamps,
+		    0) < 0 && errno != EINVAL) {
+			snprintf(err, errlen, "service %s: passed socket: %s",
+			    svc->name, strerror(errno));
+			listener_close(l);
+			return NULL;
+		}
+	}
+	evutil_make_socket_nonblocking(fd);
+	return l;
+}
+
+void
+listener_retarget(struct listener *l, struct service_conf *svc, size_t i)
+{
+	char addr[INET6_ADDRSTRLEN + 16];
+	int on = 1;
+
+	l->svc = svc;
+	l->listen_index = i;
+	if (svc->module->wants_rx_timestamp && !l->timestamps &&
+	    setsockopt(l->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0)
+		l->timestamps = 1;
+	snprintf(l->label, sizeof(l->label), "%s %s", svc->name,
+	    addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+}
+
+void
+listener_close(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->ev != NULL)
+		event_free(l->ev);
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l);
+}
+
+/* Access lists: deny wins; with an allow list, only its blocks pass. */
+static int
+listener_acl_ok(const struct service_conf *svc, const struct sockaddr *peer)
+{
+	for (size_t i = 0; i < svc->ndeny; i++)
+		if (cidr_match(&svc->deny[i], peer))
+			return 0;
+	if (svc->nallow == 0)
+		return 1;
+	for (size_t i = 0; i < svc->nallow; i++)
+		if (cidr_match(&svc->allow[i], peer))
+			return 1;
+	return 0;
+}
+
+static void
+listener_debug(const struct listener *l, const struct udpd_request *req,
+    const char *what)
+{
+	char peer[INET6_ADDRSTRLEN + 16], text[200];
+
+	log_debug("%s: %s from %s: %s", l->label, what,
+	    addr_format(req->peer, peer, sizeof(peer)),
+	    log_escape(req->data, req->len < 48 ? req->len : 48, text,
+	    sizeof(text)));
+}
+
+enum udpd_verdict
+listener_process(struct listener *l, const struct udpd_request *req,
+    int truncated, struct udpd_reply *rep)
+{
+	const struct service_conf *svc = l->svc;
+	uint16_t port = addr_port(req->peer);
+	enum udpd_verdict v;
+
+	COUNT(l, requests, 1);
+	COUNT(l, bytes_in, req->len);
+	rep->len = 0;
+	if (truncated || req->len > svc->max_request) {
+		COUNT(l, drop_size, 1);
+		return UDPD_DROP_SILENT;
+	}
+	if (loop_guard_has(l->guard, port) && !(port == 123 &&
+	    svc->module->reply_is_terminal != NULL &&
+	    svc->module->reply_is_terminal(svc->instance))) {
+		COUNT(l, drop_loop, 1);
+		return UDPD_DROP_SILENT;
+	}
+	if (!listener_acl_ok(svc, req->peer)) {
+		COUNT(l, drop_acl, 1);
+		return UDPD_DROP_SILENT;
+	}
+	v = svc->module->handle(svc->instance, req, rep);
+	switch (v) {
+	case UDPD_REPLY_ERROR:
+		COUNT(l, errors, 1);
+		break;
+	case UDPD_DROP:
+		COUNT(l, drop_malformed, 1);
+		break;
+	default:
+		break;
+	}
+	if (log_get_level() >= LOG_DEBUG)
+		listener_debug(l, req, v == UDPD_DROP ? "dropped" : "request");
+	return v;
+}
+
+/* The arrival time and local address from a received message's cmsgs. */
+static void
+listener_parse_cmsgs(struct msghdr *m, struct timespec *stamp,
+    struct cmsghdr **pktinfo)
+{
+	struct cmsghdr *c;
+
+	*pktinfo = NULL;
+	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS)
+			memcpy(stamp, CMSG_DATA(c), sizeof(*stamp));
+		else if ((c->cmsg_level == IPPROTO_IP &&
+		    c->cmsg_type == IP_PKTINFO) ||
+		    (c->cmsg_level == IPPROTO_IPV6 &&
+		    c->cmsg_type == IPV6_PKTINFO))
+			*pktinfo = c;
+	}
+}
+
+/* Sets the reply's source address to the request's destination. */
+static socklen_t
+listener_reply_pktinfo(const struct cmsghdr *in, void *ctl)
+{
+	struct cmsghdr *out = ctl;
+
+	if (in->cmsg_level == IPPROTO_IP) {
+		struct in_pktinfo pi;
+
+		memcpy(&pi, CMSG_DATA(in), sizeof(pi));
+		pi.ipi_spec_dst = pi.ipi_addr;
+		pi.ipi_ifindex = 0;
+		out->cmsg_level = IPPROTO_IP;
+		out->cmsg_type = IP_PKTINFO;
+		out->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(out), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+	/* IPv6: keep the interface too, which link-local addresses need. */
+	out->cmsg_level = IPPROTO_IPV6;
+	out->cmsg_type = IPV6_PKTINFO;
+	out->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+	memcpy(CMSG_DATA(out), CMSG_DATA(in), sizeof(struct in6_pktinfo));
+	return CMSG_SPACE(sizeof(struct in6_pktinfo));
+}
+
+static void
+listener_prepare_rx(struct batch *b)
+{
+	for (size_t i = 0; i < BATCH; i++) {
+		struct msghdr *m = &b->rx[i].msg_hdr;
+
+		m->msg_name = &b->peer[i];
+		m->msg_namelen = sizeof(b->peer[i]);
+		m->msg_iov = &b->riov[i];
+		m->msg_iovlen = 1;
+		m->msg_control = b->rctl[i].buf;
+		m->msg_controllen = CTL_SIZE;
+		m->msg_flags = 0;
+	}
+}
+
+/* Queues reply i for sendmmsg; returns the new count. */
+static unsigned
+listener_queue_reply(struct listener *l, struct batch *b, size_t i,
+    unsigned n, const struct cmsghdr *pktinfo)
+{
+	struct msghdr *m = &b->tx[n].msg_hdr;
+
+	memset(m, 0, sizeof(*m));
+	m->msg_name = &b->peer[i];
+	m->msg_namelen = b->rx[i].msg_hdr.msg_namelen;
+	b->tiov[n].iov_base = b->rep[i].buf;
+	b->tiov[n].iov_len = b->rep[i].len;
+	m->msg_iov = &b->tiov[n];
+	m->msg_iovlen = 1;
+	if (l->wildcard && pktinfo != NULL) {
+		m->msg_control = b->tctl[n].buf;
+		m->msg_controllen = listener_reply_pktinfo(pktinfo,
+		    b->tctl[n].buf);
+	}
+	return n + 1;
+}
+
+static void
+listener_send(struct listener *l, struct batch *b, unsigned n)
+{
+	unsigned done = 0;
+
+	while (done < n) {
+		int r = sendmmsg(l->fd, b->tx + done, n - done, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			/* This reply cannot go (buffer full, unreachable):
+			 * count it and go on with the rest. */
+			log_debug("%s: send: %s", l->label, strerror(errno));
+			COUNT(l, errors, 1);
+			done++;
+			continue;
+		}
+		for (int k = 0; k < r; k++) {
+			COUNT(l, replies, 1);
+			COUNT(l, bytes_out, b->tx[done + (unsigned)k].msg_len);
+		}
+		done += (unsigned)r;
+	}
+}
+
+/* One recvmmsg batch; returns how many datagrams it read (-1: stop). */
+static int
+listener_round(struct listener *l, struct batch *b)
+{
+	struct cmsghdr *pktinfo[BATCH];
+	struct timespec batch_time;
+	unsigned nreply = 0;
+	int n;
+
+	listener_prepare_rx(b);
+	n = recvmmsg(l->fd, b->rx, BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		/* ICMP errors from earlier replies surface here: not ours. */
+		if (errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+		    errno == ENETUNREACH || errno == EINTR)
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			log_warn("%s: recvmmsg", l->label);
+		return -1;
+	}
+	listener_clock(&batch_time);
+	for (int i = 0; i < n; i++) {
+		struct msghdr *m = &b->rx[i].msg_hdr;
+		struct udpd_request req = {
+			.data = b->riov[i].iov_base,
+			.len = b->rx[i].msg_len,
+			.peer = (struct sockaddr *)&b->peer[i],
+			.peerlen = m->msg_namelen,
+			.rx_time = batch_time,
+			.now = listener_clock,
+		};
+
+		listener_parse_cmsgs(m, &req.rx_time, &pktinfo[i]);
+		b->verdict[i] = listener_process(l, &req,
+		    (m->msg_flags & MSG_TRUNC) != 0, &b->rep[i]);
+	}
+	if (l->svc->module->batch_end != NULL)
+		l->svc->module->batch_end(l->svc->instance, b->rep, b->verdict,
+		    (size_t)n);
+	for (int i = 0; i < n; i++)
+		if (b->verdict[i] == UDPD_REPLY ||
+		    b->verdict[i] == UDPD_REPLY_ERROR)
+			nreply = listener_queue_reply(l, b, (size_t)i, nreply,
+			    pktinfo[i]);
+	if (nreply > 0)
+		listener_send(l, b, nreply);
+	return n;
+}
+
+static void
+listener_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	for (int round = 0; round < ROUNDS; round++)
+		if (listener_round(l, l->batch) < BATCH)
+			break;
+}
+
+int
+listener_attach(struct listener *l, struct event_base *base, struct batch *b,
+    const struct loop_guard *guard)
+{
+	l->batch = b;
+	l->guard = guard;
+	l->ev = event_new(base, l->fd, EV_READ | EV_PERSIST, listener_readable,
+	    l);
+	if (l->ev == NULL || event_add(l->ev, NULL) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,72 @@
+/*
+ * listener.h - the sockets of the running services and their read path:
+ * one non-blocking UDP socket per listen address per worker, one persistent
+ * libevent read event each, datagrams read and answered in batches
+ * (recvmmsg/sendmmsg), guards applied before any module sees a byte.
+ */
+#ifndef UDPD_LISTENER_H
+#define UDPD_LISTENER_H
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "module.h"
+
+struct listener;
+struct batch;
+
+/* Ports a reply must never go to: 0, the classic looping services, ours. */
+struct loop_guard {
+	uint8_t	ports[65536 / 8];
+};
+
+struct listener {
+	int				 fd;
+	struct event			*ev;
+	struct service_conf		*svc;		/* may be switched on reload */
+	const struct loop_guard		*guard;
+	struct batch			*batch;		/* the worker's buffers */
+	struct udpd_sockaddr		 local;		/* as bound (real port) */
+	size_t				 listen_index;	/* in svc->listen */
+	int				 wildcard;	/* needs IP_PKTINFO */
+	int				 timestamps;	/* SO_TIMESTAMPNS on */
+	struct udpd_counters		 counters;	/* this socket's share */
+	struct listener			*next;
+	char				 label[128];	/* "name addr:port" */
+};
+
+/*
+ * Opens and binds the socket for listen address i of svc.  reuseport is set
+ * when several workers bind the same address.  On failure returns NULL with
+ * a message naming the service and address in err.
+ */
+struct listener *listener_open(struct service_conf *svc, size_t i,
+	    int reuseport, char *err, size_t errlen);
+/* Wraps an already bound socket (systemd socket activation). */
+struct listener *listener_adopt(struct service_conf *svc, size_t i, int fd,
+	    char *err, size_t errlen);
+/* Starts reading on base with the worker's buffers. */
+int	listener_attach(struct listener *l, struct event_base *base,
+	    struct batch *b, const struct loop_guard *guard);
+/* Hands a kept socket to the service that now owns its address. */
+void	listener_retarget(struct listener *l, struct service_conf *svc,
+	    size_t i);
+void	listener_close(struct listener *l);
+
+struct batch	*batch_new(void);
+void		 batch_free(struct batch *b);
+
+void	loop_guard_init(struct loop_guard *g);
+void	loop_guard_add(struct loop_guard *g, uint16_t port);
+
+/* Realtime clock for modules (CLOCK_REALTIME). */
+void	listener_clock(struct timespec *now);
+
+/* Handles one received datagram; exposed for tests.  Returns the verdict
+ * after guards, and fills rep. */
+enum udpd_verdict listener_process(struct listener *l,
+	    const struct udpd_request *req, int truncated,
+	    struct udpd_reply *rep);
+
+#endif

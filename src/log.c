@@ -1,0 +1,165 @@
+/*
+ * log.c - logging to syslog (ident "udpd", LOG_PID) and, in the
+ * foreground, to stderr.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+static int log_to_stderr;
+static int log_level = LOG_INFO;
+
+static const struct {
+	const char	*name;
+	int		 value;
+} log_levels[] = {
+	{ "err", LOG_ERR }, { "warning", LOG_WARNING },
+	{ "notice", LOG_NOTICE }, { "info", LOG_INFO }, { "debug", LOG_DEBUG },
+}, log_facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+void
+log_init(int to_stderr, int facility)
+{
+	log_to_stderr = to_stderr;
+	closelog();
+	openlog("udpd", LOG_PID | LOG_NDELAY, facility);
+}
+
+void
+log_set_level(int level)
+{
+	log_level = level;
+}
+
+int
+log_get_level(void)
+{
+	return log_level;
+}
+
+int
+log_level_from_name(const char *name)
+{
+	for (size_t i = 0; i < NITEMS(log_levels); i++)
+		if (strcasecmp(name, log_levels[i].name) == 0)
+			return log_levels[i].value;
+	return -1;
+}
+
+int
+log_facility_from_name(const char *name)
+{
+	for (size_t i = 0; i < NITEMS(log_facilities); i++)
+		if (strcasecmp(name, log_facilities[i].name) == 0)
+			return log_facilities[i].value;
+	return -1;
+}
+
+static void
+log_vwrite(int pri, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int saved_errno = errno;
+
+	if (pri > log_level)
+		goto out;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	syslog(pri, "%s", line);
+	if (log_to_stderr)
+		fprintf(stderr, "udpd: %s\n", line);
+out:
+	errno = saved_errno;
+}
+
+/* Appends ": strerror(errno)" the way warn(3) does. */
+static void
+log_vwrite_errno(int pri, const char *fmt, va_list ap)
+{
+	char line[900];
+	int saved_errno = errno;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (pri <= log_level) {
+		syslog(pri, "%s: %s", line, strerror(saved_errno));
+		if (log_to_stderr)
+			fprintf(stderr, "udpd: %s: %s\n", line,
+			    strerror(saved_errno));
+	}
+	errno = saved_errno;
+}
+
+#define LOG_BODY(pri, writer) do {	\
+	va_list ap;			\
+	va_start(ap, fmt);		\
+	writer(pri, fmt, ap);		\
+	va_end(ap);			\
+} while (0)
+
+void log_warn(const char *fmt, ...) { LOG_BODY(LOG_ERR, log_vwrite_errno); }
+void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_ERR, log_vwrite); }
+void log_notice(const char *fmt, ...) { LOG_BODY(LOG_NOTICE, log_vwrite); }
+void log_info(const char *fmt, ...) { LOG_BODY(LOG_INFO, log_vwrite); }
+void log_debug(const char *fmt, ...) { LOG_BODY(LOG_DEBUG, log_vwrite); }
+
+void
+fatal(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, log_vwrite_errno);
+	exit(3);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, log_vwrite);
+	exit(3);
+}
+
+const char *
+log_escape(const void *data, size_t len, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	size_t o = 0;
+
+	if (cap == 0)
+		return out;
+	for (size_t i = 0; i < len; i++) {
+		if (o + 4 + 4 > cap) {		/* room for \xhh and "..." */
+			if (cap >= 4) {
+				o = o + 3 < cap ? o : cap - 4;
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (p[i] == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
+			out[o++] = (char)p[i];
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[p[i] >> 4];
+			out[o++] = hex[p[i] & 0xf];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -1,0 +1,293 @@
+/*
+ * main.c - command line, start-up, detaching, signals and the event loop.
+ *
+ * Exit status: 0 success, 1 configuration error, 2 usage error, 3 runtime
+ * failure (a port in use, a pidfile held by another instance...).
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+
+#define EXIT_CONFIG	1
+#define EXIT_USAGE	2
+#define EXIT_RUNTIME	3
+
+struct options {
+	int		 foreground;
+	int		 check_only;
+	int		 debug;
+	const char	*config;
+	const char	*pidfile;
+};
+
+static struct server server;
+static struct options opts;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: udpd [-fdtVh] [-c config] [-p pidfile]\n"
+	    "  -f          stay in the foreground, log to stderr too\n"
+	    "  -c config   configuration file (default %s/udpd.conf)\n"
+	    "  -t          check the configuration and exit\n"
+	    "  -d          debug logging\n"
+	    "  -p pidfile  write and lock a pidfile\n"
+	    "  -V          print the version and exit\n"
+	    "  -h          this help\n", SYSCONFDIR);
+}
+
+static void
+parse_options(int argc, char **argv)
+{
+	int ch;
+
+	opts.config = SYSCONFDIR "/udpd.conf";
+	while ((ch = getopt(argc, argv, "fc:tdp:Vh")) != -1) {
+		switch (ch) {
+		case 'f': opts.foreground = 1; break;
+		case 'c': opts.config = optarg; break;
+		case 't': opts.check_only = 1; break;
+		case 'd': opts.debug = 1; break;
+		case 'p': opts.pidfile = optarg; break;
+		case 'V':
+			printf("udpd %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "udpd: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+}
+
+/* Opens and locks the pidfile; a second instance is refused (exit 3). */
+static int
+pidfile_lock(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		fprintf(stderr, "udpd: pidfile %s: %s\n", path,
+		    strerror(errno));
+		exit(EXIT_RUNTIME);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		fprintf(stderr, "udpd: pidfile %s is locked: another udpd is "
+		    "running\n", path);
+		exit(EXIT_RUNTIME);
+	}
+	return fd;
+}
+
+static void
+pidfile_write(int fd)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)len, 0) != len)
+		log_warn("pidfile %s", opts.pidfile);
+}
+
+/* The classic double fork: no controlling terminal, cwd "/". */
+static void
+detach(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() < 0)
+		fatal("setsid");
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (chdir("/") < 0)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+static void
+apply_log_settings(const struct udpd_conf *conf)
+{
+	log_init(opts.foreground, conf->facility);
+	log_set_level(opts.debug ? LOG_DEBUG : conf->log_level);
+}
+
+static void
+write_port_file(void)
+{
+	const char *path = getenv("UDPD_PORT_FILE");
+
+	if (path != NULL && server_write_ports(&server, path) < 0)
+		log_warn("UDPD_PORT_FILE %s", path);
+}
+
+/* SIGHUP: parse and bind the new configuration whole, or keep the old. */
+static void
+reload(void)
+{
+	struct conf_err err;
+	struct udpd_conf *conf;
+	char why[512];
+
+	log_notice("reloading %s", opts.config);
+	if ((conf = conf_load(opts.config, &server.stats, 0, &err)) == NULL) {
+		log_warnx("reload failed, old configuration kept: %s",
+		    err.msg);
+		return;
+	}
+	if (server_apply(&server, conf, why, sizeof(why)) < 0) {
+		log_warnx("reload failed, old configuration kept: %s", why);
+		conf_free(conf);
+		return;
+	}
+	server_reopen(&server);
+	apply_log_settings(server.conf);
+	write_port_file();
+	log_notice("reloaded %s", opts.config);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGHUP:
+		reload();
+		break;
+	case SIGUSR1:
+		server_log_stats(&server);
+		break;
+	default:
+		log_notice("signal %d: stopping", (int)sig);
+		event_base_loopbreak(base);
+	}
+}
+
+/* libevent's own complaints go to our log. */
+static void
+on_libevent_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
+static struct udpd_conf *
+load_or_exit(void)
+{
+	struct conf_err err;
+	struct udpd_conf *conf;
+
+	conf = conf_load(opts.config, &server.stats, opts.check_only, &err);
+	if (conf == NULL) {
+		fprintf(stderr, "udpd: %s\n", err.msg);
+		exit(EXIT_CONFIG);
+	}
+	return conf;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+	struct event *sigev[4];
+	struct event_base *base;
+	struct udpd_conf *conf;
+	char why[512];
+	int pidfd = -1;
+
+	parse_options(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	event_set_log_callback(on_libevent_log);
+	if ((base = event_base_new()) == NULL) {
+		fprintf(stderr, "udpd: event_base_new failed\n");
+		return EXIT_RUNTIME;
+	}
+	server_init(&server, base);
+	conf = load_or_exit();
+	if (opts.check_only) {
+		fprintf(stderr, "udpd: %s: configuration OK\n", opts.config);
+		conf_free(conf);
+		server_free(&server);
+		event_base_free(base);
+		return 0;
+	}
+	if (opts.pidfile != NULL)
+		pidfd = pidfile_lock(opts.pidfile);
+	apply_log_settings(conf);
+	if (server_apply(&server, conf, why, sizeof(why)) < 0) {
+		log_warnx("%s", why);
+		if (!opts.foreground)
+			fprintf(stderr, "udpd: %s\n", why);
+		conf_free(conf);
+		server_free(&server);
+		event_base_free(base);
+		return EXIT_RUNTIME;
+	}
+	if (!opts.foreground)
+		detach();
+	if (pidfd >= 0)
+		pidfile_write(pidfd);
+	for (size_t i = 0; i < 4; i++) {
+		sigev[i] = evsignal_new(base, sigs[i], on_signal, base);
+		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
+			fatalx("cannot watch signal %d", sigs[i]);
+	}
+	write_port_file();
+	log_notice("started, %zu service(s) from %s", server.conf->nservices,
+	    opts.config);
+	event_base_dispatch(base);
+
+	log_notice("stopped");
+	for (size_t i = 0; i < 4; i++)
+		event_free(sigev[i]);
+	server_free(&server);
+	event_base_free(base);
+	if (opts.pidfile != NULL)
+		unlink(opts.pidfile);
+	return 0;
+}

@@ -1,0 +1,174 @@
+/*
+ * mod_greet.c - "Hello <name>!\n", or "Good bye!\n" for the name "exit".
+ * Both texts are configurable; the greeting is a template with exactly one
+ * %s (and %% for a percent sign), rendered by hand, never by printf.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "module.h"
+
+#define GREET_TEXT_MAX	1024
+
+struct greet {
+	char	*before;	/* greeting text before %s, %% resolved */
+	size_t	 before_len;
+	char	*after;		/* after %s, then "\n" */
+	size_t	 after_len;
+	char	*farewell;	/* with "\n" */
+	size_t	 farewell_len;
+};
+
+static const char *const greet_options[] = { "greeting", "farewell", NULL };
+
+/*
+ * Splits template at its one %s into before/after, resolving %%.  Returns
+ * NULL on success, else why the template is refused.
+ */
+static const char *
+greet_split(const char *template, struct greet *g)
+{
+	size_t len = strlen(template), n = 0, o = 0;
+	char *out = malloc(len + 2);
+	int seen_s = 0;
+
+	if (out == NULL)
+		return "out of memory";
+	for (size_t i = 0; i < len; i++) {
+		if (template[i] != '%') {
+			out[o++] = template[i];
+			continue;
+		}
+		if (template[i + 1] == '%') {
+			out[o++] = '%';
+			i++;
+		} else if (template[i + 1] == 's' && !seen_s) {
+			seen_s = 1;
+			n = o;
+			i++;
+		} else {
+			free(out);
+			return template[i + 1] == 's' ? "more than one %s" :
+			    "only %s and %% are allowed";
+		}
+	}
+	if (!seen_s) {
+		free(out);
+		return "must contain exactly one %s";
+	}
+	out[o++] = '\n';
+	g->before = out;
+	g->before_len = n;
+	g->after = out + n;
+	g->after_len = o - n;
+	return NULL;
+}
+
+static void
+greet_free(struct greet *g)
+{
+	free(g->before);
+	free(g->farewell);
+	free(g);
+}
+
+static void *
+greet_create(const config_setting_t *service, const struct module_ctx *ctx,
+    struct conf_err *err)
+{
+	const char *greeting = "Hello %s!", *farewell = "Good bye!", *why;
+	struct greet *g = calloc(1, sizeof(*g));
+
+	(void)ctx;
+	if (g == NULL) {
+		conf_error(err, service, "out of memory");
+		return NULL;
+	}
+	if (conf_get_string(service, "greeting", &greeting, err) < 0 ||
+	    conf_get_string(service, "farewell", &farewell, err) < 0)
+		goto fail;
+	if (strlen(greeting) > GREET_TEXT_MAX) {
+		conf_error(err, config_setting_get_member(service, "greeting"),
+		    "longer than %d bytes", GREET_TEXT_MAX);
+		goto fail;
+	}
+	if (strlen(farewell) > GREET_TEXT_MAX) {
+		conf_error(err, config_setting_get_member(service, "farewell"),
+		    "longer than %d bytes", GREET_TEXT_MAX);
+		goto fail;
+	}
+	if ((why = greet_split(greeting, g)) != NULL) {
+		conf_error(err, config_setting_get_member(service, "greeting"),
+		    "'%s': %s", greeting, why);
+		goto fail;
+	}
+	g->farewell_len = strlen(farewell) + 1;
+	if ((g->farewell = malloc(g->farewell_len)) == NULL) {
+		conf_error(err, service, "out of memory");
+		goto fail;
+	}
+	memcpy(g->farewell, farewell, g->farewell_len - 1);
+	g->farewell[g->farewell_len - 1] = '\n';
+	return g;
+fail:
+	greet_free(g);
+	return NULL;
+}
+
+static enum udpd_verdict
+greet_put(struct udpd_reply *rep, const char *text, size_t len)
+{
+	static const char too_long[] = "error: name too long\n";
+
+	if (len > rep->cap) {
+		if (sizeof(too_long) - 1 > rep->cap)
+			return UDPD_DROP;
+		memcpy(rep->buf, too_long, sizeof(too_long) - 1);
+		rep->len = sizeof(too_long) - 1;
+		return UDPD_REPLY_ERROR;
+	}
+	memcpy(rep->buf, text, len);
+	rep->len = len;
+	return UDPD_REPLY;
+}
+
+static enum udpd_verdict
+greet_handle(void *state, const struct udpd_request *req,
+    struct udpd_reply *rep)
+{
+	const struct greet *g = state;
+	const unsigned char *name = req->data;
+	size_t len = udpd_strip_line(req->data, req->len);
+	size_t total;
+
+	if (len == 4 && memcmp(name, "exit", 4) == 0)
+		return greet_put(rep, g->farewell, g->farewell_len);
+	if (len == 0) {
+		name = (const unsigned char *)"world";
+		len = 5;
+	}
+	total = g->before_len + len + g->after_len;
+	if (total > rep->cap)
+		return greet_put(rep, NULL, total);
+	memcpy(rep->buf, g->before, g->before_len);
+	memcpy(rep->buf + g->before_len, name, len);
+	memcpy(rep->buf + g->before_len + len, g->after, g->after_len);
+	rep->len = total;
+	return UDPD_REPLY;
+}
+
+static void
+greet_destroy(void *state)
+{
+	greet_free(state);
+}
+
+const struct udpd_module module_greet = {
+	.name = "greet",
+	.options = greet_options,
+	.create = greet_create,
+	.handle = greet_handle,
+	.destroy = greet_destroy,
+};
