@@ -117,21 +117,17 @@ fail:
 	return NULL;
 }
 
+/* A reply that would not fit in a datagram (a name of ~65 kB). */
 static enum udpd_verdict
-greet_put(struct udpd_reply *rep, const char *text, size_t len)
+greet_too_long(struct udpd_reply *rep)
 {
-	static const char too_long[] = "error: name too long\n";
+	static const char text[] = "error: name too long\n";
 
-	if (len > rep->cap) {
-		if (sizeof(too_long) - 1 > rep->cap)
-			return UDPD_DROP;
-		memcpy(rep->buf, too_long, sizeof(too_long) - 1);
-		rep->len = sizeof(too_long) - 1;
-		return UDPD_REPLY_ERROR;
-	}
-	memcpy(rep->buf, text, len);
-	rep->len = len;
-	return UDPD_REPLY;
+	if (sizeof(text) - 1 > rep->cap)
+		return UDPD_DROP;
+	memcpy(rep->buf, text, sizeof(text) - 1);
+	rep->len = sizeof(text) - 1;
+	return UDPD_REPLY_ERROR;
 }
 
 static enum udpd_verdict
@@ -143,15 +139,20 @@ greet_handle(void *state, const struct udpd_request *req,
 	size_t len = udpd_strip_line(req->data, req->len);
 	size_t total;
 
-	if (len == 4 && memcmp(name, "exit", 4) == 0)
-		return greet_put(rep, g->farewell, g->farewell_len);
+	if (len == 4 && memcmp(name, "exit", 4) == 0) {
+		if (g->farewell_len > rep->cap)
+			return greet_too_long(rep);
+		memcpy(rep->buf, g->farewell, g->farewell_len);
+		rep->len = g->farewell_len;
+		return UDPD_REPLY;
+	}
 	if (len == 0) {
 		name = (const unsigned char *)"world";
 		len = 5;
 	}
 	total = g->before_len + len + g->after_len;
 	if (total > rep->cap)
-		return greet_put(rep, NULL, total);
+		return greet_too_long(rep);
 	memcpy(rep->buf, g->before, g->before_len);
 	memcpy(rep->buf + g->before_len, name, len);
 	memcpy(rep->buf + g->before_len + len, g->after, g->after_len);

@@ -13,6 +13,7 @@ const struct udpd_module *const udpd_modules[] = {
 	&module_upper,
 	&module_time,
 	&module_chat,
+	&module_stats,
 	NULL
 };
 

@@ -141,5 +141,6 @@ extern const struct udpd_module module_echo;
 extern const struct udpd_module module_upper;
 extern const struct udpd_module module_time;
 extern const struct udpd_module module_chat;
+extern const struct udpd_module module_stats;
 
 #endif

@@ -1,0 +1,434 @@
+/*
+ * mod_time.c - the time service, in one of four protocols per instance:
+ *
+ *   format   the request is a strftime(3) format, the reply that text + "\n"
+ *   sntp     an SNTP server (RFC 4330, RFC 5905 server mode), via ntp.c
+ *   rfc868   4 bytes, big-endian seconds since 1900 (RFC 868)
+ *   daytime  the 24 characters of ctime(3) + "\r\n" (RFC 867, as BSD inetd)
+ *
+ * Every protocol reports the time the datagram was received (rx_time, the
+ * kernel's receive timestamp where available); only the SNTP transmit
+ * timestamp is read later, just before the reply is written.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "module.h"
+#include "ntp.h"
+
+#define TIME_FORMAT_MAX		256	/* bytes of strftime format */
+#define TIME_OUTPUT_MAX		1024	/* bytes of formatted text */
+#define TIME_FORMAT_DEFAULT	"%Y-%m-%d %X"
+
+/* The stratum claimed when the kernel says the clock is synchronised but
+ * udpd cannot know how far it is from a reference clock. */
+#define TIME_KERNEL_STRATUM	10
+
+enum time_proto {
+	TIME_FORMAT,
+	TIME_SNTP,
+	TIME_RFC868,
+	TIME_DAYTIME
+};
+
+struct time_state {
+	enum time_proto	 proto;
+	int		 utc;
+	int		 stratum;	/* 1-15 vouched; 0 ask the kernel */
+	unsigned char	 refid[4];
+	int8_t		 precision;
+	/* The kernel's clock state, read at most once per second. */
+	pthread_mutex_t	 lock;
+	int		 ks_valid;
+	time_t		 ks_sec;
+	struct ntp_kstate ks;
+};
+
+static const char *const time_proto_names[] = {
+	[TIME_FORMAT] = "format",
+	[TIME_SNTP] = "sntp",
+	[TIME_RFC868] = "rfc868",
+	[TIME_DAYTIME] = "daytime"
+};
+
+static const char *const time_options[] = {
+	"protocol", "utc", "stratum", "refid", NULL
+};
+
+/* Rejects an option that the instance's protocol would silently ignore. */
+static int
+time_check_scope(const config_setting_t *svc, const char *name, int valid,
+    const char *protocols, struct conf_err *err)
+{
+	const config_setting_t *s = config_setting_get_member(svc, name);
+
+	if (s == NULL || valid)
+		return 0;
+	return conf_error(err, s, "only valid with protocol %s", protocols);
+}
+
+static int
+time_read_protocol(const config_setting_t *svc, enum time_proto *proto,
+    struct conf_err *err)
+{
+	const char *name = NULL;
+	size_t i;
+
+	*proto = TIME_FORMAT;
+	switch (conf_get_string(svc, "protocol", &name, err)) {
+	case -1:
+		return -1;
+	case 0:
+		return 0;
+	}
+	for (i = 0; i < sizeof(time_proto_names) / sizeof(*time_proto_names);
+	    i++) {
+		if (strcmp(name, time_proto_names[i]) == 0) {
+			*proto = (enum time_proto)i;
+			return 0;
+		}
+	}
+	return conf_error(err, config_setting_get_member(svc, "protocol"),
+	    "unknown protocol \"%.64s\" (format, sntp, rfc868 or daytime)",
+	    name);
+}
+
+/*
+ * The reference id is 1-4 printable ASCII characters (stratum 1 style,
+ * e.g. "GPS", NUL-padded) or, for a server with an upstream, that
+ * server's IPv4 address as RFC 5905 prescribes for stratum 2 and above.
+ */
+static int
+time_read_refid(const config_setting_t *svc, unsigned char refid[4],
+    struct conf_err *err)
+{
+	const char *s = NULL;
+	struct in_addr a;
+	size_t i, len;
+	int r;
+
+	memcpy(refid, "LOCL", 4);
+	if ((r = conf_get_string(svc, "refid", &s, err)) != 1)
+		return r;
+	if (inet_pton(AF_INET, s, &a) == 1) {
+		memcpy(refid, &a, 4);
+		return 0;
+	}
+	len = strlen(s);
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			break;
+	if (len < 1 || len > 4 || i < len)
+		return conf_error(err, config_setting_get_member(svc, "refid"),
+		    "must be 1 to 4 printable ASCII characters or an IPv4 "
+		    "address");
+	memset(refid, 0, 4);
+	memcpy(refid, s, len);
+	return 0;
+}
+
+static int
+time_read_options(const config_setting_t *svc, struct time_state *st,
+    struct conf_err *err)
+{
+	long long stratum = 0;
+	int sntp, text;
+
+	if (time_read_protocol(svc, &st->proto, err) == -1)
+		return -1;
+	sntp = st->proto == TIME_SNTP;
+	text = st->proto == TIME_FORMAT || st->proto == TIME_DAYTIME;
+	if (time_check_scope(svc, "utc", text, "\"format\" or \"daytime\"",
+	    err) == -1 ||
+	    time_check_scope(svc, "stratum", sntp, "\"sntp\"", err) == -1 ||
+	    time_check_scope(svc, "refid", sntp, "\"sntp\"", err) == -1)
+		return -1;
+	if (conf_get_bool(svc, "utc", &st->utc, err) == -1)
+		return -1;
+	if (conf_get_int(svc, "stratum", 1, 15, &stratum, err) == -1)
+		return -1;
+	st->stratum = (int)stratum;
+	return time_read_refid(svc, st->refid, err);
+}
+
+static void *
+time_create(const config_setting_t *svc, const struct module_ctx *ctx,
+    struct conf_err *err)
+{
+	struct time_state *st;
+
+	(void)ctx;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		conf_error(err, svc, "out of memory");
+		return NULL;
+	}
+	if (time_read_options(svc, st, err) == -1) {
+		free(st);
+		return NULL;
+	}
+	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		conf_error(err, svc, "cannot create a mutex");
+		free(st);
+		return NULL;
+	}
+	st->precision = ntp_precision();
+	/* Load the time zone now, before udpd may chroot or drop root. */
+	tzset();
+	return st;
+}
+
+static void
+time_destroy(void *arg)
+{
+	struct time_state *st = arg;
+
+	if (st == NULL)
+		return;
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+/* "error: <reason>\n", or a drop if even that does not fit. */
+static enum udpd_verdict
+time_error(struct udpd_reply *rep, const char *reason)
+{
+	int n;
+
+	rep->len = 0;
+	if (rep->cap == 0)
+		return UDPD_DROP;
+	n = snprintf((char *)rep->buf, rep->cap, "error: %s\n", reason);
+	if (n < 0 || (size_t)n >= rep->cap)
+		return UDPD_DROP;
+	rep->len = (size_t)n;
+	return UDPD_REPLY_ERROR;
+}
+
+static enum udpd_verdict
+time_put(struct udpd_reply *rep, const void *data, size_t len)
+{
+	rep->len = 0;
+	if (len > rep->cap)
+		return UDPD_DROP;
+	memcpy(rep->buf, data, len);
+	rep->len = len;
+	return UDPD_REPLY;
+}
+
+static int
+time_tm(const struct time_state *st, const struct timespec *ts,
+    struct tm *tm)
+{
+	time_t t = ts->tv_sec;
+
+	if (st->utc)
+		return gmtime_r(&t, tm) == NULL ? -1 : 0;
+	return localtime_r(&t, tm) == NULL ? -1 : 0;
+}
+
+/* The format comes from the network by design; strftime() bounds the
+ * output and takes no arguments, so a hostile format cannot harm it. */
+static size_t
+time_strftime(char *out, size_t cap, const char *fmt, const struct tm *tm)
+{
+	size_t n;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	n = strftime(out, cap, fmt, tm);
+#pragma GCC diagnostic pop
+	return n;
+}
+
+/*
+ * strftime() returns 0 both when the output does not fit and when it is
+ * legitimately empty ("%p" in some locales), so the format gets a
+ * one-byte prefix: a prefix, unlike a suffix, can never complete a
+ * conversion left open at the end ("abc%").
+ */
+static enum udpd_verdict
+time_format(const struct time_state *st, const struct udpd_request *req,
+    struct udpd_reply *rep)
+{
+	char fmt[1 + TIME_FORMAT_MAX + 1], out[1 + TIME_OUTPUT_MAX + 1];
+	size_t len = udpd_strip_line(req->data, req->len), n;
+	struct tm tm;
+
+	if (len > TIME_FORMAT_MAX)
+		return time_error(rep, "format too long");
+	if (len > 0 && memchr(req->data, '\0', len) != NULL)
+		return time_error(rep, "format contains NUL");
+	fmt[0] = 'x';
+	if (len == 0) {
+		len = strlen(TIME_FORMAT_DEFAULT);
+		memcpy(fmt + 1, TIME_FORMAT_DEFAULT, len);
+	} else
+		memcpy(fmt + 1, req->data, len);
+	fmt[1 + len] = '\0';
+	if (time_tm(st, &req->rx_time, &tm) == -1)
+		return time_error(rep, "time out of range");
+	n = time_strftime(out, sizeof(out), fmt, &tm);
+	if (n == 0)
+		return time_error(rep, "output too long");
+	out[n] = '\n';
+	return time_put(rep, out + 1, n);
+}
+
+/*
+ * ctime(3)'s "Sat Nov 21 23:36:47 2026" followed by "\r\n", as BSD inetd
+ * answers; built by hand because ctime() is not thread-safe and strftime()
+ * would translate the names under a non-C LC_TIME.
+ */
+static enum udpd_verdict
+time_daytime(const struct time_state *st, const struct udpd_request *req,
+    struct udpd_reply *rep)
+{
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+	};
+	char line[64];
+	struct tm tm;
+	int n;
+
+	if (time_tm(st, &req->rx_time, &tm) == -1 ||
+	    tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
+	    tm.tm_mon > 11)
+		return time_error(rep, "time out of range");
+	n = snprintf(line, sizeof(line), "%s %s %2d %02d:%02d:%02d %lld\r\n",
+	    days[tm.tm_wday], months[tm.tm_mon], tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (long long)tm.tm_year + 1900);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return time_error(rep, "time out of range");
+	return time_put(rep, line, (size_t)n);
+}
+
+static enum udpd_verdict
+time_rfc868(const struct udpd_request *req, struct udpd_reply *rep)
+{
+	unsigned char b[4];
+
+	ntp_rfc868_encode(req->rx_time.tv_sec, b);
+	return time_put(rep, b, sizeof(b));
+}
+
+/* The kernel's clock state, cached per second of rx_time: adjtimex is a
+ * system call (about 1 us here) and the answer changes slowly. */
+static void
+time_kstate(struct time_state *st, time_t sec, struct ntp_kstate *ks)
+{
+	pthread_mutex_lock(&st->lock);
+	if (!st->ks_valid || st->ks_sec != sec) {
+		ntp_kernel_state(&st->ks);
+		st->ks_sec = sec;
+		st->ks_valid = 1;
+	}
+	*ks = st->ks;
+	pthread_mutex_unlock(&st->lock);
+}
+
+/*
+ * What the reply says about our clock.  With `stratum` set the operator
+ * vouches for it (as chrony's `local stratum N`): LI 0 and that stratum.
+ * Otherwise the kernel decides: synchronised gives LI 0, stratum 10;
+ * unsynchronised gives LI 3, stratum 16, which clients reject.  Root
+ * delay is 0 (udpd is its own reference); root dispersion is the kernel's
+ * maxerror when it is synchronised (the time daemon's root distance,
+ * grown by the kernel since), else for a vouched clock its precision,
+ * the only error udpd itself knows.  The reference timestamp is the start
+ * of the current second, when the sync state was last confirmed.
+ */
+static void
+time_server_info(struct time_state *st, const struct timespec *rx,
+    struct ntp_server_info *si)
+{
+	struct ntp_kstate ks;
+
+	time_kstate(st, rx->tv_sec, &ks);
+	memset(si, 0, sizeof(*si));
+	si->precision = st->precision;
+	memcpy(si->refid, st->refid, 4);
+	si->root_delay = 0;
+	if (ks.synced)
+		si->root_dispersion = ntp_short_from_us(ks.maxerror_us);
+	else if (st->stratum != 0)
+		si->root_dispersion = ntp_short_from_log2(st->precision);
+	else
+		si->root_dispersion = ntp_short_from_us(ks.maxerror_us);
+	if (st->stratum != 0 || ks.synced) {
+		si->li = NTP_LI_NONE;
+		si->stratum = st->stratum != 0 ? (uint8_t)st->stratum :
+		    TIME_KERNEL_STRATUM;
+		si->reftime.tv_sec = rx->tv_sec;
+	} else {
+		si->li = NTP_LI_UNSYNC;
+		si->stratum = NTP_STRATUM_UNSYNC;
+	}
+}
+
+static enum udpd_verdict
+time_sntp(struct time_state *st, const struct udpd_request *req,
+    struct udpd_reply *rep)
+{
+	struct ntp_packet q;
+	struct ntp_server_info si;
+
+	rep->len = 0;
+	if (ntp_parse_request(req->data, req->len, &q) == -1)
+		return UDPD_DROP;
+	time_server_info(st, &req->rx_time, &si);
+	rep->len = ntp_build_reply(&q, &si, &req->rx_time, req->now, rep->buf,
+	    rep->cap);
+	return rep->len == 0 ? UDPD_DROP : UDPD_REPLY;
+}
+
+static enum udpd_verdict
+time_handle(void *arg, const struct udpd_request *req,
+    struct udpd_reply *rep)
+{
+	struct time_state *st = arg;
+
+	switch (st->proto) {
+	case TIME_SNTP:
+		return time_sntp(st, req, rep);
+	case TIME_RFC868:
+		return time_rfc868(req, rep);
+	case TIME_DAYTIME:
+		return time_daytime(st, req, rep);
+	case TIME_FORMAT:
+	default:
+		return time_format(st, req, rep);
+	}
+}
+
+/* Only an SNTP reply (mode 4, which no NTP server answers) can never
+ * provoke a reply, so ntpd clients on port 123 may be answered. */
+static int
+time_reply_is_terminal(const void *arg)
+{
+	const struct time_state *st = arg;
+
+	return st != NULL && st->proto == TIME_SNTP;
+}
+
+const struct udpd_module module_time = {
+	.name = "time",
+	.options = time_options,
+	.max_request = 0,
+	.wants_rx_timestamp = 1,
+	.reply_is_terminal = time_reply_is_terminal,
+	.create = time_create,
+	.handle = time_handle,
+	.destroy = time_destroy,
+};

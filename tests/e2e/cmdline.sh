@@ -1,0 +1,76 @@
+#!/bin/bash
+# The command line and exit statuses of SPEC section 4: -t on good and bad
+# configs, usage errors, -V, -h, a port in use, the pidfile lock, signals.
+. "$(dirname "$0")/../lib.sh"
+need python3 nc
+
+write_conf "$TMP/udpd.conf"
+"$UDPD" -t -c "$TMP/udpd.conf" 2>"$TMP/t.err"
+expect_eq "-t on a good config exits 0" 0 $?
+
+printf 'services = (\n  { name = "g"; module = "greet";\n    listen = [ "127.0.0.1:0" ]; colour = "red"; }\n);\n' >"$TMP/bad.conf"
+"$UDPD" -t -c "$TMP/bad.conf" 2>"$TMP/t.err"
+expect_eq "-t on a bad config exits 1" 1 $?
+grep -q "bad.conf:3: colour: unknown setting" "$TMP/t.err" ||
+	fail "-t message: $(cat "$TMP/t.err")"
+ok "-t names file, line and setting"
+
+"$UDPD" -f -c "$TMP/bad.conf" 2>/dev/null
+expect_eq "a bad config stops the start with 1" 1 $?
+"$UDPD" -t -c "$TMP/missing.conf" 2>/dev/null
+expect_eq "a missing config exits 1" 1 $?
+
+"$UDPD" -x 2>/dev/null
+expect_eq "unknown option exits 2" 2 $?
+"$UDPD" -t -c "$TMP/udpd.conf" stray 2>/dev/null
+expect_eq "stray argument exits 2" 2 $?
+"$UDPD" -V | grep -q '^udpd [0-9]' || fail "-V output"
+ok "-V prints the version"
+"$UDPD" -h | grep -q '^usage: udpd' || fail "-h output"
+ok "-h prints usage"
+
+# A port in use: exit 3, the message names service and address.
+P=$(free_port)
+python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(5)' "$P" &
+holder=$!
+sleep 0.3
+printf 'services = ( { name = "busy"; module = "echo"; listen = [ "127.0.0.1:%s" ]; } );\n' "$P" >"$TMP/busy.conf"
+"$UDPD" -f -c "$TMP/busy.conf" 2>"$TMP/busy.err"
+rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+expect_eq "port in use exits 3" 3 "$rc"
+grep -q "service busy: cannot bind 127.0.0.1:$P" "$TMP/busy.err" ||
+	fail "port-in-use message: $(cat "$TMP/busy.err")"
+ok "port-in-use message names service and address"
+
+# Pidfile: a second instance refuses to start (exit 3).
+start_udpd "$TMP/udpd.conf" -p "$TMP/udpd.pid"
+expect_eq "pidfile holds the pid" "$UDPD_PID" "$(cat "$TMP/udpd.pid")"
+UDPD_PORT_FILE=$TMP/ports2 "$UDPD" -f -c "$TMP/udpd.conf" -p "$TMP/udpd.pid" 2>"$TMP/second.err"
+expect_eq "second instance exits 3" 3 $?
+grep -q "another udpd is running" "$TMP/second.err" || fail "second instance message"
+ok "second instance says why"
+
+# SIGINT also exits 0; SIGUSR1 logs the counters and keeps serving.
+kill -USR1 "$UDPD_PID"
+sleep 0.2
+expect_eq "alive after SIGUSR1" "Hello x!" "$(echo x | udp 127.0.0.1 "$(port greet)")"
+grep -q "stats greet (greet): requests" "$TMP/udpd.err" || fail "SIGUSR1 stats line"
+ok "SIGUSR1 logs the counters"
+stop_udpd INT
+expect_eq "SIGINT exits 0" 0 "$LAST_EXIT"
+[ ! -e "$TMP/udpd.pid" ] || fail "pidfile left behind"
+ok "pidfile removed at exit"
+
+# Without -f udpd detaches: the command returns, the daemon serves.
+rm -f "$PORT_FILE"
+"$UDPD" -c "$TMP/udpd.conf" -p "$TMP/d.pid"
+expect_eq "detaching start exits 0" 0 $?
+for _ in $(seq 1 50); do [ -s "$PORT_FILE" ] && break; sleep 0.05; done
+expect_eq "detached daemon answers" "Hello d!" "$(echo d | udp 127.0.0.1 "$(port greet)")"
+dpid=$(cat "$TMP/d.pid")
+kill "$dpid"
+for _ in $(seq 1 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$dpid" 2>/dev/null && fail "detached daemon did not stop"
+ok "detached daemon stops on SIGTERM"
+done_testing

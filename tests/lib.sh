@@ -1,0 +1,126 @@
+# tests/lib.sh - shared helpers for the end-to-end tests (sourced, bash).
+#
+# Each test starts the built udpd ($UDPD) as a separate process on loopback,
+# with a config in its own temp dir, and talks to it with real clients.
+# Services listen on port 0 and udpd writes the ports it really got into
+# $UDPD_PORT_FILE (as memcached's tests do), so tests never race for ports.
+
+set -u
+: "${UDPD:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/udpd}"
+: "${TESTS_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/udpd-test.XXXXXX")
+UDPD_PID=
+PORT_FILE=$TMP/ports
+export UDPD_PORT_FILE=$PORT_FILE
+TEST_NAME=$(basename "$0")
+PASSED=0
+
+cleanup() {
+	stop_udpd
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	if [ -s "$TMP/udpd.err" ]; then
+		echo "--- udpd stderr (last 20 lines) ---" >&2
+		tail -n 20 "$TMP/udpd.err" >&2
+	fi
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $TEST_NAME: $*" >&2
+	exit 77
+}
+
+ok() {
+	PASSED=$((PASSED + 1))
+	echo "ok $PASSED - $*"
+}
+
+need() {
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed"
+	done
+}
+
+# start_udpd CONFIG [extra args...]: runs udpd -f, waits for its port file.
+start_udpd() {
+	local conf=$1
+	shift
+	rm -f "$PORT_FILE"
+	"$UDPD" -f -c "$conf" "$@" 2>>"$TMP/udpd.err" &
+	UDPD_PID=$!
+	for _ in $(seq 1 100); do
+		[ -s "$PORT_FILE" ] && return 0
+		kill -0 "$UDPD_PID" 2>/dev/null || fail "udpd exited at start"
+		sleep 0.05
+	done
+	fail "udpd did not write $PORT_FILE"
+}
+
+# stop_udpd [SIGNAL]: stops udpd, checks it exits 0 on TERM.
+stop_udpd() {
+	local sig=${1:-TERM} rc=0
+	[ -n "$UDPD_PID" ] || return 0
+	kill -"$sig" "$UDPD_PID" 2>/dev/null
+	wait "$UDPD_PID" || rc=$?
+	UDPD_PID=
+	LAST_EXIT=$rc
+	return 0
+}
+
+# port SERVICE [FAMILY]: the port udpd bound for SERVICE (4 or 6).
+port() {
+	local svc=$1 fam=${2:-4} line
+	if [ "$fam" = 6 ]; then
+		line=$(grep "^$svc \[" "$PORT_FILE" | head -n1)
+	else
+		line=$(grep "^$svc [0-9]" "$PORT_FILE" | head -n1)
+	fi
+	[ -n "$line" ] || fail "no port for $svc (IPv$fam) in $PORT_FILE"
+	echo "${line##*:}"
+}
+
+# free_port: a UDP port on 127.0.0.1 that is free right now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# udp HOST PORT: sends stdin as one datagram with nc -u, prints the reply.
+udp() {
+	nc -u -w1 "$1" "$2"
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected $(printf '%q' "$2"), got $(printf '%q' "$3")"
+	ok "$1"
+}
+
+done_testing() {
+	echo "$PASSED passed, 0 failed"
+}
+
+# hex: stdin as lower-case hex, no spaces (for byte-exact comparisons).
+hex() {
+	od -An -tx1 -v | tr -d ' \n'
+}
+
+# write_conf FILE: the standard test config (every service on port 0).
+write_conf() {
+	cat >"$1" <<CONF
+daemon = { log_level = "debug"; };
+services = (
+  { name = "greet"; module = "greet"; listen = [ "127.0.0.1:0", "[::1]:0" ]; },
+  { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0", "[::1]:0" ]; },
+  { name = "upper"; module = "upper"; listen = [ "127.0.0.1:0" ]; },
+  { name = "time"; module = "time"; listen = [ "127.0.0.1:0" ]; utc = true; },
+  { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0", "[::1]:0" ];
+    log_file = "chat.log"; },
+  { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ]; }
+);
+CONF
+}
