@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/filter.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ struct batch {
 	unsigned char		*rbuf;		/* BATCH * RX_SIZE */
 	unsigned char		*tbuf;		/* BATCH * UDPD_MAX_DATAGRAM */
 };
+
+static void	listener_rate_table(struct listener *l);
 
 /* Counters have one writer (the worker); stats may read from another. */
 #define COUNT(l, field, v) __atomic_store_n(&(l)->counters.field, \
@@ -169,13 +172,15 @@ listener_new(struct service_conf *svc, size_t i)
 }
 
 struct listener *
-listener_open(struct service_conf *svc, size_t i, int reuseport, char *err,
-    size_t errlen)
+listener_open(struct service_conf *svc, size_t i,
+    const struct udpd_sockaddr *at, int reuseport, char *err, size_t errlen)
 {
 	struct listener *l = listener_new(svc, i);
 	char addr[INET6_ADDRSTRLEN + 16];
 	int family = l->local.ss.ss_family;
 
+	if (at != NULL)
+		l->local = *at;
 	addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr));
 	l->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->fd < 0 || listener_sockopts(l->fd, family, l->wildcard,
@@ -235,6 +240,93 @@ listener_retarget(struct listener *l, struct service_conf *svc, size_t i)
 		l->timestamps = 1;
 	snprintf(l->label, sizeof(l->label), "%s %s", svc->name,
 	    addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+	listener_rate_table(l);
+}
+
+/* (Re)creates the rate-limit table when the service's settings ask. */
+static void
+listener_rate_table(struct listener *l)
+{
+	const struct rate_limit_conf *want = &l->svc->rate_limit;
+
+	if (l->rl != NULL && want->enabled && want->rate == l->rl_conf.rate &&
+	    want->burst == l->rl_conf.burst)
+		return;
+	ratelimit_free(l->rl);
+	l->rl = NULL;
+	l->rl_conf = *want;
+	if (want->enabled &&
+	    (l->rl = ratelimit_new(want->rate, want->burst, 0)) == NULL)
+		fatal("%s: rate limit table", l->label);
+}
+
+void
+listener_steer(struct listener *first, int nworkers)
+{
+	/* Worker = hash(source address, IPv6 by /64) mod nworkers. */
+	struct sock_filter v4[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, (unsigned)nworkers),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_filter v6[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 8),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, (unsigned)nworkers),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog;
+
+	if (first->local.ss.ss_family == AF_INET6) {
+		prog.len = sizeof(v6) / sizeof(v6[0]);
+		prog.filter = v6;
+	} else {
+		prog.len = sizeof(v4) / sizeof(v4[0]);
+		prog.filter = v4;
+	}
+	if (setsockopt(first->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+	    sizeof(prog)) < 0)
+		log_warn("%s: cannot steer sources to workers (the kernel's "
+		    "4-tuple hash is used)", first->label);
+}
+
+void
+listener_summarise(struct listener *l,
+    void (*rate_line)(void *arg, const char *text))
+{
+	struct udpd_counters now, *was = &l->summarised;
+
+	if (l->rl != NULL)
+		ratelimit_report(l->rl, rate_line, l->label);
+	now.drop_acl = __atomic_load_n(&l->counters.drop_acl,
+	    __ATOMIC_RELAXED);
+	now.drop_size = __atomic_load_n(&l->counters.drop_size,
+	    __ATOMIC_RELAXED);
+	now.drop_loop = __atomic_load_n(&l->counters.drop_loop,
+	    __ATOMIC_RELAXED);
+	now.drop_malformed = __atomic_load_n(&l->counters.drop_malformed,
+	    __ATOMIC_RELAXED);
+	if (now.drop_acl != was->drop_acl || now.drop_size != was->drop_size ||
+	    now.drop_loop != was->drop_loop ||
+	    now.drop_malformed != was->drop_malformed)
+		log_notice("%s: dropped since the last summary: %llu refused "
+		    "by allow/deny, %llu too large, %llu to looping ports, "
+		    "%llu malformed", l->label,
+		    (unsigned long long)(now.drop_acl - was->drop_acl),
+		    (unsigned long long)(now.drop_size - was->drop_size),
+		    (unsigned long long)(now.drop_loop - was->drop_loop),
+		    (unsigned long long)(now.drop_malformed -
+		    was->drop_malformed));
+	was->drop_acl = now.drop_acl;
+	was->drop_size = now.drop_size;
+	was->drop_loop = now.drop_loop;
+	was->drop_malformed = now.drop_malformed;
 }
 
 void
@@ -242,6 +334,7 @@ listener_close(struct listener *l)
 {
 	if (l == NULL)
 		return;
+	ratelimit_free(l->rl);
 	if (l->ev != NULL)
 		event_free(l->ev);
 	if (l->fd >= 0)
@@ -299,6 +392,13 @@ listener_process(struct listener *l, const struct udpd_request *req,
 	}
 	if (!listener_acl_ok(svc, req->peer)) {
 		COUNT(l, drop_acl, 1);
+		return UDPD_DROP_SILENT;
+	}
+	if (l->rl != NULL && !ratelimit_allow(l->rl, req->peer, l->mono_ns)) {
+		COUNT(l, drop_rate, 1);
+		if (svc->module->limited != NULL &&
+		    ratelimit_should_kod(l->rl, req->peer, l->mono_ns))
+			return svc->module->limited(svc->instance, req, rep);
 		return UDPD_DROP_SILENT;
 	}
 	v = svc->module->handle(svc->instance, req, rep);
@@ -427,6 +527,20 @@ listener_send(struct listener *l, struct batch *b, unsigned n)
 	}
 }
 
+/* The module's end-of-batch work (group fsync), which may fail replies. */
+static void
+listener_batch_end(struct listener *l, struct batch *b, int n)
+{
+	enum udpd_verdict before[BATCH];
+
+	memcpy(before, b->verdict, sizeof(before[0]) * (size_t)n);
+	l->svc->module->batch_end(l->svc->instance, b->rep, b->verdict,
+	    (size_t)n);
+	for (int i = 0; i < n; i++)
+		if (b->verdict[i] == UDPD_REPLY_ERROR && before[i] != b->verdict[i])
+			COUNT(l, errors, 1);
+}
+
 /* One recvmmsg batch; returns how many datagrams it read (-1: stop). */
 static int
 listener_round(struct listener *l, struct batch *b)
@@ -448,6 +562,13 @@ listener_round(struct listener *l, struct batch *b)
 		return -1;
 	}
 	listener_clock(&batch_time);
+	if (l->rl != NULL) {
+		struct timespec mono;
+
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		l->mono_ns = (uint64_t)mono.tv_sec * 1000000000ULL +
+		    (uint64_t)mono.tv_nsec;
+	}
 	for (int i = 0; i < n; i++) {
 		struct msghdr *m = &b->rx[i].msg_hdr;
 		struct udpd_request req = {
@@ -464,8 +585,7 @@ listener_round(struct listener *l, struct batch *b)
 		    (m->msg_flags & MSG_TRUNC) != 0, &b->rep[i]);
 	}
 	if (l->svc->module->batch_end != NULL)
-		l->svc->module->batch_end(l->svc->instance, b->rep, b->verdict,
-		    (size_t)n);
+		listener_batch_end(l, b, n);
 	for (int i = 0; i < n; i++)
 		if (b->verdict[i] == UDPD_REPLY ||
 		    b->verdict[i] == UDPD_REPLY_ERROR)

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "ratelimit.h"
 #include "conf.h"
 #include "module.h"
 
@@ -32,6 +33,11 @@ struct listener {
 	int				 wildcard;	/* needs IP_PKTINFO */
 	int				 timestamps;	/* SO_TIMESTAMPNS on */
 	struct udpd_counters		 counters;	/* this socket's share */
+	struct udpd_counters		 summarised;	/* at the last summary */
+	struct ratelimit		*rl;		/* per-source buckets */
+	struct rate_limit_conf		 rl_conf;	/* what rl was made for */
+	int				 worker_index;
+	uint64_t			 mono_ns;	/* batch time, for rl */
 	struct listener			*next;
 	char				 label[128];	/* "name addr:port" */
 };
@@ -42,7 +48,18 @@ struct listener {
  * a message naming the service and address in err.
  */
 struct listener *listener_open(struct service_conf *svc, size_t i,
-	    int reuseport, char *err, size_t errlen);
+	    const struct udpd_sockaddr *at, int reuseport, char *err,
+	    size_t errlen);
+/*
+ * With several workers, steers each source address to one worker's socket
+ * (a classic BPF program on the SO_REUSEPORT group), so a source's rate
+ * limit bucket lives in one place.  Best effort: the kernel's default
+ * 4-tuple hash remains if it cannot be attached.
+ */
+void	listener_steer(struct listener *first, int nworkers);
+/* Logs what was dropped since the last call: one line per kind. */
+void	listener_summarise(struct listener *l,
+	    void (*rate_line)(void *arg, const char *text));
 /* Wraps an already bound socket (systemd socket activation). */
 struct listener *listener_adopt(struct service_conf *svc, size_t i, int fd,
 	    char *err, size_t errlen);

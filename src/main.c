@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +19,18 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "conf.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 
 #define EXIT_CONFIG	1
 #define EXIT_USAGE	2
 #define EXIT_RUNTIME	3
+
+static void	notify_status_ready(void);
 
 struct options {
 	int		 foreground;
@@ -146,10 +152,28 @@ detach(void)
 	}
 }
 
+/*
+ * Under systemd, stderr is the journal, which already gets our syslog
+ * lines: writing both would show every line twice.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 static void
 apply_log_settings(const struct udpd_conf *conf)
 {
-	log_init(opts.foreground, conf->facility);
+	log_init(opts.foreground && !stderr_is_journal(), conf->facility);
 	log_set_level(opts.debug ? LOG_DEBUG : conf->log_level);
 }
 
@@ -162,6 +186,46 @@ write_port_file(void)
 		log_warn("UDPD_PORT_FILE %s", path);
 }
 
+/*
+ * Drops root for the configured user after binding.  Failing to drop is
+ * fatal: udpd never goes on as root when told not to.
+ */
+static void
+drop_privileges(const struct udpd_conf *conf)
+{
+	const struct passwd *pw;
+	gid_t gid;
+
+	if (conf->user == NULL) {
+		if (geteuid() == 0)
+			log_warnx("running as root: set daemon.user in %s",
+			    opts.config);
+		return;
+	}
+	if ((pw = getpwnam(conf->user)) == NULL)
+		fatalx("user %s: no such user", conf->user);
+	gid = pw->pw_gid;
+	if (conf->group != NULL) {
+		const struct group *gr = getgrnam(conf->group);
+
+		if (gr == NULL)
+			fatalx("group %s: no such group", conf->group);
+		gid = gr->gr_gid;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() != pw->pw_uid)
+			fatalx("cannot become user %s: not started as root",
+			    conf->user);
+		return;
+	}
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		fatal("cannot drop privileges to %s", conf->user);
+	if (pw->pw_uid != 0 && setuid(0) == 0)
+		fatalx("privilege drop to %s did not stick", conf->user);
+	log_notice("running as user %s", conf->user);
+}
+
 /* SIGHUP: parse and bind the new configuration whole, or keep the old. */
 static void
 reload(void)
@@ -171,20 +235,24 @@ reload(void)
 	char why[512];
 
 	log_notice("reloading %s", opts.config);
+	notify_reloading();
 	if ((conf = conf_load(opts.config, &server.stats, 0, &err)) == NULL) {
 		log_warnx("reload failed, old configuration kept: %s",
 		    err.msg);
+		notify_ready("reload failed, old configuration kept");
 		return;
 	}
 	if (server_apply(&server, conf, why, sizeof(why)) < 0) {
 		log_warnx("reload failed, old configuration kept: %s", why);
 		conf_free(conf);
+		notify_ready("reload failed, old configuration kept");
 		return;
 	}
 	server_reopen(&server);
 	apply_log_settings(server.conf);
 	write_port_file();
 	log_notice("reloaded %s", opts.config);
+	notify_status_ready();
 }
 
 static void
@@ -216,6 +284,19 @@ on_libevent_log(int severity, const char *msg)
 		log_debug("libevent: %s", msg);
 }
 
+/* READY=1 with a one-line summary for systemctl status. */
+static void
+notify_status_ready(void)
+{
+	char status[128];
+	size_t sockets = 0;
+
+	sockets = server_socket_count(&server);
+	snprintf(status, sizeof(status), "serving %zu service(s) on %zu "
+	    "socket(s)", server.conf->nservices, sockets);
+	notify_ready(status);
+}
+
 static struct udpd_conf *
 load_or_exit(void)
 {
@@ -242,7 +323,14 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit must fail a chat write, not kill the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 	event_set_log_callback(on_libevent_log);
+	/* Workers' bases are poked from the main thread (reload, stop). */
+	if (evthread_use_pthreads() < 0) {
+		fprintf(stderr, "udpd: evthread_use_pthreads failed\n");
+		return EXIT_RUNTIME;
+	}
 	if ((base = event_base_new()) == NULL) {
 		fprintf(stderr, "udpd: event_base_new failed\n");
 		return EXIT_RUNTIME;
@@ -259,6 +347,7 @@ main(int argc, char **argv)
 	if (opts.pidfile != NULL)
 		pidfd = pidfile_lock(opts.pidfile);
 	apply_log_settings(conf);
+	server_take_passed(&server);
 	if (server_apply(&server, conf, why, sizeof(why)) < 0) {
 		log_warnx("%s", why);
 		if (!opts.foreground)
@@ -268,6 +357,8 @@ main(int argc, char **argv)
 		event_base_free(base);
 		return EXIT_RUNTIME;
 	}
+	server_warn_unused_passed(&server);
+	drop_privileges(server.conf);
 	if (!opts.foreground)
 		detach();
 	if (pidfd >= 0)
@@ -278,10 +369,14 @@ main(int argc, char **argv)
 			fatalx("cannot watch signal %d", sigs[i]);
 	}
 	write_port_file();
+	server_start_workers(&server);
 	log_notice("started, %zu service(s) from %s", server.conf->nservices,
 	    opts.config);
+	notify_status_ready();
 	event_base_dispatch(base);
 
+	notify_stopping();
+	server_stop_workers(&server);
 	log_notice("stopped");
 	for (size_t i = 0; i < 4; i++)
 		event_free(sigev[i]);

@@ -422,6 +422,23 @@ time_reply_is_terminal(const void *arg)
 	return st != NULL && st->proto == TIME_SNTP;
 }
 
+/*
+ * A rate-limited SNTP client gets, now and then, a Kiss-o'-Death RATE
+ * (RFC 5905 section 7.4) telling it to back off, rather than silence that
+ * it would answer by retrying.  Other protocols stay silent.
+ */
+static enum udpd_verdict
+time_limited(void *state, const struct udpd_request *req,
+    struct udpd_reply *rep)
+{
+	const struct time_state *ts = state;
+
+	if (ts->proto != TIME_SNTP)
+		return UDPD_DROP_SILENT;
+	rep->len = ntp_build_kod(req->data, req->len, rep->buf, rep->cap);
+	return rep->len > 0 ? UDPD_REPLY : UDPD_DROP_SILENT;
+}
+
 const struct udpd_module module_time = {
 	.name = "time",
 	.options = time_options,
@@ -431,4 +448,5 @@ const struct udpd_module module_time = {
 	.create = time_create,
 	.handle = time_handle,
 	.destroy = time_destroy,
+	.limited = time_limited,
 };

@@ -111,7 +111,15 @@ struct udpd_module {
 	/* Optional: called once after each read batch, before its replies
 	 * are sent (chat's group fdatasync); may rewrite those replies. */
 	void		 (*batch_end)(void *state, struct udpd_reply *replies,
-			    const enum udpd_verdict *verdicts, size_t n);
+			    enum udpd_verdict *verdicts, size_t n);
+	/*
+	 * Optional: the answer to a request the rate limit dropped, asked for
+	 * at most occasionally per source (SNTP's Kiss-o'-Death RATE).
+	 * UDPD_DROP_SILENT for none.
+	 */
+	enum udpd_verdict (*limited)(void *state,
+			    const struct udpd_request *req,
+			    struct udpd_reply *rep);
 	/* Optional: SIGHUP (chat reopens its log). */
 	void		 (*reopen)(void *state);
 };

@@ -1,7 +1,7 @@
 /*
- * server.c - the running set of services: binding a configuration's
- * sockets, switching to a new configuration atomically (reload), and the
- * counters seen by the stats module and SIGUSR1.
+ * server.c - the running set of services: worker threads, binding a
+ * configuration's sockets, switching to a new configuration atomically
+ * (reload), and the counters seen by the stats module and SIGUSR1.
  */
 #include "config.h"
 
@@ -10,16 +10,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/thread.h>
+
 #include "log.h"
+#include "notify.h"
 #include "server.h"
+
+#define SUMMARY_INTERVAL	10	/* seconds between drop summaries */
 
 /* One socket the new configuration needs, and whose it will be. */
 struct plan {
 	struct listener		*l;
 	struct service_conf	*svc;
 	size_t			 index;
-	int			 reused;
+	int			 worker;
+	int			 reused;	/* was the worker's already */
+	int			 passed;	/* index+1 in srv->passed */
 };
+
+/* Sums the counters of svc over every worker's sockets. */
+static void
+server_sum(const struct server *srv, const struct service_conf *svc,
+    struct udpd_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (int w = 0; w < srv->nworkers; w++)
+		for (const struct listener *l = srv->workers[w].listeners;
+		    l != NULL; l = l->next) {
+			const uint64_t *src = (const uint64_t *)&l->counters;
+			uint64_t *dst = (uint64_t *)c;
+
+			if (l->svc != svc)
+				continue;
+			for (size_t i = 0; i < sizeof(*c) / sizeof(*dst); i++)
+				dst[i] += __atomic_load_n(&src[i],
+				    __ATOMIC_RELAXED);
+		}
+}
 
 static size_t
 server_stats_list(void *arg, const char **names, const char **modules,
@@ -36,20 +63,7 @@ server_stats_list(void *arg, const char **names, const char **modules,
 		if (n < max) {
 			names[n] = svc->name;
 			modules[n] = svc->module->name;
-			memset(&c[n], 0, sizeof(c[n]));
-			for (const struct listener *l = srv->listeners;
-			    l != NULL; l = l->next) {
-				const uint64_t *src, *end;
-				uint64_t *dst = (uint64_t *)&c[n];
-
-				if (l->svc != svc)
-					continue;
-				src = (const uint64_t *)&l->counters;
-				end = src + sizeof(l->counters) / sizeof(*src);
-				for (; src < end; src++, dst++)
-					*dst += __atomic_load_n(src,
-					    __ATOMIC_RELAXED);
-			}
+			server_sum(srv, svc, &c[n]);
 		}
 		n++;
 	}
@@ -61,25 +75,86 @@ server_init(struct server *srv, struct event_base *base)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->base = base;
-	if ((srv->batch = batch_new()) == NULL)
-		fatal("batch buffers");
 	loop_guard_init(&srv->guard);
 	srv->stats.list = server_stats_list;
 	srv->stats.arg = srv;
 	clock_gettime(CLOCK_REALTIME, &srv->stats.started);
 }
 
-/* Takes out of srv the open socket for the same address, if any. */
-static struct listener *
-server_take(struct server *srv, const struct service_conf *svc, size_t i)
+/* Runs in a worker, when main wants every worker paused: waits there. */
+static void
+server_park(evutil_socket_t fd, short what, void *arg)
 {
-	const struct sockaddr *want = (const struct sockaddr *)&svc->listen[i].ss;
+	struct worker *w = arg;
 
-	for (struct listener **pp = &srv->listeners; *pp != NULL;
+	(void)fd;
+	(void)what;
+	pthread_barrier_wait(&w->srv->parked);
+	pthread_barrier_wait(&w->srv->resumed);
+}
+
+static void
+server_summary_line(void *arg, const char *text)
+{
+	log_notice("%s: rate limit: %s", (const char *)arg, text);
+}
+
+/*
+ * Every SUMMARY_INTERVAL seconds: one line per rate-limited source and one
+ * per kind of drop, never a line per packet.
+ */
+static void
+server_summary(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	for (struct listener *l = w->listeners; l != NULL; l = l->next)
+		listener_summarise(l, server_summary_line);
+}
+
+static void
+server_create_workers(struct server *srv, int n)
+{
+	struct timeval every = { SUMMARY_INTERVAL, 0 };
+
+	srv->nworkers = n;
+	if ((srv->workers = calloc((size_t)n, sizeof(*srv->workers))) == NULL)
+		fatal("calloc");
+	for (int i = 0; i < n; i++) {
+		struct worker *w = &srv->workers[i];
+
+		w->srv = srv;
+		w->index = i;
+		w->base = i == 0 ? srv->base : event_base_new();
+		if (w->base == NULL || (w->batch = batch_new()) == NULL)
+			fatalx("worker %d: out of memory", i);
+		w->park_ev = event_new(w->base, -1, 0, server_park, w);
+		w->summary_ev = event_new(w->base, -1, EV_PERSIST,
+		    server_summary, w);
+		if (w->park_ev == NULL || w->summary_ev == NULL ||
+		    event_add(w->summary_ev, &every) < 0)
+			fatalx("worker %d: cannot create events", i);
+	}
+	if (n > 1 && (pthread_barrier_init(&srv->parked, NULL,
+	    (unsigned)n) != 0 || pthread_barrier_init(&srv->resumed, NULL,
+	    (unsigned)n) != 0))
+		fatalx("pthread_barrier_init");
+}
+
+/* Takes out of worker w the open socket for the same address, if any. */
+static struct listener *
+server_take(struct worker *w, const struct service_conf *svc, size_t i)
+{
+	const struct sockaddr *want =
+	    (const struct sockaddr *)&svc->listen[i].ss;
+
+	for (struct listener **pp = &w->listeners; *pp != NULL;
 	    pp = &(*pp)->next) {
 		struct listener *l = *pp;
-		const struct sockaddr *have =
-		    (const struct sockaddr *)&l->svc->listen[l->listen_index].ss;
+		const struct sockaddr *have = (const struct sockaddr *)
+		    &l->svc->listen[l->listen_index].ss;
 
 		if (!addr_equal(have, want))
 			continue;
@@ -97,13 +172,53 @@ static void
 server_rollback(struct server *srv, struct plan *plan, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
+		struct worker *w = &srv->workers[plan[k].worker];
+
 		if (plan[k].reused) {
-			plan[k].l->next = srv->listeners;
-			srv->listeners = plan[k].l;
-		} else
-			listener_close(plan[k].l);
+			plan[k].l->next = w->listeners;
+			w->listeners = plan[k].l;
+			continue;
+		}
+		if (plan[k].passed)		/* systemd's: keep it open */
+			plan[k].l->fd = -1;
+		listener_close(plan[k].l);
 	}
 	free(plan);
+}
+
+/* A socket passed by systemd bound to this service's address, if any. */
+static struct listener *
+server_adopt_passed(struct server *srv, struct service_conf *svc, size_t k,
+    int *which, char *err, size_t errlen)
+{
+	const struct udpd_sockaddr *a = &svc->listen[k];
+
+	for (size_t i = 0; i < srv->npassed; i++) {
+		if (srv->passed_used[i] ||
+		    !notify_fd_matches(srv->passed[i], &a->ss, a->len))
+			continue;
+		*which = (int)i + 1;
+		return listener_adopt(svc, k, srv->passed[i], err, errlen);
+	}
+	return NULL;
+}
+
+void
+server_take_passed(struct server *srv)
+{
+	srv->npassed = notify_listen_fds(&srv->passed);
+	srv->passed_used = calloc(srv->npassed + 1, 1);
+	if (srv->passed_used == NULL)
+		fatal("calloc");
+}
+
+void
+server_warn_unused_passed(const struct server *srv)
+{
+	for (size_t i = 0; i < srv->npassed; i++)
+		if (!srv->passed_used[i])
+			log_warnx("socket passed by systemd (fd %d) matches no "
+			    "service's listen address: unused", srv->passed[i]);
 }
 
 static size_t
@@ -140,6 +255,29 @@ server_keep_instances(struct udpd_conf *old, struct udpd_conf *conf)
 	}
 }
 
+/* Finds or opens the socket of listen address k of svc for worker w. */
+static int
+server_plan_one(struct server *srv, struct plan *p, const struct plan *first,
+    char *err, size_t errlen)
+{
+	struct worker *w = &srv->workers[p->worker];
+	const struct udpd_sockaddr *at = NULL;
+
+	p->l = server_take(w, p->svc, p->index);
+	p->reused = p->l != NULL;
+	if (p->l == NULL && p->worker == 0)
+		p->l = server_adopt_passed(srv, p->svc, p->index, &p->passed,
+		    err, errlen);
+	if (p->l != NULL || p->passed)
+		return p->l != NULL ? 0 : -1;
+	/* Port 0: every worker binds the port the first one was given. */
+	if (first != NULL)
+		at = &first->l->local;
+	p->l = listener_open(p->svc, p->index, at, srv->nworkers > 1, err,
+	    errlen);
+	return p->l != NULL ? 0 : -1;
+}
+
 static int
 server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
     size_t *np, char *err, size_t errlen)
@@ -151,71 +289,168 @@ server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
 
 		if (!svc->enabled)
 			continue;
-		for (size_t k = 0; k < svc->nlisten; k++, n++) {
-			plan[n].svc = svc;
-			plan[n].index = k;
-			plan[n].l = server_take(srv, svc, k);
-			plan[n].reused = plan[n].l != NULL;
-			if (plan[n].l == NULL)
-				plan[n].l = listener_open(svc, k,
-				    conf->workers > 1, err, errlen);
-			if (plan[n].l == NULL) {
-				*np = n;
-				return -1;
+		for (size_t k = 0; k < svc->nlisten; k++) {
+			size_t first = n;
+
+			for (int w = 0; w < srv->nworkers; w++, n++) {
+				plan[n].svc = svc;
+				plan[n].index = k;
+				plan[n].worker = w;
+				if (server_plan_one(srv, &plan[n], w == 0 ?
+				    NULL : &plan[first], err, errlen) < 0) {
+					*np = n + (plan[n].l != NULL);
+					return -1;
+				}
 			}
+			if (srv->nworkers > 1 && !plan[first].reused)
+				listener_steer(plan[first].l, srv->nworkers);
 		}
 	}
 	*np = n;
 	return 0;
 }
 
+/* Pauses every other worker (they wait in server_park) while main swaps. */
+static void
+server_pause(struct server *srv)
+{
+	int running = 0;
+
+	for (int i = 1; i < srv->nworkers; i++)
+		if (srv->workers[i].running) {
+			event_active(srv->workers[i].park_ev, EV_READ, 0);
+			running = 1;
+		}
+	if (running)
+		pthread_barrier_wait(&srv->parked);
+}
+
+static void
+server_resume(struct server *srv)
+{
+	if (srv->nworkers > 1 && srv->workers[1].running)
+		pthread_barrier_wait(&srv->resumed);
+}
+
+/* Puts the planned sockets in place.  Nothing here can fail. */
+static void
+server_switch(struct server *srv, struct plan *plan, size_t n)
+{
+	struct listener *old = NULL;
+
+	loop_guard_init(&srv->guard);
+	for (int i = 0; i < srv->nworkers; i++) {
+		struct listener *l = srv->workers[i].listeners;
+
+		while (l != NULL) {
+			struct listener *next = l->next;
+
+			l->next = old;
+			old = l;
+			l = next;
+		}
+		srv->workers[i].listeners = NULL;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct worker *w = &srv->workers[plan[k].worker];
+		struct listener *l = plan[k].l;
+
+		if (plan[k].reused && strcmp(l->svc->name, plan[k].svc->name))
+			memset(&l->counters, 0, sizeof(l->counters));
+		listener_retarget(l, plan[k].svc, plan[k].index);
+		if (plan[k].passed)
+			srv->passed_used[plan[k].passed - 1] = 1;
+		loop_guard_add(&srv->guard,
+		    addr_port((struct sockaddr *)&l->local.ss));
+		if (!plan[k].reused) {
+			if (listener_attach(l, w->base, w->batch,
+			    &srv->guard) < 0)
+				fatalx("%s: cannot add event", l->label);
+			if (plan[k].worker == 0)
+				log_notice("%s: listening%s", l->label,
+				    plan[k].passed ? " (socket from systemd)" :
+				    "");
+		}
+		l->next = w->listeners;
+		w->listeners = l;
+	}
+	while (old != NULL) {
+		struct listener *next = old->next;
+
+		if (old->worker_index == 0)
+			log_notice("%s: closed", old->label);
+		listener_close(old);
+		old = next;
+	}
+}
+
 int
 server_apply(struct server *srv, struct udpd_conf *conf, char *err,
     size_t errlen)
 {
-	size_t total = conf_count_sockets(conf), n;
-	struct plan *plan = calloc(total + 1, sizeof(*plan));
-	struct listener *old;
+	struct plan *plan;
+	size_t n;
 
+	if (srv->workers == NULL)
+		server_create_workers(srv, conf->workers);
+	else if (conf->workers != srv->nworkers)
+		log_warnx("workers = %d takes effect at the next restart; "
+		    "keeping %d", conf->workers, srv->nworkers);
+	plan = calloc(conf_count_sockets(conf) * (size_t)srv->nworkers + 1,
+	    sizeof(*plan));
 	if (plan == NULL)
 		fatal("calloc");
 	if (server_plan(srv, conf, plan, &n, err, errlen) < 0) {
 		server_rollback(srv, plan, n);
 		return -1;
 	}
-	/* Everything is bound: switch.  Nothing below can fail. */
+	for (size_t k = 0; k < n; k++)
+		plan[k].l->worker_index = plan[k].worker;
+	server_pause(srv);
 	server_keep_instances(srv->conf, conf);
-	loop_guard_init(&srv->guard);
-	old = srv->listeners;
-	srv->listeners = NULL;
-	for (size_t k = 0; k < n; k++) {
-		struct listener *l = plan[k].l;
-
-		if (plan[k].reused && strcmp(l->svc->name, plan[k].svc->name))
-			memset(&l->counters, 0, sizeof(l->counters));
-		listener_retarget(l, plan[k].svc, plan[k].index);
-		loop_guard_add(&srv->guard,
-		    addr_port((struct sockaddr *)&l->local.ss));
-		if (!plan[k].reused) {
-			if (listener_attach(l, srv->base, srv->batch,
-			    &srv->guard) < 0)
-				fatalx("%s: cannot add event", l->label);
-			log_notice("%s: listening", l->label);
-		}
-		l->next = srv->listeners;
-		srv->listeners = l;
-	}
-	free(plan);
-	while (old != NULL) {
-		struct listener *next = old->next;
-
-		log_notice("%s: closed", old->label);
-		listener_close(old);
-		old = next;
-	}
+	server_switch(srv, plan, n);
 	conf_free(srv->conf);
 	srv->conf = conf;
+	server_resume(srv);
+	free(plan);
 	return 0;
+}
+
+static void *
+server_worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+void
+server_start_workers(struct server *srv)
+{
+	for (int i = 1; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		if (pthread_create(&w->thread, NULL, server_worker_main, w))
+			fatalx("cannot start worker %d", i);
+		w->running = 1;
+	}
+	if (srv->nworkers > 1)
+		log_notice("%d workers", srv->nworkers);
+}
+
+void
+server_stop_workers(struct server *srv)
+{
+	for (int i = 1; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		if (!w->running)
+			continue;
+		event_base_loopbreak(w->base);
+		pthread_join(w->thread, NULL);
+		w->running = 0;
+	}
 }
 
 void
@@ -232,25 +467,40 @@ server_reopen(struct server *srv)
 void
 server_log_stats(const struct server *srv)
 {
-	const char *names[256], *modules[256];
-	struct udpd_counters c[256];
-	size_t n = server_stats_list((void *)(uintptr_t)srv, names, modules,
-	    c, 256);
+	struct udpd_counters c;
 
-	for (size_t i = 0; i < n && i < 256; i++)
+	for (size_t i = 0; i < srv->conf->nservices; i++) {
+		const struct service_conf *svc = &srv->conf->services[i];
+
+		if (!svc->enabled)
+			continue;
+		server_sum(srv, svc, &c);
 		log_notice("stats %s (%s): requests %llu replies %llu "
 		    "bytes_in %llu bytes_out %llu errors %llu dropped acl %llu "
-		    "rate %llu size %llu loop %llu malformed %llu", names[i],
-		    modules[i], (unsigned long long)c[i].requests,
-		    (unsigned long long)c[i].replies,
-		    (unsigned long long)c[i].bytes_in,
-		    (unsigned long long)c[i].bytes_out,
-		    (unsigned long long)c[i].errors,
-		    (unsigned long long)c[i].drop_acl,
-		    (unsigned long long)c[i].drop_rate,
-		    (unsigned long long)c[i].drop_size,
-		    (unsigned long long)c[i].drop_loop,
-		    (unsigned long long)c[i].drop_malformed);
+		    "rate %llu size %llu loop %llu malformed %llu", svc->name,
+		    svc->module->name, (unsigned long long)c.requests,
+		    (unsigned long long)c.replies,
+		    (unsigned long long)c.bytes_in,
+		    (unsigned long long)c.bytes_out,
+		    (unsigned long long)c.errors,
+		    (unsigned long long)c.drop_acl,
+		    (unsigned long long)c.drop_rate,
+		    (unsigned long long)c.drop_size,
+		    (unsigned long long)c.drop_loop,
+		    (unsigned long long)c.drop_malformed);
+	}
+}
+
+size_t
+server_socket_count(const struct server *srv)
+{
+	size_t n = 0;
+
+	for (int w = 0; w < srv->nworkers; w++)
+		for (const struct listener *l = srv->workers[w].listeners;
+		    l != NULL; l = l->next)
+			n++;
+	return n;
 }
 
 int
@@ -259,10 +509,13 @@ server_write_ports(const struct server *srv, const char *path)
 	char tmp[4096], addr[INET6_ADDRSTRLEN + 16];
 	FILE *f;
 
+	if (srv->nworkers == 0)
+		return 0;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(tmp, "w")) == NULL)
 		return -1;
-	for (const struct listener *l = srv->listeners; l != NULL; l = l->next)
+	for (const struct listener *l = srv->workers[0].listeners; l != NULL;
+	    l = l->next)
 		fprintf(f, "%s %s\n", l->svc->name, addr_format(
 		    (const struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
 	if (fclose(f) != 0)
@@ -273,14 +526,33 @@ server_write_ports(const struct server *srv, const char *path)
 void
 server_free(struct server *srv)
 {
-	while (srv->listeners != NULL) {
-		struct listener *next = srv->listeners->next;
+	for (int i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
 
-		listener_close(srv->listeners);
-		srv->listeners = next;
+		while (w->listeners != NULL) {
+			struct listener *next = w->listeners->next;
+
+			listener_close(w->listeners);
+			w->listeners = next;
+		}
+		event_free(w->park_ev);
+		event_free(w->summary_ev);
+		batch_free(w->batch);
+		if (i > 0)
+			event_base_free(w->base);
 	}
+	if (srv->nworkers > 1) {
+		pthread_barrier_destroy(&srv->parked);
+		pthread_barrier_destroy(&srv->resumed);
+	}
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->nworkers = 0;
 	conf_free(srv->conf);
 	srv->conf = NULL;
-	batch_free(srv->batch);
-	srv->batch = NULL;
+	free(srv->passed);
+	free(srv->passed_used);
+	srv->passed = NULL;
+	srv->passed_used = NULL;
+	srv->npassed = 0;
 }

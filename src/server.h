@@ -1,35 +1,68 @@
 /*
  * server.h - the running daemon: the loaded configuration, its module
- * instances and every socket, and the switch to a new configuration.
+ * instances, the worker threads and their sockets, and the switch to a new
+ * configuration (reload).
+ *
+ * Each worker has its own event_base, read buffers and one socket per
+ * listen address (SO_REUSEPORT when there are several workers), and shares
+ * nothing with the others on the hot path.  Worker 0 runs in the main
+ * thread, which also handles signals.
  */
 #ifndef UDPD_SERVER_H
 #define UDPD_SERVER_H
 
 #include <event2/event.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "conf.h"
 #include "listener.h"
 
-struct server {
-	struct udpd_conf	*conf;
+struct server;
+
+struct worker {
+	struct server		*srv;
+	int			 index;
 	struct event_base	*base;
 	struct batch		*batch;
 	struct listener		*listeners;
+	struct event		*park_ev;	/* main asks it to pause */
+	struct event		*summary_ev;	/* rate-limit log summary */
+	pthread_t		 thread;
+	int			 running;	/* thread started */
+};
+
+struct server {
+	struct udpd_conf	*conf;
+	struct event_base	*base;		/* the main thread's */
+	struct worker		*workers;
+	int			 nworkers;
 	struct loop_guard	 guard;
 	struct udpd_stats_view	 stats;
+	pthread_barrier_t	 parked;
+	pthread_barrier_t	 resumed;
+	int			*passed;	/* socket activation fds */
+	unsigned char		*passed_used;
+	size_t			 npassed;
 };
 
 void	server_init(struct server *srv, struct event_base *base);
 /*
- * Binds every enabled service of conf (keeping the sockets of services that
- * srv already runs unchanged) and switches to it.  On failure nothing
+ * Binds every enabled service of conf (keeping the sockets of addresses
+ * that srv already serves) and switches to it.  On failure nothing
  * changes, conf is not taken, and err names the service and address.
  */
 int	server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 	    size_t errlen);
+/* Starts the threads of workers 1..N-1 (worker 0 is the main loop). */
+void	server_start_workers(struct server *srv);
+/* Stops and joins them: called after the main loop ends. */
+void	server_stop_workers(struct server *srv);
+void	server_take_passed(struct server *srv);
+void	server_warn_unused_passed(const struct server *srv);
 void	server_reopen(struct server *srv);	/* SIGHUP for modules */
 void	server_log_stats(const struct server *srv);
+size_t	server_socket_count(const struct server *srv);
 /* Writes "service addr:port" per socket to path (tests use port 0). */
 int	server_write_ports(const struct server *srv, const char *path);
 void	server_free(struct server *srv);

@@ -1,0 +1,1448 @@
+/*
+ * test_chat.c - the chat module: escaping, the exact line format, the seq
+ * across restarts and torn lines, commands, write and fsync failures.
+ * Every test works in its own mkdtemp directory.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mod_chat.h"
+#include "module.h"
+#include "unit.h"
+
+#define T_SEC		1795305601	/* 2026-11-22T00:00:01Z */
+#define T_NSEC		234999999
+#define STAMP		"2026-11-22T00:00:01.234Z"
+#define P4		"127.0.0.1:5000"
+#define P6		"[2001:db8::1]:6000"
+
+static char tmpdir[64];
+static char logpath[128];
+static unsigned char rbuf[UDPD_MAX_DATAGRAM];
+static size_t rlen;
+static struct sockaddr_in peer4;
+static struct sockaddr_in6 peer6;
+
+/* A failing test leaves its directory behind, for a look at the log. */
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_chat.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(logpath, sizeof(logpath), "%s/chat.log", tmpdir);
+	memset(&peer4, 0, sizeof(peer4));
+	peer4.sin_family = AF_INET;
+	peer4.sin_port = htons(5000);
+	inet_pton(AF_INET, "127.0.0.1", &peer4.sin_addr);
+	memset(&peer6, 0, sizeof(peer6));
+	peer6.sin6_family = AF_INET6;
+	peer6.sin6_port = htons(6000);
+	inet_pton(AF_INET6, "2001:db8::1", &peer6.sin6_addr);
+}
+
+/* Removes the files (never following links) and the directory. */
+static void
+teardown(void)
+{
+	char path[512];
+	struct dirent *de;
+	DIR *d;
+
+	if (tmpdir[0] == '\0' || (d = opendir(tmpdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+	tmpdir[0] = '\0';
+}
+
+/* create() from a libconfig text; the config is gone before use. */
+static void *
+try_new_ctx(const char *text, int check_only, struct conf_err *err)
+{
+	struct module_ctx ctx = {
+		.service = "chat", .config_dir = tmpdir,
+		.check_only = check_only,
+	};
+	config_t cfg;
+	void *st;
+
+	config_init(&cfg);
+	ck_assert_msg(config_read_string(&cfg, text) == CONFIG_TRUE,
+	    "bad test config: %s", config_error_text(&cfg));
+	err->msg[0] = '\0';
+	st = module_chat.create(config_root_setting(&cfg), &ctx, err);
+	config_destroy(&cfg);
+	return st;
+}
+
+static void *
+try_new(const char *text, struct conf_err *err)
+{
+	return try_new_ctx(text, 0, err);
+}
+
+static void *
+chat_new(const char *text)
+{
+	struct conf_err err;
+	void *st = try_new(text, &err);
+
+	ck_assert_msg(st != NULL, "create failed: %s", err.msg);
+	return st;
+}
+
+/* Create must fail with a message holding want. */
+static void
+ck_create_fails(const char *text, const char *want)
+{
+	struct conf_err err;
+	void *st = try_new(text, &err);
+
+	ck_assert_msg(st == NULL, "create accepted: %s", text);
+	ck_assert_msg(strstr(err.msg, want) != NULL,
+	    "error \"%s\" lacks \"%s\"", err.msg, want);
+}
+
+static enum udpd_verdict
+send_to(void *st, const void *data, size_t len, const void *peer,
+    socklen_t peerlen, size_t cap)
+{
+	struct udpd_request req = {
+		.data = data, .len = len, .peer = peer, .peerlen = peerlen,
+		.rx_time = { T_SEC, T_NSEC }, .now = NULL,
+	};
+	struct udpd_reply rep = { rbuf, cap, 12345 };
+	enum udpd_verdict v;
+
+	memset(rbuf, 0xa5, sizeof(rbuf));
+	v = module_chat.handle(st, &req, &rep);
+	ck_assert_uint_le(rep.len, cap);
+	rlen = rep.len;
+	return v;
+}
+
+static enum udpd_verdict
+send_len(void *st, const void *data, size_t len)
+{
+	return send_to(st, data, len, &peer4, sizeof(peer4), sizeof(rbuf));
+}
+
+static enum udpd_verdict
+send_str(void *st, const char *s)
+{
+	return send_len(st, s, strlen(s));
+}
+
+/* The last reply is exactly want, with verdict v. */
+#define ck_reply(got, v, want) do {					\
+	ck_assert_int_eq((got), (v));					\
+	ck_assert_uint_eq(rlen, strlen(want));				\
+	ck_assert_msg(memcmp(rbuf, (want), rlen) == 0,			\
+	    "reply \"%.*s\", want \"%s\"", (int)rlen, (char *)rbuf,	\
+	    (want));							\
+} while (0)
+
+/* The whole file, NUL-terminated (NULL if it does not exist). */
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY);
+
+	if (fd == -1)
+		return NULL;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(read(fd, buf, (size_t)st.st_size), st.st_size);
+	buf[st.st_size] = '\0';
+	close(fd);
+	if (lenp != NULL)
+		*lenp = (size_t)st.st_size;
+	return buf;
+}
+
+static void
+ck_file(const char *path, const char *want)
+{
+	size_t len;
+	char *got = slurp(path, &len);
+
+	ck_assert_msg(got != NULL, "%s missing", path);
+	ck_assert_msg(len == strlen(want) && memcmp(got, want, len) == 0,
+	    "%s holds \"%s\", want \"%s\"", path, got, want);
+	free(got);
+}
+
+static void
+put_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* A path in the test directory (four in use at once at most). */
+static const char *
+in_dir(const char *name)
+{
+	static char path[4][256];
+	static int next;
+	char *p = path[next++ % 4];
+
+	snprintf(p, sizeof(path[0]), "%s/%s", tmpdir, name);
+	return p;
+}
+
+/* ---- escaping ------------------------------------------------------- */
+
+static void
+ck_escape(const char *in, size_t len, const char *want)
+{
+	char out[256];
+	size_t n;
+
+	ck_assert_uint_lt(4 * len + 1, sizeof(out));
+	n = chat_escape((const unsigned char *)in, len, out, 4 * len + 1);
+	ck_assert_msg(n == strlen(want) && strcmp(out, want) == 0,
+	    "escape gave \"%s\" (%zu), want \"%s\"", out, n, want);
+}
+
+#define ESC(lit, want)	ck_escape((lit), sizeof(lit) - 1, (want))
+
+START_TEST(escape_controls)
+{
+	ESC("\n", "\\x0a");
+	ESC("\r", "\\x0d");
+	ESC("\x1b[31mred", "\\x1b[31mred");
+	ESC("a\\b", "a\\\\b");
+	ESC("\\x41", "\\\\x41");
+	ESC("\0", "\\x00");
+	ESC("a\0b", "a\\x00b");
+	ESC("\t", "\\x09");
+	ESC("\x7f", "\\x7f");
+	ESC("\x1f \x20~", "\\x1f  ~");
+	ESC("plain text 123", "plain text 123");
+	ESC("", "");
+}
+END_TEST
+
+START_TEST(escape_utf8)
+{
+	ESC("\xc3\xa9", "\xc3\xa9");			/* é */
+	ESC("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");	/* 😀 */
+	ESC("\xe2\x82\xac", "\xe2\x82\xac");		/* € */
+	ESC("\xc2\x80", "\xc2\x80");			/* U+0080 */
+	ESC("\xed\x9f\xbf", "\xed\x9f\xbf");		/* U+D7FF */
+	ESC("\xee\x80\x80", "\xee\x80\x80");		/* U+E000 */
+	ESC("\xef\xbf\xbf", "\xef\xbf\xbf");		/* U+FFFF */
+	ESC("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");	/* U+10FFFF */
+	ESC("caf\xc3\xa9!", "caf\xc3\xa9!");
+}
+END_TEST
+
+START_TEST(escape_invalid_utf8)
+{
+	ESC("\x80", "\\x80");				/* lone continuation */
+	ESC("\xbf", "\\xbf");
+	ESC("\xc0\xaf", "\\xc0\\xaf");			/* overlong '/' */
+	ESC("\xc1\xbf", "\\xc1\\xbf");
+	ESC("\xe0\x80\xaf", "\\xe0\\x80\\xaf");		/* overlong */
+	ESC("\xf0\x80\x80\xaf", "\\xf0\\x80\\x80\\xaf");	/* overlong */
+	ESC("\xed\xa0\x80", "\\xed\\xa0\\x80");		/* surrogate */
+	ESC("\xed\xbf\xbf", "\\xed\\xbf\\xbf");
+	ESC("\xe2\x82", "\\xe2\\x82");			/* truncated */
+	ESC("\xe2\x82" "A", "\\xe2\\x82A");
+	ESC("\xe2" "A\xc3\xa9", "\\xe2A\xc3\xa9");
+	ESC("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");	/* > U+10FFFF */
+	ESC("\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80");
+	ESC("\xff\xfe", "\\xff\\xfe");
+	ESC("\xc3", "\\xc3");
+	ESC("\xc3\xc3\xa9", "\\xc3\xc3\xa9");		/* then a valid é */
+}
+END_TEST
+
+START_TEST(escape_small_cap)
+{
+	char out[16];
+
+	memset(out, 'Z', sizeof(out));
+	ck_assert_uint_eq(chat_escape((const unsigned char *)"abc\x01", 4,
+	    out, 5), 7);
+	ck_assert_str_eq(out, "abc");		/* no half "\x01" */
+	ck_assert_uint_eq(chat_escape((const unsigned char *)"abc\x01", 4,
+	    out, 8), 7);
+	ck_assert_str_eq(out, "abc\\x01");
+	ck_assert_uint_eq(chat_escape((const unsigned char *)"\xc3\xa9", 2,
+	    out, 2), 2);
+	ck_assert_str_eq(out, "");		/* no half character */
+	memset(out, 'Z', sizeof(out));
+	ck_assert_uint_eq(chat_escape((const unsigned char *)"ab", 2, out, 0),
+	    2);
+	ck_assert_int_eq(out[0], 'Z');		/* cap 0: nothing written */
+	ck_assert_uint_eq(chat_escape((const unsigned char *)"a\\", 2, out, 3),
+	    3);
+	ck_assert_str_eq(out, "a");
+}
+END_TEST
+
+/* Decodes "\\" and "\xhh"; -1 on anything else after a backslash. */
+static long
+unescape(const char *s, size_t n, unsigned char *out)
+{
+	size_t i = 0, o = 0;
+	unsigned int v;
+
+	while (i < n) {
+		if (s[i] != '\\') {
+			out[o++] = (unsigned char)s[i++];
+			continue;
+		}
+		if (i + 1 < n && s[i + 1] == '\\') {
+			out[o++] = '\\';
+			i += 2;
+		} else if (i + 3 < n && s[i + 1] == 'x' &&
+		    sscanf(s + i + 2, "%2x", &v) == 1) {
+			out[o++] = (unsigned char)v;
+			i += 4;
+		} else
+			return -1;
+	}
+	return (long)o;
+}
+
+/* An independent UTF-8 check: every non-ASCII byte is in a valid char. */
+static int
+utf8_clean(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; ) {
+		unsigned long cp;
+		size_t k;
+
+		if (s[i] < 0x80) {
+			if (s[i] < 0x20 || s[i] == 0x7f)
+				return 0;
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			k = 1;
+			cp = s[i] & 0x1f;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			k = 2;
+			cp = s[i] & 0x0f;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			k = 3;
+			cp = s[i] & 0x07;
+		} else
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
+		    (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* Random bytes: the output is clean UTF-8 and decodes back exactly. */
+START_TEST(escape_random_roundtrip)
+{
+	unsigned char in[64], back[64];
+	char out[4 * 64 + 1];
+	unsigned int seed = 12345;
+
+	for (int round = 0; round < 20000; round++) {
+		size_t len = (size_t)(rand_r(&seed) % 64), n;
+
+		for (size_t i = 0; i < len; i++) {
+			int r = rand_r(&seed);
+			/* bias towards bytes that make UTF-8 sequences */
+			in[i] = (r & 0x300) ? (unsigned char)(0x80 + r % 0x78) :
+			    (unsigned char)r;
+		}
+		n = chat_escape(in, len, out, sizeof(out));
+		ck_assert_uint_eq(n, strlen(out));
+		ck_assert_uint_le(n, 4 * len);
+		ck_assert_msg(utf8_clean((unsigned char *)out, n),
+		    "unclean output in round %d", round);
+		ck_assert_int_eq(unescape(out, n, back), (long)len);
+		ck_assert(memcmp(in, back, len) == 0);
+	}
+}
+END_TEST
+
+/* ---- line format ---------------------------------------------------- */
+
+static void
+ck_line(const void *peer, socklen_t peerlen, const char *text,
+    const char *want)
+{
+	struct timespec ts = { T_SEC, T_NSEC };
+	char out[512];
+	size_t n;
+
+	n = chat_format_line(out, sizeof(out), 42, &ts, peer, peerlen,
+	    (const unsigned char *)text, strlen(text));
+	ck_assert_msg(n == strlen(want) && memcmp(out, want, n) == 0,
+	    "line \"%.*s\", want \"%s\"", (int)n, out, want);
+}
+
+START_TEST(format_line)
+{
+	struct sockaddr_in6 m = peer6, s6 = peer6;
+	struct timespec ts = { T_SEC, T_NSEC };
+	char out[64];
+
+	ck_line(&peer4, sizeof(peer4), "hi", "42 " STAMP " " P4 " hi\n");
+	ck_line(&peer6, sizeof(peer6), "hi", "42 " STAMP " " P6 " hi\n");
+	inet_pton(AF_INET6, "::ffff:192.0.2.7", &m.sin6_addr);
+	ck_line(&m, sizeof(m), "x", "42 " STAMP " 192.0.2.7:6000 x\n");
+	inet_pton(AF_INET6, "fe80::1", &s6.sin6_addr);
+	s6.sin6_scope_id = 3;
+	ck_line(&s6, sizeof(s6), "x", "42 " STAMP " [fe80::1%3]:6000 x\n");
+	ck_line(NULL, 0, "x", "42 " STAMP " ?:0 x\n");
+	ck_line(&peer6, sizeof(peer4), "x", "42 " STAMP " ?:0 x\n");
+	ck_line(&peer4, sizeof(peer4), "a\nb", "42 " STAMP " " P4 " a\\x0ab\n");
+	ck_line(&peer4, sizeof(peer4), "", "42 " STAMP " " P4 " \n");
+	/* too small: 0, never a cut line */
+	ck_assert_uint_eq(chat_format_line(out, 20, 1, &ts,
+	    (const struct sockaddr *)&peer4, sizeof(peer4),
+	    (const unsigned char *)"x", 1), 0);
+	ck_assert_uint_eq(chat_format_line(out, 44, 1, &ts,
+	    (const struct sockaddr *)&peer4, sizeof(peer4),
+	    (const unsigned char *)"xy", 2), 0);
+	ck_assert_uint_eq(chat_format_line(out, 45, 1, &ts,
+	    (const struct sockaddr *)&peer4, sizeof(peer4),
+	    (const unsigned char *)"xy", 2), 45);
+	ck_assert(memcmp(out, "1 " STAMP " " P4 " xy\n", 45) == 0);
+}
+END_TEST
+
+/* ---- messages ------------------------------------------------------- */
+
+START_TEST(message_lines_v4_v6)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_reply(send_str(st, "hello\n"), UDPD_REPLY, "ok 1\n");
+	ck_reply(send_to(st, "h\xc3\xa9 \x1b[2J\\", 9, &peer6, sizeof(peer6),
+	    sizeof(rbuf)), UDPD_REPLY, "ok 2\n");
+	ck_file(logpath,
+	    "1 " STAMP " " P4 " hello\n"
+	    "2 " STAMP " " P6 " h\xc3\xa9 \\x1b[2J\\\\\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(message_strip)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_reply(send_str(st, "a\r\n"), UDPD_REPLY, "ok 1\n");
+	ck_reply(send_str(st, "b\n"), UDPD_REPLY, "ok 2\n");
+	ck_reply(send_str(st, "c\r"), UDPD_REPLY, "ok 3\n");
+	ck_reply(send_str(st, "d\n\n"), UDPD_REPLY, "ok 4\n");
+	ck_reply(send_str(st, "e\r\n\r\n"), UDPD_REPLY, "ok 5\n");
+	ck_reply(send_str(st, "f"), UDPD_REPLY, "ok 6\n");
+	ck_file(logpath,
+	    "1 " STAMP " " P4 " a\n"
+	    "2 " STAMP " " P4 " b\n"
+	    "3 " STAMP " " P4 " c\\x0d\n"
+	    "4 " STAMP " " P4 " d\\x0a\n"
+	    "5 " STAMP " " P4 " e\\x0d\\x0a\n"
+	    "6 " STAMP " " P4 " f\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(message_empty)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_reply(send_len(st, NULL, 0), UDPD_REPLY_ERROR,
+	    "error: empty message\n");
+	ck_reply(send_str(st, "\n"), UDPD_REPLY_ERROR,
+	    "error: empty message\n");
+	ck_reply(send_str(st, "\r\n"), UDPD_REPLY_ERROR,
+	    "error: empty message\n");
+	ck_reply(send_str(st, " "), UDPD_REPLY, "ok 1\n");
+	ck_file(logpath, "1 " STAMP " " P4 "  \n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(message_too_long)
+{
+	static unsigned char big[UDPD_MAX_DATAGRAM];
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	memset(big, 'a', sizeof(big));
+	ck_reply(send_len(st, big, sizeof(big)), UDPD_REPLY_ERROR,
+	    "error: message too long (max 1024 bytes)\n");
+	ck_reply(send_len(st, big, 1025), UDPD_REPLY_ERROR,
+	    "error: message too long (max 1024 bytes)\n");
+	ck_reply(send_len(st, big, 1024), UDPD_REPLY, "ok 1\n");
+	module_chat.destroy(st);
+	ck_assert_int_eq(unlink(logpath), 0);
+
+	st = chat_new("log_file = \"chat.log\"; max_message = 4;");
+	ck_reply(send_str(st, "abcde"), UDPD_REPLY_ERROR,
+	    "error: message too long (max 4 bytes)\n");
+	ck_reply(send_str(st, "abcde\n"), UDPD_REPLY_ERROR,
+	    "error: message too long (max 4 bytes)\n");
+	ck_reply(send_str(st, "abcd\r\n"), UDPD_REPLY, "ok 1\n");
+	ck_reply(send_str(st, "\x01\x02\x03\x04"), UDPD_REPLY, "ok 2\n");
+	ck_file(logpath, "1 " STAMP " " P4 " abcd\n"
+	    "2 " STAMP " " P4 " \\x01\\x02\\x03\\x04\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* The largest message with every byte escaped fits the line buffer. */
+START_TEST(message_max_escaped)
+{
+	static unsigned char big[UDPD_MAX_DATAGRAM];
+	size_t len;
+	char *got;
+	void *st = chat_new("log_file = \"chat.log\"; max_message = 65507;");
+
+	memset(big, 0xff, sizeof(big));
+	ck_reply(send_len(st, big, sizeof(big)), UDPD_REPLY, "ok 1\n");
+	got = slurp(logpath, &len);
+	ck_assert_uint_eq(len, strlen("1 " STAMP " " P4 " ") + 4 * 65507 + 1);
+	ck_assert(memcmp(got + len - 5, "\\xff\n", 5) == 0);
+	free(got);
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* No clock stamp from the daemon: the module asks req->now. */
+static void
+fixed_now(struct timespec *ts)
+{
+	ts->tv_sec = T_SEC + 60;
+	ts->tv_nsec = 5000000;
+}
+
+START_TEST(message_clock_fallback)
+{
+	struct udpd_request req = {
+		.data = (const unsigned char *)"x", .len = 1,
+		.peer = (const struct sockaddr *)&peer4,
+		.peerlen = sizeof(peer4), .now = fixed_now,
+	};
+	struct udpd_reply rep = { rbuf, sizeof(rbuf), 0 };
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_assert_int_eq(module_chat.handle(st, &req, &rep), UDPD_REPLY);
+	ck_file(logpath, "1 2026-11-22T00:01:01.005Z " P4 " x\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* ---- seq across restarts ------------------------------------------- */
+
+START_TEST(seq_continues)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_reply(send_str(st, "one"), UDPD_REPLY, "ok 1\n");
+	ck_reply(send_str(st, "two"), UDPD_REPLY, "ok 2\n");
+	module_chat.destroy(st);
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "three"), UDPD_REPLY, "ok 3\n");
+	module_chat.destroy(st);
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "four"), UDPD_REPLY, "ok 4\n");
+	module_chat.destroy(st);
+	ck_file(logpath,
+	    "1 " STAMP " " P4 " one\n"
+	    "2 " STAMP " " P4 " two\n"
+	    "3 " STAMP " " P4 " three\n"
+	    "4 " STAMP " " P4 " four\n");
+}
+END_TEST
+
+/* The seq of a big log is read from its tail, across chunk boundaries. */
+START_TEST(seq_big_log)
+{
+	FILE *f = fopen(logpath, "w");
+	char pad[9000];
+	void *st;
+
+	ck_assert_ptr_nonnull(f);
+	for (int i = 1; i <= 3000; i++)
+		fprintf(f, "%d " STAMP " " P4 " message %d\n", i, i);
+	memset(pad, 'p', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	fprintf(f, "18446744073709551614 " STAMP " " P4 " %s\n", pad);
+	fclose(f);
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "next"), UDPD_REPLY, "ok 18446744073709551615\n");
+	ck_reply(send_str(st, "no more"), UDPD_REPLY_ERROR,
+	    "error: write failed: sequence exhausted\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(seq_torn_last_line)
+{
+	const char *good =
+	    "1 " STAMP " " P4 " a\n"
+	    "2 " STAMP " " P4 " b\n";
+	char *want;
+	void *st;
+
+	put_file(logpath, "1 " STAMP " " P4 " a\n"
+	    "2 " STAMP " " P4 " b\n"
+	    "3 " STAMP " " P4 " torn mid-li");
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 3\n");
+	module_chat.destroy(st);
+	ck_assert_int_ne(asprintf(&want, "%s3 " STAMP " " P4 " c\n", good), -1);
+	ck_file(logpath, want);
+	free(want);
+	ck_file(in_dir("chat.log.torn"), "3 " STAMP " " P4 " torn mid-li\n");
+
+	/* a second torn line is appended to the side file */
+	put_file(logpath, "7 x\n8 y");
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "z"), UDPD_REPLY, "ok 8\n");
+	module_chat.destroy(st);
+	ck_file(logpath, "7 x\n8 " STAMP " " P4 " z\n");
+	ck_file(in_dir("chat.log.torn"), "3 " STAMP " " P4 " torn mid-li\n"
+	    "8 y\n");
+}
+END_TEST
+
+START_TEST(seq_only_torn)
+{
+	void *st;
+
+	put_file(logpath, "1 2026-11-22T00:");
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	module_chat.destroy(st);
+	ck_file(logpath, "1 " STAMP " " P4 " a\n");
+	ck_file(in_dir("chat.log.torn"), "1 2026-11-22T00:\n");
+}
+END_TEST
+
+START_TEST(seq_not_a_chat_log)
+{
+	static const char *bad[] = {
+		"hello world\n",
+		"1 a\nlast line\n",
+		"1 a\n\n",
+		"01 leading zero\n",
+		"18446744073709551616 overflow\n",
+		"123\n",
+		"-1 x\n",
+		" 1 x\n",
+	};
+	static char pad[CHAT_LINE_MAX + 100];
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put_file(logpath, bad[i]);
+		ck_create_fails("log_file = \"chat.log\";",
+		    "log_file: ");
+		ck_create_fails("log_file = \"chat.log\";",
+		    "does not start with a sequence number");
+		ck_file(logpath, bad[i]);	/* untouched */
+	}
+	/* an unterminated tail longer than any chat line */
+	memset(pad, 'x', sizeof(pad));
+	f = fopen(logpath, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("1 a\n", f);
+	fwrite(pad, 1, sizeof(pad), f);
+	fclose(f);
+	ck_create_fails("log_file = \"chat.log\";", "without a newline");
+	ck_assert_int_eq(access(in_dir("chat.log.torn"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(seq_recover_fn)
+{
+	uint64_t seq = 99;
+	off_t end = 99;
+	int fd;
+
+	put_file(logpath, "5 a\n6 b\n7 c");
+	fd = open(logpath, O_RDONLY);
+	ck_assert_int_eq(chat_recover(fd, &seq, &end), 0);
+	ck_assert_uint_eq(seq, 6);
+	ck_assert_int_eq(end, 8);
+	close(fd);
+	put_file(logpath, "");
+	fd = open(logpath, O_RDONLY);
+	ck_assert_int_eq(chat_recover(fd, &seq, &end), 0);
+	ck_assert_uint_eq(seq, 0);
+	ck_assert_int_eq(end, 0);
+	close(fd);
+	put_file(logpath, "x y\n");
+	fd = open(logpath, O_RDONLY);
+	ck_assert_int_eq(chat_recover(fd, &seq, &end), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	close(fd);
+	fd = open("/dev/null", O_RDONLY);
+	ck_assert_int_eq(chat_recover(fd, &seq, &end), 0);
+	ck_assert_uint_eq(seq, 0);
+	close(fd);
+}
+END_TEST
+
+/* ---- commands ------------------------------------------------------- */
+
+/* Posts messages "m<from>".."m<to>" (their seqs) and returns the log. */
+static char *
+post_n(void *st, int from, int to)
+{
+	char msg[32], ok[32];
+
+	for (int i = from; i <= to; i++) {
+		snprintf(msg, sizeof(msg), "m%d", i);
+		send_str(st, msg);
+		snprintf(ok, sizeof(ok), "ok %d\n", i);
+		ck_assert(rlen == strlen(ok) && memcmp(rbuf, ok, rlen) == 0);
+	}
+	return slurp(logpath, NULL);
+}
+
+/* The log's last n (>= 1) lines, as /history must give them. */
+static const char *
+last_lines(const char *log, int n)
+{
+	const char *p = log + strlen(log);
+
+	if (p == log)
+		return p;
+	for (p--; p > log; p--)
+		if (p[-1] == '\n' && --n == 0)
+			return p;
+	return log;
+}
+
+START_TEST(history_counts)
+{
+	void *st = chat_new("log_file = \"chat.log\"; max_reply = 65507;");
+	char *log = post_n(st, 1, 120);
+
+	ck_reply(send_str(st, "/history"), UDPD_REPLY, last_lines(log, 10));
+	ck_reply(send_str(st, "/history\n"), UDPD_REPLY, last_lines(log, 10));
+	ck_reply(send_str(st, "/history 3"), UDPD_REPLY, last_lines(log, 3));
+	ck_reply(send_str(st, "/history 1\r\n"), UDPD_REPLY,
+	    last_lines(log, 1));
+	ck_reply(send_str(st, "/history   2  "), UDPD_REPLY,
+	    last_lines(log, 2));
+	ck_reply(send_str(st, "/history 007"), UDPD_REPLY, last_lines(log, 7));
+	ck_assert_str_eq(last_lines(log, 1), "120 " STAMP " " P4 " m120\n");
+	/* more than history_max (100) is clamped */
+	ck_reply(send_str(st, "/history 100"), UDPD_REPLY,
+	    last_lines(log, 100));
+	ck_reply(send_str(st, "/history 999"), UDPD_REPLY,
+	    last_lines(log, 100));
+	ck_reply(send_str(st, "/history 99999999999999999999999999"),
+	    UDPD_REPLY, last_lines(log, 100));
+	/* commands use no seq and are not logged */
+	ck_reply(send_str(st, "m121"), UDPD_REPLY, "ok 121\n");
+	free(log);
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(history_bad_count)
+{
+	static const char *bad[] = {
+		"/history 0", "/history abc", "/history -1", "/history 3 4",
+		"/history 1x", "/history +3", "/history 00", "/history 3\t",
+	};
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	free(post_n(st, 1, 2));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_reply(send_str(st, bad[i]), UDPD_REPLY_ERROR,
+		    "error: bad count\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(history_few_lines)
+{
+	void *st = chat_new("log_file = \"chat.log\"; history_max = 5;");
+	char *log;
+
+	/* an empty log: an empty reply */
+	ck_reply(send_str(st, "/history"), UDPD_REPLY, "");
+	log = post_n(st, 1, 3);
+	ck_reply(send_str(st, "/history"), UDPD_REPLY, log);
+	ck_reply(send_str(st, "/history 5"), UDPD_REPLY, log);
+	free(log);
+	log = post_n(st, 4, 11);
+	ck_reply(send_str(st, "/history"), UDPD_REPLY, last_lines(log, 5));
+	ck_reply(send_str(st, "/history 2"), UDPD_REPLY, last_lines(log, 2));
+	free(log);
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(history_trim)
+{
+	/* lines here are 45 bytes ("N STAMP 127.0.0.1:5000 mN\n", N < 10) */
+	void *st = chat_new("log_file = \"chat.log\"; max_reply = 100;");
+	char *log = post_n(st, 1, 5);
+	const char *two = last_lines(log, 2);
+
+	ck_assert_uint_eq(strlen(last_lines(log, 1)), 45);
+	ck_assert_uint_eq(strlen(two), 90);
+	ck_reply(send_str(st, "/history"), UDPD_REPLY, two);
+	ck_reply(send_str(st, "/history 2"), UDPD_REPLY, two);
+	ck_reply(send_str(st, "/history 1"), UDPD_REPLY, last_lines(log, 1));
+	/* the reply buffer is smaller still */
+	ck_reply(send_to(st, "/history", 8, &peer4, sizeof(peer4), 90),
+	    UDPD_REPLY, two);
+	ck_reply(send_to(st, "/history", 8, &peer4, sizeof(peer4), 89),
+	    UDPD_REPLY, last_lines(log, 1));
+	ck_reply(send_to(st, "/history", 8, &peer4, sizeof(peer4), 45),
+	    UDPD_REPLY, last_lines(log, 1));
+	ck_reply(send_to(st, "/history", 8, &peer4, sizeof(peer4), 44),
+	    UDPD_REPLY, "");
+	free(log);
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(history_long_newest)
+{
+	char msg[200];
+	void *st = chat_new("log_file = \"chat.log\"; max_reply = 64;");
+
+	ck_reply(send_str(st, "short"), UDPD_REPLY, "ok 1\n");
+	memset(msg, 'L', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	ck_reply(send_str(st, msg), UDPD_REPLY, "ok 2\n");
+	/* the newest line alone is over max_reply: no line fits */
+	ck_reply(send_str(st, "/history"), UDPD_REPLY, "");
+	ck_reply(send_str(st, "x"), UDPD_REPLY, "ok 3\n");
+	ck_reply(send_str(st, "/history"), UDPD_REPLY,
+	    "3 " STAMP " " P4 " x\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* /history ignores a torn tail that is not a line yet. */
+START_TEST(history_torn_tail)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+	int fd;
+
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	fd = open(logpath, O_WRONLY | O_APPEND);
+	ck_assert_int_eq(write(fd, "2 half", 6), 6);
+	close(fd);
+	ck_reply(send_str(st, "/history"), UDPD_REPLY,
+	    "1 " STAMP " " P4 " a\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(unknown_command)
+{
+	static const char *cmds[] = {
+		"/", "/\n", "/foo", "/historyx", "/HISTORY", "/history\t3",
+		"//history", "/ history", "/help me",
+	};
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		ck_reply(send_str(st, cmds[i]), UDPD_REPLY_ERROR,
+		    "error: unknown command\n");
+	ck_reply(send_str(st, " /foo"), UDPD_REPLY, "ok 1\n");
+	ck_file(logpath, "1 " STAMP " " P4 "  /foo\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* ---- failures ------------------------------------------------------- */
+
+/* Points the symlink chat.log at target. */
+static void
+relink(const char *target)
+{
+	unlink(logpath);
+	ck_assert_int_eq(symlink(target, logpath), 0);
+}
+
+START_TEST(write_fails_disk_full)
+{
+	char want[128];
+	void *st;
+
+	relink("real.log");
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	relink("/dev/full");
+	module_chat.reopen(st);
+	snprintf(want, sizeof(want), "error: write failed: %s\n",
+	    strerror(ENOSPC));
+	ck_reply(send_str(st, "b"), UDPD_REPLY_ERROR, want);
+	ck_reply(send_str(st, "c"), UDPD_REPLY_ERROR, want);
+	ck_reply(send_str(st, "/history"), UDPD_REPLY, "");
+	relink("real.log");
+	module_chat.reopen(st);
+	ck_reply(send_str(st, "d"), UDPD_REPLY, "ok 2\n");
+	module_chat.destroy(st);
+	ck_file(in_dir("real.log"), "1 " STAMP " " P4 " a\n"
+	    "2 " STAMP " " P4 " d\n");
+}
+END_TEST
+
+START_TEST(write_fails_removed)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	ck_assert_int_eq(unlink(logpath), 0);
+	ck_reply(send_str(st, "b"), UDPD_REPLY_ERROR,
+	    "error: write failed: log file was removed\n");
+	module_chat.reopen(st);			/* recreates it */
+	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 2\n");
+	ck_file(logpath, "2 " STAMP " " P4 " c\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* A write cut short (RLIMIT_FSIZE here) leaves no half line behind. */
+START_TEST(write_short_is_cut_back)
+{
+	struct rlimit old, lim;
+	struct stat sb;
+	enum udpd_verdict v;
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	signal(SIGXFSZ, SIG_IGN);
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	ck_assert_int_eq(stat(logpath, &sb), 0);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)sb.st_size + 10;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	v = send_str(st, "this line is cut after ten bytes");
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_reply(v, UDPD_REPLY_ERROR,
+	    "error: write failed: short write\n");
+	ck_file(logpath, "1 " STAMP " " P4 " a\n");
+	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
+	ck_file(logpath, "1 " STAMP " " P4 " a\n2 " STAMP " " P4 " b\n");
+	signal(SIGXFSZ, SIG_DFL);
+	module_chat.destroy(st);
+}
+END_TEST
+
+START_TEST(reopen_rotation)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
+	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");	/* old file */
+	module_chat.reopen(st);
+	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 3\n");
+	ck_reply(send_str(st, "/history"), UDPD_REPLY,
+	    "3 " STAMP " " P4 " c\n");
+	module_chat.reopen(st);		/* same file again: still appends */
+	ck_reply(send_str(st, "d"), UDPD_REPLY, "ok 4\n");
+	module_chat.destroy(st);
+	ck_file(in_dir("chat.log.1"), "1 " STAMP " " P4 " a\n"
+	    "2 " STAMP " " P4 " b\n");
+	ck_file(logpath, "3 " STAMP " " P4 " c\n4 " STAMP " " P4 " d\n");
+}
+END_TEST
+
+/* A torn tail in the file reopened is set aside too, seq unchanged. */
+START_TEST(reopen_torn_tail)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
+	put_file(logpath, "not ours\nhalf a li");
+	module_chat.reopen(st);
+	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
+	module_chat.destroy(st);
+	ck_file(logpath, "not ours\n2 " STAMP " " P4 " b\n");
+	ck_file(in_dir("chat.log.torn"), "half a li\n");
+}
+END_TEST
+
+/* A reopen that fails keeps the old file. */
+START_TEST(reopen_fails_keeps_old)
+{
+	void *st;
+
+	ck_assert_int_eq(mkdir(in_dir("d"), 0700), 0);
+	st = chat_new("log_file = \"d/chat.log\";");
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	ck_assert_int_eq(rename(in_dir("d/chat.log"), in_dir("old.log")), 0);
+	ck_assert_int_eq(rmdir(in_dir("d")), 0);
+	module_chat.reopen(st);
+	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
+	module_chat.destroy(st);
+	ck_file(in_dir("old.log"), "1 " STAMP " " P4 " a\n"
+	    "2 " STAMP " " P4 " b\n");
+}
+END_TEST
+
+/*
+ * A reload creates the new instance while the old one serves: both share
+ * the open log and its seq, whatever spelling of the path.
+ */
+START_TEST(reload_shares_log)
+{
+	void *a = chat_new("log_file = \"chat.log\";");
+	void *b, *c;
+
+	ck_reply(send_str(a, "a1"), UDPD_REPLY, "ok 1\n");
+	b = chat_new("log_file = \"./chat.log\"; max_reply = 100;");
+	ck_reply(send_str(b, "b2"), UDPD_REPLY, "ok 2\n");
+	ck_reply(send_str(a, "a3"), UDPD_REPLY, "ok 3\n");
+	module_chat.destroy(a);
+	ck_reply(send_str(b, "b4"), UDPD_REPLY, "ok 4\n");
+
+	/* rotated but not reopened yet when the reload comes */
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
+	c = chat_new("log_file = \"chat.log\"; fsync = true;");
+	ck_reply(send_str(c, "c5"), UDPD_REPLY, "ok 5\n");
+	module_chat.destroy(b);
+	module_chat.reopen(c);
+	ck_reply(send_str(c, "c6"), UDPD_REPLY, "ok 6\n");
+	module_chat.destroy(c);
+	ck_file(in_dir("chat.log.1"),
+	    "1 " STAMP " " P4 " a1\n2 " STAMP " " P4 " b2\n"
+	    "3 " STAMP " " P4 " a3\n4 " STAMP " " P4 " b4\n"
+	    "5 " STAMP " " P4 " c5\n");
+	ck_file(logpath, "6 " STAMP " " P4 " c6\n");
+
+	/* all gone: the next instance recovers from the file */
+	a = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(a, "a7"), UDPD_REPLY, "ok 7\n");
+	module_chat.destroy(a);
+}
+END_TEST
+
+/* A live log is not re-checked (nor touched) by a check-only instance. */
+START_TEST(check_only_beside_live)
+{
+	struct conf_err err;
+	void *a = chat_new("log_file = \"chat.log\";");
+	void *b;
+	int fd;
+
+	ck_reply(send_str(a, "x"), UDPD_REPLY, "ok 1\n");
+	fd = open(logpath, O_WRONLY | O_APPEND);
+	ck_assert_int_eq(write(fd, "2 hal", 5), 5);
+	close(fd);
+	b = try_new_ctx("log_file = \"chat.log\";", 1, &err);
+	ck_assert_msg(b != NULL, "%s", err.msg);
+	module_chat.destroy(b);
+	ck_file(logpath, "1 " STAMP " " P4 " x\n2 hal");
+	module_chat.destroy(a);
+}
+END_TEST
+
+/* ---- fsync ---------------------------------------------------------- */
+
+START_TEST(fsync_batch_ok)
+{
+	struct udpd_reply reps[3];
+	enum udpd_verdict v[3];
+	unsigned char b[3][64];
+	void *st = chat_new("log_file = \"chat.log\"; fsync = true;");
+
+	for (int i = 0; i < 3; i++) {
+		struct udpd_request req = {
+			.data = (const unsigned char *)"hey", .len = 3,
+			.peer = (const struct sockaddr *)&peer4,
+			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
+		};
+		reps[i] = (struct udpd_reply){ b[i], sizeof(b[i]), 0 };
+		v[i] = module_chat.handle(st, &req, &reps[i]);
+	}
+	module_chat.batch_end(st, reps, v, 3);
+	for (int i = 0; i < 3; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "ok %d\n", i + 1);
+		ck_assert_int_eq(v[i], UDPD_REPLY);
+		ck_assert_uint_eq(reps[i].len, strlen(want));
+		ck_assert(memcmp(b[i], want, reps[i].len) == 0);
+	}
+	module_chat.destroy(st);
+}
+END_TEST
+
+static void
+set_reply(struct udpd_reply *r, unsigned char *buf, size_t cap,
+    const char *text)
+{
+	r->buf = buf;
+	r->cap = cap;
+	r->len = strlen(text);
+	memcpy(buf, text, r->len);
+}
+
+static void
+ck_buf(const struct udpd_reply *r, const char *want)
+{
+	ck_assert_msg(r->len == strlen(want) &&
+	    memcmp(r->buf, want, r->len) == 0, "reply \"%.*s\", want \"%s\"",
+	    (int)r->len, (const char *)r->buf, want);
+}
+
+/* fdatasync fails on /dev/null: every "ok" of the batch becomes an error. */
+START_TEST(fsync_batch_fails)
+{
+	struct udpd_reply reps[5];
+	enum udpd_verdict v[5] = {
+		UDPD_REPLY, UDPD_REPLY_ERROR, UDPD_REPLY, UDPD_DROP,
+		UDPD_REPLY
+	};
+	unsigned char b[5][64];
+	char want[128];
+	void *st;
+
+	relink("/dev/null");
+	st = chat_new("log_file = \"chat.log\"; fsync = true;");
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
+	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 1\n");
+	set_reply(&reps[1], b[1], sizeof(b[1]), "error: bad count\n");
+	set_reply(&reps[2], b[2], sizeof(b[2]), "ok 2\n");
+	set_reply(&reps[3], b[3], sizeof(b[3]), "ok 1\n");	/* dropped */
+	set_reply(&reps[4], b[4], sizeof(b[4]), "1 " STAMP " x\n");
+	module_chat.batch_end(st, reps, v, 5);
+	snprintf(want, sizeof(want), "error: fsync failed: %s\n",
+	    strerror(EINVAL));
+	ck_buf(&reps[0], want);
+	ck_buf(&reps[1], "error: bad count\n");
+	ck_buf(&reps[2], want);
+	ck_buf(&reps[3], "ok 1\n");
+	ck_buf(&reps[4], "1 " STAMP " x\n");
+
+	/* a later batch on a good file is fine; a late one is still not */
+	relink("real.log");
+	module_chat.reopen(st);
+	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 3\n");
+	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 3\n");
+	module_chat.batch_end(st, reps, v, 1);
+	ck_buf(&reps[0], "ok 3\n");
+	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 2\n");
+	module_chat.batch_end(st, reps, v, 1);
+	ck_buf(&reps[0], want);
+	module_chat.destroy(st);
+	ck_file(in_dir("real.log"), "3 " STAMP " " P4 " c\n");
+}
+END_TEST
+
+/* Without fsync, batch_end leaves every reply alone. */
+START_TEST(fsync_off_untouched)
+{
+	struct udpd_reply rep;
+	enum udpd_verdict v = UDPD_REPLY;
+	unsigned char b[64];
+	void *st;
+
+	relink("/dev/null");
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	set_reply(&rep, b, sizeof(b), "ok 1\n");
+	module_chat.batch_end(st, &rep, &v, 1);
+	ck_buf(&rep, "ok 1\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* ---- threads -------------------------------------------------------- */
+
+#define THREADS		4
+#define PER_THREAD	250
+
+struct worker {
+	void		*st;
+	int		 id;
+	int		 failed;
+	unsigned char	 seen[THREADS * PER_THREAD + 1];
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	unsigned char buf[128];
+	char msg[32];
+
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct udpd_reply rep = { buf, sizeof(buf), 0 };
+		struct udpd_request req = {
+			.peer = (const struct sockaddr *)&peer4,
+			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
+		};
+		unsigned long seq;
+
+		snprintf(msg, sizeof(msg), "t%d-%d", w->id, i);
+		req.data = (const unsigned char *)msg;
+		req.len = strlen(msg);
+		if (module_chat.handle(w->st, &req, &rep) != UDPD_REPLY ||
+		    rep.len < 5 || sscanf((char *)buf, "ok %lu", &seq) != 1 ||
+		    seq == 0 || seq > THREADS * PER_THREAD)
+			w->failed++;
+		else
+			w->seen[seq] = 1;
+	}
+	return NULL;
+}
+
+START_TEST(threads_no_gaps)
+{
+	static struct worker w[THREADS];
+	pthread_t t[THREADS];
+	char *log, *p;
+	long expect = 1;
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].st = st;
+		w[i].id = i;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, worker_run,
+		    &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int s = 1; s <= THREADS * PER_THREAD; s++) {
+		int owners = 0;
+
+		for (int i = 0; i < THREADS; i++)
+			owners += w[i].seen[s];
+		ck_assert_msg(owners == 1, "seq %d acked %d times", s, owners);
+	}
+	for (int i = 0; i < THREADS; i++)
+		ck_assert_int_eq(w[i].failed, 0);
+	module_chat.destroy(st);
+	/* the file: seqs 1..N in order, one per line */
+	log = slurp(logpath, NULL);
+	for (p = log; *p != '\0'; p = strchr(p, '\n') + 1)
+		ck_assert_int_eq(strtol(p, NULL, 10), expect++);
+	ck_assert_int_eq(expect, THREADS * PER_THREAD + 1);
+	free(log);
+}
+END_TEST
+
+/* ---- configuration -------------------------------------------------- */
+
+START_TEST(config_errors)
+{
+	ck_create_fails("", "log_file is required");
+	ck_create_fails("log_file = 5;", "log_file: must be a string");
+	ck_create_fails("log_file = \"\";", "log_file: must not be empty");
+	ck_create_fails("log_file = \"c.log\"; max_message = 0;",
+	    "max_message: must be between 1 and 65507");
+	ck_create_fails("log_file = \"c.log\"; max_message = 65508;",
+	    "max_message: must be between 1 and 65507");
+	ck_create_fails("log_file = \"c.log\"; max_message = \"1\";",
+	    "max_message: must be an integer");
+	ck_create_fails("log_file = \"c.log\"; history_max = 0;",
+	    "history_max: must be between 1 and 65507");
+	ck_create_fails("log_file = \"c.log\"; max_reply = 63;",
+	    "max_reply: must be between 64 and 65507");
+	ck_create_fails("log_file = \"c.log\"; max_reply = 65508;",
+	    "max_reply: must be between 64 and 65507");
+	ck_create_fails("log_file = \"c.log\"; fsync = \"yes\";",
+	    "fsync: must be true or false");
+	ck_create_fails("log_file = \"c.log\"; fsync = 1;",
+	    "fsync: must be true or false");
+	/* the file itself */
+	ck_create_fails("log_file = \"no/such/dir/c.log\";",
+	    "log_file: ");
+	ck_create_fails("log_file = \"no/such/dir/c.log\";",
+	    strerror(ENOENT));
+	ck_create_fails("log_file = \"/\";", "log_file: ");
+	ck_assert_int_eq(mkfifo(in_dir("fifo"), 0600), 0);
+	ck_create_fails("log_file = \"fifo\";", "not a regular file");
+	ck_assert_int_eq(access(in_dir("c.log"), F_OK), -1);
+}
+END_TEST
+
+START_TEST(config_paths)
+{
+	char abs[256];
+	void *st;
+
+	st = chat_new("log_file = \"rel.log\"; max_message = 65507; "
+	    "history_max = 65507; max_reply = 64; fsync = false;");
+	module_chat.destroy(st);
+	ck_assert_int_eq(access(in_dir("rel.log"), F_OK), 0);
+	snprintf(abs, sizeof(abs), "log_file = \"%s/abs.log\";", tmpdir);
+	st = chat_new(abs);
+	module_chat.destroy(st);
+	ck_assert_int_eq(access(in_dir("abs.log"), F_OK), 0);
+}
+END_TEST
+
+/* udpd -t: the same checks, nothing created, opened for writing or cut. */
+START_TEST(config_check_only)
+{
+	struct conf_err err;
+	struct stat before, after;
+	void *st;
+
+	st = try_new_ctx("log_file = \"chat.log\";", 1, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	ck_reply(send_str(st, "a"), UDPD_DROP_SILENT, "");
+	module_chat.reopen(st);
+	module_chat.destroy(st);
+	ck_assert_int_eq(access(logpath, F_OK), -1);
+
+	st = try_new_ctx("log_file = \"no/dir/chat.log\";", 1, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "log_file: ") != NULL &&
+	    strstr(err.msg, "no/dir") != NULL, "%s", err.msg);
+	put_file(in_dir("notdir"), "");
+	st = try_new_ctx("log_file = \"notdir/chat.log\";", 1, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, strerror(ENOTDIR)) != NULL, "%s",
+	    err.msg);
+
+	put_file(logpath, "1 a\n2 torn");
+	ck_assert_int_eq(stat(logpath, &before), 0);
+	st = try_new_ctx("log_file = \"chat.log\"; fsync = true;", 1, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	module_chat.destroy(st);
+	ck_assert_int_eq(stat(logpath, &after), 0);
+	ck_assert_int_eq(after.st_size, before.st_size);
+	ck_assert_int_eq(access(in_dir("chat.log.torn"), F_OK), -1);
+
+	put_file(logpath, "not a chat log\n");
+	st = try_new_ctx("log_file = \"chat.log\";", 1, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "sequence number") != NULL, "%s",
+	    err.msg);
+	ck_assert_int_eq(mkfifo(in_dir("fifo"), 0600), 0);
+	st = try_new_ctx("log_file = \"fifo\";", 1, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "not a regular file") != NULL, "%s",
+	    err.msg);
+	st = try_new_ctx("log_file = \"/dev/null\";", 1, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	module_chat.destroy(st);
+	st = try_new_ctx("log_file = \"c.log\"; max_reply = 1;", 1, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "max_reply") != NULL, "%s", err.msg);
+}
+END_TEST
+
+START_TEST(module_table)
+{
+	ck_assert_str_eq(module_chat.name, "chat");
+	ck_assert_ptr_nonnull(module_chat.batch_end);
+	ck_assert_ptr_nonnull(module_chat.reopen);
+	ck_assert_ptr_null(module_chat.reply_is_terminal);
+	for (size_t i = 0; module_chat.options[i] != NULL; i++)
+		ck_assert_uint_lt(i, 5);
+}
+END_TEST
+
+static Suite *
+chat_suite(void)
+{
+	Suite *s = suite_create("chat");
+	TCase *tc;
+
+	tc = tcase_create("escape");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, escape_controls);
+	tcase_add_test(tc, escape_utf8);
+	tcase_add_test(tc, escape_invalid_utf8);
+	tcase_add_test(tc, escape_small_cap);
+	tcase_add_test(tc, escape_random_roundtrip);
+	tcase_add_test(tc, format_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("log");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, message_lines_v4_v6);
+	tcase_add_test(tc, message_strip);
+	tcase_add_test(tc, message_empty);
+	tcase_add_test(tc, message_too_long);
+	tcase_add_test(tc, message_max_escaped);
+	tcase_add_test(tc, message_clock_fallback);
+	tcase_add_test(tc, seq_continues);
+	tcase_add_test(tc, seq_big_log);
+	tcase_add_test(tc, seq_torn_last_line);
+	tcase_add_test(tc, seq_only_torn);
+	tcase_add_test(tc, seq_not_a_chat_log);
+	tcase_add_test(tc, seq_recover_fn);
+	tcase_add_test(tc, history_counts);
+	tcase_add_test(tc, history_bad_count);
+	tcase_add_test(tc, history_few_lines);
+	tcase_add_test(tc, history_trim);
+	tcase_add_test(tc, history_long_newest);
+	tcase_add_test(tc, history_torn_tail);
+	tcase_add_test(tc, unknown_command);
+	tcase_add_test(tc, write_fails_disk_full);
+	tcase_add_test(tc, write_fails_removed);
+	tcase_add_test(tc, write_short_is_cut_back);
+	tcase_add_test(tc, reopen_rotation);
+	tcase_add_test(tc, reopen_fails_keeps_old);
+	tcase_add_test(tc, reopen_torn_tail);
+	tcase_add_test(tc, reload_shares_log);
+	tcase_add_test(tc, check_only_beside_live);
+	tcase_add_test(tc, fsync_batch_ok);
+	tcase_add_test(tc, fsync_batch_fails);
+	tcase_add_test(tc, fsync_off_untouched);
+	tcase_add_test(tc, threads_no_gaps);
+	tcase_add_test(tc, config_errors);
+	tcase_add_test(tc, config_paths);
+	tcase_add_test(tc, config_check_only);
+	tcase_add_test(tc, module_table);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return unit_run(chat_suite());
+}
