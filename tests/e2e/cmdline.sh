@@ -30,10 +30,8 @@ ok "-V prints the version"
 ok "-h prints usage"
 
 # A port in use: exit 3, the message names service and address.
-P=$(free_port)
-python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1]))); time.sleep(5)' "$P" &
-holder=$!
-sleep 0.3
+hold_port 5
+P=$HELD_PORT holder=$HOLDER_PID
 printf 'services = ( { name = "busy"; module = "echo"; listen = [ "127.0.0.1:%s" ]; } );\n' "$P" >"$TMP/busy.conf"
 "$UDPD" -f -c "$TMP/busy.conf" 2>"$TMP/busy.err"
 rc=$?
