@@ -359,6 +359,43 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 	return sc->instance == NULL ? -1 : 0;
 }
 
+/*
+ * The element of svc's listen list that gave its k-th address ("*" gives
+ * two), so that a duplicate is reported at its own line.
+ */
+static const config_setting_t *
+conf_listen_elem(const config_setting_t *svc, size_t k)
+{
+	const config_setting_t *l = config_setting_get_member(svc, "listen");
+	struct udpd_sockaddr tmp[2];
+	char why[256];
+	size_t seen = 0;
+
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l,
+		    (unsigned)i);
+		int got = addr_parse_listen(config_setting_get_string(e), tmp,
+		    why, sizeof(why));
+
+		seen += got > 0 ? (size_t)got : 1;
+		if (k < seen)
+			return e;
+	}
+	return l;
+}
+
+/*
+ * Would binding both clash or let one socket take the other's traffic?
+ * A wildcard overlaps every address of its family on the same port.
+ */
+static int
+conf_addr_overlap(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family || addr_port(a) != addr_port(b))
+		return 0;
+	return addr_equal(a, b) || addr_is_wildcard(a) || addr_is_wildcard(b);
+}
+
 /* A name twice, or an address twice among enabled services. */
 static int
 conf_duplicates(const config_setting_t *list, const struct udpd_conf *conf,
@@ -388,12 +425,12 @@ conf_duplicates(const config_setting_t *list, const struct udpd_conf *conf,
 			if (!a->enabled)
 				continue;
 			for (size_t m = 0; m < end; m++)
-				if (addr_equal((const struct sockaddr *)
+				if (conf_addr_overlap((const struct sockaddr *)
 				    &a->listen[m].ss, sa))
 					return conf_error(err,
-					    config_setting_get_member(svc,
-					    "listen"), "address '%s' is also "
-					    "used by service '%s'",
+					    conf_listen_elem(svc, k),
+					    "address '%s' is also used by "
+					    "service '%s'",
 					    b->listen_text[k], a->name);
 		}
 	}
