@@ -1159,6 +1159,12 @@ START_TEST(fsync_batch_fails)
 	ck_buf(&reps[2], want);
 	ck_buf(&reps[3], "ok 1\n");
 	ck_buf(&reps[4], "1 " STAMP " x\n");
+	/* a rewritten ack is counted as an error, not a reply */
+	ck_assert_int_eq(v[0], UDPD_REPLY_ERROR);
+	ck_assert_int_eq(v[2], UDPD_REPLY_ERROR);
+	ck_assert_int_eq(v[3], UDPD_DROP);
+	ck_assert_int_eq(v[4], UDPD_REPLY);
+	v[0] = UDPD_REPLY;
 
 	/* a later batch on a good file is fine; a late one is still not */
 	relink("real.log");
@@ -1167,8 +1173,10 @@ START_TEST(fsync_batch_fails)
 	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 3\n");
 	module_chat.batch_end(st, reps, v, 1);
 	ck_buf(&reps[0], "ok 3\n");
+	ck_assert_int_eq(v[0], UDPD_REPLY);
 	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 2\n");
 	module_chat.batch_end(st, reps, v, 1);
+	ck_assert_int_eq(v[0], UDPD_REPLY_ERROR);
 	ck_buf(&reps[0], want);
 	module_chat.destroy(st);
 	ck_file(in_dir("real.log"), "3 " STAMP " " P4 " c\n");
