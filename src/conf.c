@@ -7,6 +7,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -93,6 +95,9 @@ conf_daemon(const config_setting_t *d, struct udpd_conf *conf,
 	if (r == 1 && *str == '\0')
 		return conf_error(err, config_setting_get_member(d, "user"),
 		    "must not be empty");
+	if (r == 1 && getpwnam(str) == NULL)
+		return conf_error(err, config_setting_get_member(d, "user"),
+		    "no such user '%s'", str);
 	if (r == 1)
 		conf->user = xstrdup(str);
 	if ((r = conf_get_string(d, "group", &str, err)) < 0)
@@ -100,6 +105,12 @@ conf_daemon(const config_setting_t *d, struct udpd_conf *conf,
 	if (r == 1 && *str == '\0')
 		return conf_error(err, config_setting_get_member(d, "group"),
 		    "must not be empty");
+	if (r == 1 && getgrnam(str) == NULL)
+		return conf_error(err, config_setting_get_member(d, "group"),
+		    "no such group '%s'", str);
+	if (r == 1 && conf->user == NULL)
+		return conf_error(err, config_setting_get_member(d, "group"),
+		    "needs user (the group is taken when dropping root)");
 	if (r == 1)
 		conf->group = xstrdup(str);
 	if ((r = conf_get_string(d, "syslog_facility", &str, err)) < 0)
@@ -192,6 +203,10 @@ conf_cidrs(const config_setting_t *svc, const char *key, struct cidr **out,
 	if (!config_setting_is_array(l) && !config_setting_is_list(l))
 		return conf_error(err, l, "must be a list of CIDR blocks");
 	n = config_setting_length(l);
+	/* "allow = []" reads as "nobody", but would mean "everybody". */
+	if (n == 0 && strcmp(key, "allow") == 0)
+		return conf_error(err, l, "must not be empty (leave allow out "
+		    "to let every source in)");
 	*out = xcalloc((size_t)n, sizeof(**out));
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(l,

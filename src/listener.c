@@ -161,6 +161,7 @@ listener_new(struct service_conf *svc, size_t i)
 	if (l == NULL)
 		fatal("calloc");
 	l->fd = -1;
+	l->passed_index = -1;
 	l->svc = svc;
 	l->listen_index = i;
 	l->local = svc->listen[i];
@@ -292,8 +293,9 @@ listener_steer(struct listener *first, int nworkers)
 	}
 	if (setsockopt(first->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
 	    sizeof(prog)) < 0)
-		log_warn("%s: cannot steer sources to workers (the kernel's "
-		    "4-tuple hash is used)", first->label);
+		log_warning("%s: cannot steer sources to workers (%s): the "
+		    "kernel's 4-tuple hash is used", first->label,
+		    strerror(errno));
 }
 
 void

@@ -37,6 +37,7 @@ struct listener {
 	struct ratelimit		*rl;		/* per-source buckets */
 	struct rate_limit_conf		 rl_conf;	/* what rl was made for */
 	int				 worker_index;
+	int				 passed_index;	/* systemd's fd, or -1 */
 	uint64_t			 mono_ns;	/* batch time, for rl */
 	struct listener			*next;
 	char				 label[128];	/* "name addr:port" */

@@ -112,6 +112,7 @@ log_vwrite_errno(int pri, const char *fmt, va_list ap)
 
 void log_warn(const char *fmt, ...) { LOG_BODY(LOG_ERR, log_vwrite_errno); }
 void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_ERR, log_vwrite); }
+void log_warning(const char *fmt, ...) { LOG_BODY(LOG_WARNING, log_vwrite); }
 void log_notice(const char *fmt, ...) { LOG_BODY(LOG_NOTICE, log_vwrite); }
 void log_info(const char *fmt, ...) { LOG_BODY(LOG_INFO, log_vwrite); }
 void log_debug(const char *fmt, ...) { LOG_BODY(LOG_DEBUG, log_vwrite); }

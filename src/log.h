@@ -18,7 +18,8 @@ int	log_level_from_name(const char *name);		/* -1 if unknown */
 int	log_facility_from_name(const char *name);	/* -1 if unknown */
 
 void	log_warn(const char *, ...) LOG_FMT(1, 2);	/* + strerror(errno) */
-void	log_warnx(const char *, ...) LOG_FMT(1, 2);
+void	log_warnx(const char *, ...) LOG_FMT(1, 2);	/* LOG_ERR */
+void	log_warning(const char *, ...) LOG_FMT(1, 2);	/* LOG_WARNING */
 void	log_notice(const char *, ...) LOG_FMT(1, 2);
 void	log_info(const char *, ...) LOG_FMT(1, 2);
 void	log_debug(const char *, ...) LOG_FMT(1, 2);

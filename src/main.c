@@ -31,6 +31,7 @@
 #define EXIT_RUNTIME	3
 
 static void	notify_status_ready(void);
+static char	*absolute_path(const char *path);
 
 struct options {
 	int		 foreground;
@@ -38,6 +39,8 @@ struct options {
 	int		 debug;
 	const char	*config;
 	const char	*pidfile;
+	char		*config_path;	/* absolute copies, freed at exit */
+	char		*pidfile_path;
 };
 
 static struct server server;
@@ -86,6 +89,29 @@ parse_options(int argc, char **argv)
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
+	opts.config = opts.config_path = absolute_path(opts.config);
+	if (opts.pidfile != NULL)
+		opts.pidfile = opts.pidfile_path = absolute_path(opts.pidfile);
+}
+
+/*
+ * Paths from the command line are made absolute: after detaching, the
+ * working directory is "/", and a reload must still find the config.
+ */
+static char *
+absolute_path(const char *path)
+{
+	char cwd[4096], *out;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		out = strdup(path);
+	else if (asprintf(&out, "%s/%s", cwd, path) < 0)
+		out = NULL;
+	if (out == NULL) {
+		fprintf(stderr, "udpd: out of memory\n");
+		exit(EXIT_RUNTIME);
+	}
+	return out;
 }
 
 /* Opens and locks the pidfile; a second instance is refused (exit 3). */
@@ -198,10 +224,11 @@ drop_privileges(const struct udpd_conf *conf)
 
 	if (conf->user == NULL) {
 		if (geteuid() == 0)
-			log_warnx("running as root: set daemon.user in %s",
+			log_warning("running as root: set daemon.user in %s",
 			    opts.config);
 		return;
 	}
+	/* The loader checked that they exist; they may have gone since. */
 	if ((pw = getpwnam(conf->user)) == NULL)
 		fatalx("user %s: no such user", conf->user);
 	gid = pw->pw_gid;
@@ -384,5 +411,7 @@ main(int argc, char **argv)
 	event_base_free(base);
 	if (opts.pidfile != NULL)
 		unlink(opts.pidfile);
+	free(opts.config_path);
+	free(opts.pidfile_path);
 	return 0;
 }

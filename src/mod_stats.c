@@ -78,6 +78,8 @@ stats_handle(void *state, const struct udpd_request *req,
 	struct udpd_counters c[STATS_MAX_SERVICES];
 	const struct stats *st = state;
 	size_t n = 0, shown = 0, limit;
+
+	(void)req;
 	long long uptime = 0;
 
 	if (rep->cap < 128)
@@ -87,8 +89,7 @@ stats_handle(void *state, const struct udpd_request *req,
 	if (st->view != NULL) {
 		n = st->view->list(st->view->arg, names, mods, c,
 		    STATS_MAX_SERVICES);
-		uptime = (long long)(req->rx_time.tv_sec -
-		    st->view->started.tv_sec);
+		uptime = st->view->uptime(st->view->arg);
 	}
 	rep->len = 0;
 	stats_put(rep, limit, "{\"uptime\": %lld, \"services\": {",

@@ -70,8 +70,9 @@ struct udpd_stats_view {
 	size_t		(*list)(void *arg, const char **names,
 			    const char **modules, struct udpd_counters *c,
 			    size_t max);
-	/* Realtime at daemon start. */
-	struct timespec	 started;
+	/* Seconds since the daemon started (monotonic: immune to clock
+	 * steps). */
+	long long	(*uptime)(void *arg);
 	void		*arg;
 };
 

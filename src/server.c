@@ -70,6 +70,16 @@ server_stats_list(void *arg, const char **names, const char **modules,
 	return n;
 }
 
+static long long
+server_uptime(void *arg)
+{
+	const struct server *srv = arg;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - srv->started.tv_sec);
+}
+
 void
 server_init(struct server *srv, struct event_base *base)
 {
@@ -78,7 +88,8 @@ server_init(struct server *srv, struct event_base *base)
 	loop_guard_init(&srv->guard);
 	srv->stats.list = server_stats_list;
 	srv->stats.arg = srv;
-	clock_gettime(CLOCK_REALTIME, &srv->stats.started);
+	srv->stats.uptime = server_uptime;
+	clock_gettime(CLOCK_MONOTONIC, &srv->started);
 }
 
 /* Runs in a worker, when main wants every worker paused: waits there. */
@@ -217,7 +228,7 @@ server_warn_unused_passed(const struct server *srv)
 {
 	for (size_t i = 0; i < srv->npassed; i++)
 		if (!srv->passed_used[i])
-			log_warnx("socket passed by systemd (fd %d) matches no "
+			log_warning("socket passed by systemd (fd %d) matches no "
 			    "service's listen address: unused", srv->passed[i]);
 }
 
@@ -310,6 +321,13 @@ server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
 	return 0;
 }
 
+static int
+same_text(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* Pauses every other worker (they wait in server_park) while main swaps. */
 static void
 server_pause(struct server *srv)
@@ -358,8 +376,10 @@ server_switch(struct server *srv, struct plan *plan, size_t n)
 		if (plan[k].reused && strcmp(l->svc->name, plan[k].svc->name))
 			memset(&l->counters, 0, sizeof(l->counters));
 		listener_retarget(l, plan[k].svc, plan[k].index);
-		if (plan[k].passed)
+		if (plan[k].passed) {
 			srv->passed_used[plan[k].passed - 1] = 1;
+			l->passed_index = plan[k].passed - 1;
+		}
 		loop_guard_add(&srv->guard,
 		    addr_port((struct sockaddr *)&l->local.ss));
 		if (!plan[k].reused) {
@@ -379,6 +399,12 @@ server_switch(struct server *srv, struct plan *plan, size_t n)
 
 		if (old->worker_index == 0)
 			log_notice("%s: closed", old->label);
+		/* systemd's socket stays open, free for a later reload. */
+		if (old->passed_index >= 0) {
+			srv->passed_used[old->passed_index] = 0;
+			event_del(old->ev);
+			old->fd = -1;
+		}
 		listener_close(old);
 		old = next;
 	}
@@ -394,8 +420,11 @@ server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 	if (srv->workers == NULL)
 		server_create_workers(srv, conf->workers);
 	else if (conf->workers != srv->nworkers)
-		log_warnx("workers = %d takes effect at the next restart; "
+		log_warning("workers = %d takes effect at the next restart; "
 		    "keeping %d", conf->workers, srv->nworkers);
+	if (srv->conf != NULL && (!same_text(conf->user, srv->conf->user) ||
+	    !same_text(conf->group, srv->conf->group)))
+		log_warning("user and group take effect at the next restart");
 	plan = calloc(conf_count_sockets(conf) * (size_t)srv->nworkers + 1,
 	    sizeof(*plan));
 	if (plan == NULL)

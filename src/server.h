@@ -39,6 +39,7 @@ struct server {
 	int			 nworkers;
 	struct loop_guard	 guard;
 	struct udpd_stats_view	 stats;
+	struct timespec		 started;	/* CLOCK_MONOTONIC */
 	pthread_barrier_t	 parked;
 	pthread_barrier_t	 resumed;
 	int			*passed;	/* socket activation fds */

@@ -102,6 +102,10 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-log-level.conf", 4, "log_level", { "'loud'" } },
 	{ "bad-facility.conf", 4, "syslog_facility", { "'kern2'" } },
 	{ "bad-user-empty.conf", 2, "user", { "must not be empty" } },
+	{ "bad-user-unknown.conf", 3, "user", { "no such user",
+	    "'no-such-user-udpd'" } },
+	{ "bad-group-without-user.conf", 3, "group", { "needs user" } },
+	{ "bad-allow-empty.conf", 4, "allow", { "must not be empty" } },
 	{ "bad-daemon-type.conf", 2, "daemon", { "must be a group" } },
 	/* libconfig stops at the token after the missing ';'. */
 	{ "bad-syntax.conf", 3, "syntax", { "syntax error" } },
