@@ -18,19 +18,30 @@
 
 struct stats {
 	const struct udpd_stats_view *view;
+	size_t		 max_reply;
 };
+
+static const char *const stats_options[] = { "max_reply", NULL };
 
 static void *
 stats_create(const config_setting_t *service, const struct module_ctx *ctx,
     struct conf_err *err)
 {
 	struct stats *st = calloc(1, sizeof(*st));
+	long long max_reply = UDPD_MAX_DATAGRAM;
 
 	if (st == NULL) {
 		conf_error(err, service, "out of memory");
 		return NULL;
 	}
+	/* Bounds the amplification: the JSON grows with the services. */
+	if (conf_get_int(service, "max_reply", 128, UDPD_MAX_DATAGRAM,
+	    &max_reply, err) < 0) {
+		free(st);
+		return NULL;
+	}
 	st->view = ctx->stats;
+	st->max_reply = (size_t)max_reply;
 	return st;
 }
 
@@ -77,15 +88,17 @@ stats_handle(void *state, const struct udpd_request *req,
 	const char *names[STATS_MAX_SERVICES], *mods[STATS_MAX_SERVICES];
 	struct udpd_counters c[STATS_MAX_SERVICES];
 	const struct stats *st = state;
-	size_t n = 0, shown = 0, limit;
+	size_t n = 0, shown = 0, limit, cap;
 
 	(void)req;
 	long long uptime = 0;
 
-	if (rep->cap < 128)
+	/* The reply buffer is the worker's: shrink what we use, not it. */
+	cap = rep->cap < st->max_reply ? rep->cap : st->max_reply;
+	if (cap < 128)
 		return UDPD_DROP;
 	/* Keep room for the closing text and a "truncated" flag. */
-	limit = rep->cap - 64;
+	limit = cap - 64;
 	if (st->view != NULL) {
 		n = st->view->list(st->view->arg, names, mods, c,
 		    STATS_MAX_SERVICES);
@@ -98,7 +111,7 @@ stats_handle(void *state, const struct udpd_request *req,
 		if (stats_service(rep, limit, shown == 0, names[shown],
 		    mods[shown], &c[shown]) < 0)
 			break;
-	stats_put(rep, rep->cap, shown < n ? "}, \"truncated\": true}\n" :
+	stats_put(rep, cap, shown < n ? "}, \"truncated\": true}\n" :
 	    "}}\n");
 	return UDPD_REPLY;
 }
@@ -111,7 +124,7 @@ stats_destroy(void *state)
 
 const struct udpd_module module_stats = {
 	.name = "stats",
-	.options = NULL,
+	.options = stats_options,
 	.create = stats_create,
 	.handle = stats_handle,
 	.destroy = stats_destroy,

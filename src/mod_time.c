@@ -249,6 +249,27 @@ time_strftime(char *out, size_t cap, const char *fmt, const struct tm *tm)
 }
 
 /*
+ * glibc's strftime() takes a field width ("%999c" pads to 999 bytes), which
+ * would let a 5-byte request fill the whole 1024-byte output: a 200-fold
+ * amplification for a spoofed source.  Widths are refused; the flags alone
+ * (_-0^#) are not.
+ */
+static int
+time_has_width(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != '%')
+			continue;
+		while (++i < len && p[i] != '\0' &&
+		    strchr("_-0^#", p[i]) != NULL)
+			;
+		if (i < len && p[i] >= '1' && p[i] <= '9')
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * strftime() returns 0 both when the output does not fit and when it is
  * legitimately empty ("%p" in some locales), so the format gets a
  * one-byte prefix: a prefix, unlike a suffix, can never complete a
@@ -266,6 +287,8 @@ time_format(const struct time_state *st, const struct udpd_request *req,
 		return time_error(rep, "format too long");
 	if (len > 0 && memchr(req->data, '\0', len) != NULL)
 		return time_error(rep, "format contains NUL");
+	if (time_has_width(req->data, len))
+		return time_error(rep, "field widths are not allowed");
 	fmt[0] = 'x';
 	if (len == 0) {
 		len = strlen(TIME_FORMAT_DEFAULT);

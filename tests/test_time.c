@@ -536,9 +536,15 @@ START_TEST(test_format_limits)
 	strcat(fmt, "b");
 	check_text(st, fmt, strlen(fmt), T_2026, UDPD_REPLY_ERROR,
 	    "error: output too long\n");
+	/* Field widths would amplify a tiny request: refused. */
 	strcpy(fmt, "%2000Y");
 	check_text(st, fmt, strlen(fmt), T_2026, UDPD_REPLY_ERROR,
-	    "error: output too long\n");
+	    "error: field widths are not allowed\n");
+	strcpy(fmt, "%_999c");
+	check_text(st, fmt, strlen(fmt), T_2026, UDPD_REPLY_ERROR,
+	    "error: field widths are not allowed\n");
+	/* A literal "%%999c" and the flags alone are fine. */
+	check_str(st, "%%999c %_d|%-d", T_2026, "%999c 21|21\n");
 	module_time.destroy(st);
 }
 END_TEST
