@@ -266,12 +266,14 @@ reload(void)
 	if ((conf = conf_load(opts.config, &server.stats, 0, &err)) == NULL) {
 		log_warnx("reload failed, old configuration kept: %s",
 		    err.msg);
+		server_reopen(&server);		/* logrotate still needs it */
 		notify_ready("reload failed, old configuration kept");
 		return;
 	}
 	if (server_apply(&server, conf, why, sizeof(why)) < 0) {
 		log_warnx("reload failed, old configuration kept: %s", why);
 		conf_free(conf);
+		server_reopen(&server);
 		notify_ready("reload failed, old configuration kept");
 		return;
 	}

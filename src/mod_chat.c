@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -583,8 +584,55 @@ chat_log_free(struct chat_log *lg)
 }
 
 /*
+ * "<log_file>.seq" holds the last seq handed out when the log was last
+ * reopened.  A rotation leaves the log empty; without this, a restart right
+ * after it would recover nothing and start the sequence again at 1.
+ */
+static void
+chat_seq_save(const struct chat_log *lg)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], text[32];
+	int fd, len;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.seq", lg->path) >=
+	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp",
+	    path) >= sizeof(tmp))
+		return;
+	len = snprintf(text, sizeof(text), "%" PRIu64 "\n", lg->seq);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
+	    0640);
+	if (fd == -1 || chat_write_all(fd, text, (size_t)len) == -1 ||
+	    fsync(fd) == -1 || rename(tmp, path) == -1)
+		log_warn("chat %s: cannot save the sequence to %s",
+		    lg->service, path);
+	if (fd != -1)
+		close(fd);
+}
+
+/* The seq saved by chat_seq_save(), or 0. */
+static uint64_t
+chat_seq_load(const char *log_path)
+{
+	char path[PATH_MAX], text[32];
+	uint64_t seq = 0;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.seq", log_path) >=
+	    sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK)) == -1)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0 || chat_parse_seq(text, (size_t)n, '\n', &seq) == -1)
+		return 0;
+	return seq;
+}
+
+/*
  * Opens a log not open yet: the seq is recovered from its last complete
- * line and a torn tail set aside.  NULL with err naming log_file.
+ * line (or the saved one, if higher) and a torn tail set aside.  NULL with
+ * err naming log_file.
  */
 static struct chat_log *
 chat_log_open(const char *path, const char *service,
@@ -622,6 +670,12 @@ chat_log_open(const char *path, const char *service,
 		conf_error(err, s, "%s: cannot set its torn last line aside: "
 		    "%s", path, strerror(errno));
 		goto fail;
+	}
+	if (lg->regular) {
+		uint64_t saved = chat_seq_load(path);
+
+		if (saved > lg->seq)
+			lg->seq = saved;
 	}
 	lg->synced = lg->seq;
 	lg->refs = 1;
@@ -1141,6 +1195,8 @@ chat_reopen(void *state)
 	lg->dev = st.st_dev;
 	lg->ino = st.st_ino;
 	lg->repair_to = -1;
+	if (lg->regular)
+		chat_seq_save(lg);
 	pthread_mutex_unlock(&lg->lock);
 	log_info("chat %s: reopened %s", lg->service, lg->path);
 	return;

@@ -990,6 +990,31 @@ START_TEST(reopen_rotation)
 }
 END_TEST
 
+/*
+ * Rotation, then a restart before any new message: the new log is empty,
+ * and the sequence goes on from the one saved at reopen ("chat.log.seq").
+ */
+START_TEST(rotation_then_restart)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
+	module_chat.reopen(st);
+	module_chat.destroy(st);
+	ck_file(in_dir("chat.log.seq"), "2\n");
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 3\n");
+	module_chat.destroy(st);
+	ck_file(logpath, "3 " STAMP " " P4 " c\n");
+	/* The log, when it is ahead of the saved seq, wins. */
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "d"), UDPD_REPLY, "ok 4\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
 /* A torn tail in the file reopened is set aside too, seq unchanged. */
 START_TEST(reopen_torn_tail)
 {
@@ -1433,6 +1458,7 @@ chat_suite(void)
 	tcase_add_test(tc, write_fails_removed);
 	tcase_add_test(tc, write_short_is_cut_back);
 	tcase_add_test(tc, reopen_rotation);
+	tcase_add_test(tc, rotation_then_restart);
 	tcase_add_test(tc, reopen_fails_keeps_old);
 	tcase_add_test(tc, reopen_torn_tail);
 	tcase_add_test(tc, reload_shares_log);
