@@ -355,8 +355,20 @@ main(int argc, char **argv)
 	/* A file size limit must fail a chat write, not kill the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
 	event_set_log_callback(on_libevent_log);
-	/* Workers' bases are poked from the main thread (reload, stop). */
-	if (evthread_use_pthreads() < 0) {
+	server_init(&server, NULL);
+	conf = load_or_exit();
+	if (opts.check_only) {
+		fprintf(stderr, "udpd: %s: configuration OK\n", opts.config);
+		conf_free(conf);
+		server_free(&server);
+		return 0;
+	}
+	/*
+	 * With several workers the main thread pokes their bases (reload,
+	 * stop), which needs libevent's locks; one worker runs without them.
+	 * The number of workers is fixed until a restart.
+	 */
+	if (conf->workers > 1 && evthread_use_pthreads() < 0) {
 		fprintf(stderr, "udpd: evthread_use_pthreads failed\n");
 		return EXIT_RUNTIME;
 	}
@@ -364,15 +376,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "udpd: event_base_new failed\n");
 		return EXIT_RUNTIME;
 	}
-	server_init(&server, base);
-	conf = load_or_exit();
-	if (opts.check_only) {
-		fprintf(stderr, "udpd: %s: configuration OK\n", opts.config);
-		conf_free(conf);
-		server_free(&server);
-		event_base_free(base);
-		return 0;
-	}
+	server.base = base;
 	if (opts.pidfile != NULL)
 		pidfd = pidfile_lock(opts.pidfile);
 	apply_log_settings(conf);

@@ -11,10 +11,12 @@
 
 #include <sys/timex.h>
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "ntp.h"
 
 static ntp_kernel_fn ntp_kernel_hook = ntp_kernel_query;
@@ -290,8 +292,17 @@ ntp_kernel_query(struct ntp_kstate *ks)
 	memset(&tx, 0, sizeof(tx));
 	memset(ks, 0, sizeof(*ks));
 	r = ntp_adjtime(&tx);
-	if (r == -1)
+	if (r == -1) {
+		static int said;
+
+		/* Say once why every reply claims an unsynchronised clock
+		 * (systemd's ProtectClock= forbids even this read). */
+		if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+			log_warning("cannot read the kernel clock state (%s): "
+			    "SNTP replies say unsynchronised unless stratum "
+			    "is set", strerror(errno));
 		return -1;
+	}
 	ks->synced = r != TIME_ERROR && (tx.status & STA_UNSYNC) == 0;
 	ks->maxerror_us = tx.maxerror;
 	ks->esterror_us = tx.esterror;
