@@ -69,6 +69,11 @@ stop_udpd() {
 	wait "$UDPD_PID" || rc=$?
 	UDPD_PID=
 	LAST_EXIT=$rc
+	# In the sanitizer build any report fails the test, wherever it came.
+	if grep -q -e "ERROR: AddressSanitizer" -e "ERROR: LeakSanitizer" \
+		-e "runtime error:" "$TMP/udpd.err" 2>/dev/null; then
+		fail "sanitizer report in udpd's stderr"
+	fi
 	return 0
 }
 
