@@ -126,9 +126,9 @@ batch_free(struct batch *b)
 	free(b);
 }
 
+/* Options that must be set before bind(). */
 static int
-listener_sockopts(int fd, int family, int wildcard, int timestamps,
-    int reuseport)
+listener_bind_opts(int fd, int family, int reuseport)
 {
 	int on = 1;
 
@@ -138,6 +138,15 @@ listener_sockopts(int fd, int family, int wildcard, int timestamps,
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
 	    sizeof(on)) < 0)
 		return -1;
+	return 0;
+}
+
+/* What each received datagram must carry: local address, arrival time. */
+static int
+listener_recv_opts(int fd, int family, int wildcard, int timestamps)
+{
+	int on = 1;
+
 	/* A wildcard socket must learn each request's local address so the
 	 * reply leaves from it (multi-homed hosts). */
 	if (wildcard && family == AF_INET && setsockopt(fd, IPPROTO_IP,
@@ -184,8 +193,8 @@ listener_open(struct service_conf *svc, size_t i,
 		l->local = *at;
 	addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr));
 	l->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->fd < 0 || listener_sockopts(l->fd, family, l->wildcard,
-	    l->timestamps, reuseport) < 0) {
+	if (l->fd < 0 || listener_bind_opts(l->fd, family, reuseport) < 0 ||
+	    listener_recv_opts(l->fd, family, l->wildcard, l->timestamps) < 0) {
 		snprintf(err, errlen, "service %s: socket for %s: %s",
 		    svc->name, addr, strerror(errno));
 		goto fail;
@@ -213,16 +222,13 @@ listener_adopt(struct service_conf *svc, size_t i, int fd, char *err,
 	struct listener *l = listener_new(svc, i);
 
 	l->fd = fd;
-	if (l->wildcard || l->timestamps) {
-		int family = l->local.ss.ss_family;
-
-		if (listener_sockopts(fd, family, l->wildcard, l->timestamps,
-		    0) < 0 && errno != EINVAL) {
-			snprintf(err, errlen, "service %s: passed socket: %s",
-			    svc->name, strerror(errno));
-			listener_close(l);
-			return NULL;
-		}
+	if (listener_recv_opts(fd, l->local.ss.ss_family, l->wildcard,
+	    l->timestamps) < 0) {
+		snprintf(err, errlen, "service %s: passed socket: %s",
+		    svc->name, strerror(errno));
+		l->fd = -1;		/* systemd's: never closed by us */
+		listener_close(l);
+		return NULL;
 	}
 	evutil_make_socket_nonblocking(fd);
 	return l;

@@ -190,8 +190,11 @@ server_rollback(struct server *srv, struct plan *plan, size_t n)
 			w->listeners = plan[k].l;
 			continue;
 		}
-		if (plan[k].passed)		/* systemd's: keep it open */
-			plan[k].l->fd = -1;
+		if (plan[k].passed) {		/* systemd's: keep it open */
+			srv->passed_used[plan[k].passed - 1] = 0;
+			if (plan[k].l != NULL)
+				plan[k].l->fd = -1;
+		}
 		listener_close(plan[k].l);
 	}
 	free(plan);
@@ -204,11 +207,16 @@ server_adopt_passed(struct server *srv, struct service_conf *svc, size_t k,
 {
 	const struct udpd_sockaddr *a = &svc->listen[k];
 
+	/* sd_is_socket_sockaddr() takes port 0 as "any port". */
+	if (addr_port((const struct sockaddr *)&a->ss) == 0)
+		return NULL;
 	for (size_t i = 0; i < srv->npassed; i++) {
 		if (srv->passed_used[i] ||
 		    !notify_fd_matches(srv->passed[i], &a->ss, a->len))
 			continue;
 		*which = (int)i + 1;
+		/* Taken now, so no other address of this plan matches it. */
+		srv->passed_used[i] = 1;
 		return listener_adopt(svc, k, srv->passed[i], err, errlen);
 	}
 	return NULL;
@@ -309,7 +317,7 @@ server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
 				plan[n].worker = w;
 				if (server_plan_one(srv, &plan[n], w == 0 ?
 				    NULL : &plan[first], err, errlen) < 0) {
-					*np = n + (plan[n].l != NULL);
+					*np = n + 1;	/* rolled back too */
 					return -1;
 				}
 			}

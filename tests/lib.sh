@@ -133,6 +133,7 @@ CONF
 # hold_port SECONDS: binds a UDP port on 127.0.0.1 for SECONDS in the
 # background (HOLDER_PID), and sets HELD_PORT to it, with no race.
 hold_port() {
+	rm -f "$TMP/held_port"
 	python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -140,7 +141,7 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1], flush=True)
 time.sleep(float(sys.argv[1]))' "$1" >"$TMP/held_port" &
 	HOLDER_PID=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 250); do
 		[ -s "$TMP/held_port" ] && break
 		sleep 0.02
 	done
