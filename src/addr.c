@@ -258,6 +258,18 @@ bad:
 	return -1;
 }
 
+/* IPv4 in one comparison: this runs for every datagram. */
+static int
+cidr_match_v4(const struct cidr *c, const uint8_t *addr)
+{
+	uint32_t a, net, mask;
+
+	memcpy(&a, addr, 4);
+	memcpy(&net, c->addr, 4);
+	mask = c->prefix == 0 ? 0 : htonl(0xffffffffu << (32 - c->prefix));
+	return ((a ^ net) & mask) == 0;
+}
+
 static int
 cidr_match_bytes(const struct cidr *c, const uint8_t *addr)
 {
@@ -277,7 +289,7 @@ cidr_match(const struct cidr *c, const struct sockaddr *sa)
 	const uint8_t *v4;
 
 	if (sa->sa_family == AF_INET)
-		return c->family == AF_INET && cidr_match_bytes(c,
+		return c->family == AF_INET && cidr_match_v4(c,
 		    (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr);
 	if (sa->sa_family != AF_INET6)
 		return 0;
@@ -285,5 +297,5 @@ cidr_match(const struct cidr *c, const struct sockaddr *sa)
 	if (c->family == AF_INET6)
 		return cidr_match_bytes(c, sin6->sin6_addr.s6_addr);
 	v4 = addr_mapped_v4(sin6);
-	return v4 != NULL && cidr_match_bytes(c, v4);
+	return v4 != NULL && cidr_match_v4(c, v4);
 }

@@ -28,6 +28,8 @@
 #define RX_SIZE		65536	/* > any UDP payload: bigger is MSG_TRUNC */
 #define CTL_SIZE	128	/* pktinfo (v4 or v6) + a timespec stamp */
 
+static void	listener_prepare_rx(struct batch *b, size_t n);
+
 struct batch {
 	struct mmsghdr		 rx[BATCH];
 	struct mmsghdr		 tx[BATCH];
@@ -111,6 +113,7 @@ batch_new(void)
 		b->rep[i].buf = b->tbuf + i * UDPD_MAX_DATAGRAM;
 		b->rep[i].cap = UDPD_MAX_DATAGRAM;
 	}
+	listener_prepare_rx(b, BATCH);
 	return b;
 }
 
@@ -471,10 +474,14 @@ listener_reply_pktinfo(const struct cmsghdr *in, void *ctl)
 	return CMSG_SPACE(sizeof(struct in6_pktinfo));
 }
 
+/*
+ * recvmmsg() rewrites the lengths of the headers it filled: reset those
+ * (the first n) for the next call, not the whole batch every time.
+ */
 static void
-listener_prepare_rx(struct batch *b)
+listener_prepare_rx(struct batch *b, size_t n)
 {
-	for (size_t i = 0; i < BATCH; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct msghdr *m = &b->rx[i].msg_hdr;
 
 		m->msg_name = &b->peer[i];
@@ -558,7 +565,6 @@ listener_round(struct listener *l, struct batch *b)
 	unsigned nreply = 0;
 	int n;
 
-	listener_prepare_rx(b);
 	n = recvmmsg(l->fd, b->rx, BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		/* ICMP errors from earlier replies surface here: not ours. */
@@ -601,6 +607,7 @@ listener_round(struct listener *l, struct batch *b)
 			    pktinfo[i]);
 	if (nreply > 0)
 		listener_send(l, b, nreply);
+	listener_prepare_rx(b, (size_t)n);
 	return n;
 }
 
