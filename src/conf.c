@@ -1,7 +1,7 @@
 /*
  * conf.c - loads udpd.conf (libconfig) into a struct udpd_conf, strictly:
- * every error names FILE:LINE and the setting, and nothing is bound or
- * opened until the whole file is valid.
+ * every error names FILE:LINE and the setting, and nothing is bound until
+ * the whole file is valid (a module may open its files, e.g. chat's log).
  */
 #include "config.h"
 

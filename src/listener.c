@@ -457,8 +457,10 @@ listener_reply_pktinfo(const struct cmsghdr *in, void *ctl)
 	if (in->cmsg_level == IPPROTO_IP) {
 		struct in_pktinfo pi;
 
+		/* ipi_spec_dst is the local address the kernel picked for this
+		 * request: right for unicast, and for broadcast (where the
+		 * destination, ipi_addr, cannot be a source). */
 		memcpy(&pi, CMSG_DATA(in), sizeof(pi));
-		pi.ipi_spec_dst = pi.ipi_addr;
 		pi.ipi_ifindex = 0;
 		out->cmsg_level = IPPROTO_IP;
 		out->cmsg_type = IP_PKTINFO;

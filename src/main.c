@@ -355,6 +355,8 @@ main(int argc, char **argv)
 	/* A file size limit must fail a chat write, not kill the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
 	event_set_log_callback(on_libevent_log);
+	/* Modules may log while the config loads (a torn chat line). */
+	log_init(opts.foreground && !stderr_is_journal(), LOG_DAEMON);
 	server_init(&server, NULL);
 	conf = load_or_exit();
 	if (opts.check_only) {
@@ -388,19 +390,22 @@ main(int argc, char **argv)
 		conf_free(conf);
 		server_free(&server);
 		event_base_free(base);
+		if (pidfd >= 0)
+			unlink(opts.pidfile);
 		return EXIT_RUNTIME;
 	}
 	server_warn_unused_passed(&server);
 	drop_privileges(server.conf);
 	if (!opts.foreground)
 		detach();
-	if (pidfd >= 0)
-		pidfile_write(pidfd);
 	for (size_t i = 0; i < 4; i++) {
 		sigev[i] = evsignal_new(base, sigs[i], on_signal, base);
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
 			fatalx("cannot watch signal %d", sigs[i]);
 	}
+	/* Only now: whoever reads the pidfile may send SIGHUP at once. */
+	if (pidfd >= 0)
+		pidfile_write(pidfd);
 	write_port_file();
 	server_start_workers(&server);
 	log_notice("started, %zu service(s) from %s", server.conf->nservices,
@@ -415,8 +420,11 @@ main(int argc, char **argv)
 		event_free(sigev[i]);
 	server_free(&server);
 	event_base_free(base);
-	if (opts.pidfile != NULL)
-		unlink(opts.pidfile);
+	/* After a privilege drop the directory may not let us unlink: an
+	 * empty pidfile then says nobody runs. */
+	if (opts.pidfile != NULL && unlink(opts.pidfile) < 0 && pidfd >= 0 &&
+	    ftruncate(pidfd, 0) < 0)
+		log_warn("pidfile %s", opts.pidfile);
 	free(opts.config_path);
 	free(opts.pidfile_path);
 	return 0;

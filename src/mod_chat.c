@@ -583,6 +583,27 @@ chat_log_free(struct chat_log *lg)
 	free(lg);
 }
 
+/* Makes a rename in path's directory survive a power cut. */
+static void
+chat_sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
 /*
  * "<log_file>.seq" holds the last seq handed out when the log was last
  * reopened.  A rotation leaves the log empty; without this, a restart right
@@ -599,12 +620,14 @@ chat_seq_save(const struct chat_log *lg)
 	    path) >= sizeof(tmp))
 		return;
 	len = snprintf(text, sizeof(text), "%" PRIu64 "\n", lg->seq);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
-	    0640);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW, 0640);
 	if (fd == -1 || chat_write_all(fd, text, (size_t)len) == -1 ||
 	    fsync(fd) == -1 || rename(tmp, path) == -1)
 		log_warn("chat %s: cannot save the sequence to %s",
 		    lg->service, path);
+	else
+		chat_sync_dir(path);
 	if (fd != -1)
 		close(fd);
 }
@@ -624,7 +647,9 @@ chat_seq_load(const char *log_path)
 		return 0;
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
-	if (n <= 0 || chat_parse_seq(text, (size_t)n, '\n', &seq) == -1)
+	/* UINT64_MAX would refuse every message: not a seq we gave out. */
+	if (n <= 0 || chat_parse_seq(text, (size_t)n, '\n', &seq) == -1 ||
+	    seq == UINT64_MAX)
 		return 0;
 	return seq;
 }
@@ -674,8 +699,12 @@ chat_log_open(const char *path, const char *service,
 	if (lg->regular) {
 		uint64_t saved = chat_seq_load(path);
 
-		if (saved > lg->seq)
+		if (saved > lg->seq) {
+			log_notice("chat %s: %s: the sequence goes on from %"
+			    PRIu64 " (%s.seq), not %" PRIu64 " (its last line)",
+			    service, path, saved, path, lg->seq);
 			lg->seq = saved;
+		}
 	}
 	lg->synced = lg->seq;
 	lg->refs = 1;
@@ -722,6 +751,9 @@ chat_log_put(struct chat_log *lg)
 	if (lg->repair_to >= 0 && ftruncate(lg->fd, lg->repair_to) == -1)
 		log_warn("chat %s: %s: cannot cut a partial line back",
 		    lg->service, lg->path);
+	/* A rotation while udpd is stopped must not restart the sequence. */
+	if (lg->regular && lg->fd != -1)
+		chat_seq_save(lg);
 	chat_log_free(lg);
 }
 

@@ -268,13 +268,31 @@ ntp_precision_of(const struct timespec *res)
 	return (int8_t)p;
 }
 
+/*
+ * RFC 5905's precision is the time it takes to read the clock, not just
+ * its resolution: the larger of clock_getres() and the smallest step
+ * seen between back-to-back reads.
+ */
 int8_t
 ntp_precision(void)
 {
-	struct timespec res;
+	struct timespec res, a, b;
+	long step = 1000000000L;
 
 	if (clock_getres(CLOCK_REALTIME, &res) == -1)
 		return -20;		/* a microsecond clock */
+	clock_gettime(CLOCK_REALTIME, &a);
+	for (int i = 0; i < 1000; i++) {
+		long d;
+
+		clock_gettime(CLOCK_REALTIME, &b);
+		d = (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
+		if (d > 0 && d < step)
+			step = d;
+		a = b;
+	}
+	if (step < 1000000000L && (res.tv_sec == 0 && res.tv_nsec < step))
+		res.tv_nsec = step;
 	return ntp_precision_of(&res);
 }
 

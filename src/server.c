@@ -6,7 +6,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -289,6 +291,23 @@ server_plan_one(struct server *srv, struct plan *p, const struct plan *first,
 		    err, errlen);
 	if (p->l != NULL || p->passed)
 		return p->l != NULL ? 0 : -1;
+	/*
+	 * A socket from systemd belongs to root: an unprivileged udpd cannot
+	 * join its reuseport group, so the other workers share it.
+	 */
+	if (first != NULL && first->passed) {
+		int fd = fcntl(first->l->fd, F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "service %s: dup of a passed "
+			    "socket: %s", p->svc->name, strerror(errno));
+			return -1;
+		}
+		if ((p->l = listener_adopt(p->svc, p->index, fd, err,
+		    errlen)) == NULL)
+			close(fd);
+		return p->l != NULL ? 0 : -1;
+	}
 	/* Port 0: every worker binds the port the first one was given. */
 	if (first != NULL)
 		at = &first->l->local;
@@ -321,7 +340,8 @@ server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
 					return -1;
 				}
 			}
-			if (srv->nworkers > 1 && !plan[first].reused)
+			if (srv->nworkers > 1 && !plan[first].reused &&
+			    !plan[first].passed)
 				listener_steer(plan[first].l, srv->nworkers);
 		}
 	}
@@ -358,7 +378,7 @@ server_resume(struct server *srv)
 		pthread_barrier_wait(&srv->resumed);
 }
 
-/* Puts the planned sockets in place.  Nothing here can fail. */
+/* Puts the planned sockets in place.  Fails only by exiting (memory). */
 static void
 server_switch(struct server *srv, struct plan *plan, size_t n)
 {
@@ -381,8 +401,10 @@ server_switch(struct server *srv, struct plan *plan, size_t n)
 		struct worker *w = &srv->workers[plan[k].worker];
 		struct listener *l = plan[k].l;
 
-		if (plan[k].reused && strcmp(l->svc->name, plan[k].svc->name))
+		if (plan[k].reused && strcmp(l->svc->name, plan[k].svc->name)) {
 			memset(&l->counters, 0, sizeof(l->counters));
+			memset(&l->summarised, 0, sizeof(l->summarised));
+		}
 		listener_retarget(l, plan[k].svc, plan[k].index);
 		if (plan[k].passed) {
 			srv->passed_used[plan[k].passed - 1] = 1;
@@ -437,13 +459,16 @@ server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 	    sizeof(*plan));
 	if (plan == NULL)
 		fatal("calloc");
+	/* Planning takes sockets out of the workers' lists: pause them
+	 * first (stats and summaries walk those lists). */
+	server_pause(srv);
 	if (server_plan(srv, conf, plan, &n, err, errlen) < 0) {
 		server_rollback(srv, plan, n);
+		server_resume(srv);
 		return -1;
 	}
 	for (size_t k = 0; k < n; k++)
 		plan[k].l->worker_index = plan[k].worker;
-	server_pause(srv);
 	server_keep_instances(srv->conf, conf);
 	server_switch(srv, plan, n);
 	conf_free(srv->conf);
@@ -458,7 +483,10 @@ server_worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/* A dead worker would leave its sockets unread and hang the next
+	 * reload at the barrier: better to stop. */
+	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
+		fatalx("worker %d: event loop failed", w->index);
 	return NULL;
 }
 
@@ -484,7 +512,9 @@ server_stop_workers(struct server *srv)
 
 		if (!w->running)
 			continue;
-		event_base_loopbreak(w->base);
+		/* loopexit, not loopbreak: a break asked before the thread
+		 * entered its loop would be forgotten, and join would hang. */
+		event_base_loopexit(w->base, NULL);
 		pthread_join(w->thread, NULL);
 		w->running = 0;
 	}

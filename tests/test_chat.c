@@ -513,7 +513,9 @@ START_TEST(message_too_long)
 	    "error: message too long (max 1024 bytes)\n");
 	ck_reply(send_len(st, big, 1024), UDPD_REPLY, "ok 1\n");
 	module_chat.destroy(st);
+	/* A fresh log: the saved sequence goes too. */
 	ck_assert_int_eq(unlink(logpath), 0);
+	ck_assert_int_eq(unlink(in_dir("chat.log.seq")), 0);
 
 	st = chat_new("log_file = \"chat.log\"; max_message = 4;");
 	ck_reply(send_str(st, "abcde"), UDPD_REPLY_ERROR,
