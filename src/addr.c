@@ -168,13 +168,17 @@ addr_format_host(const struct sockaddr *sa, char *buf, size_t len)
 const char *
 addr_format(const struct sockaddr *sa, char *buf, size_t len)
 {
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 	char host[INET6_ADDRSTRLEN + 16];
-	int v6;
 
 	addr_format_host(sa, host, sizeof(host));
-	v6 = sa->sa_family == AF_INET6 &&
-	    addr_mapped_v4((const struct sockaddr_in6 *)sa) == NULL;
-	snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", host, addr_port(sa));
+	if (sa->sa_family != AF_INET6 || addr_mapped_v4(sin6) != NULL)
+		snprintf(buf, len, "%s:%u", host, addr_port(sa));
+	else if (sin6->sin6_scope_id != 0)	/* link-local: which link */
+		snprintf(buf, len, "[%s%%%u]:%u", host,
+		    (unsigned)sin6->sin6_scope_id, addr_port(sa));
+	else
+		snprintf(buf, len, "[%s]:%u", host, addr_port(sa));
 	return buf;
 }
 

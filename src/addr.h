@@ -29,7 +29,10 @@ struct cidr {
 int	addr_parse_listen(const char *spec, struct udpd_sockaddr out[2],
 	    char *err, size_t errlen);
 
-/* "a.b.c.d:port" or "[v6]:port"; IPv4-mapped IPv6 printed as IPv4. */
+/*
+ * "a.b.c.d:port" or "[v6]:port" ("[fe80::1%3]:port" with a scope);
+ * IPv4-mapped IPv6 printed as IPv4.
+ */
 const char *addr_format(const struct sockaddr *sa, char *buf, size_t len);
 /* Just the address, no port. */
 const char *addr_format_host(const struct sockaddr *sa, char *buf,

@@ -79,6 +79,37 @@ conf_check_keys(const config_setting_t *group, const char *const *a,
 }
 
 static int
+user_exists(const char *name)
+{
+	return getpwnam(name) != NULL;
+}
+
+static int
+group_exists(const char *name)
+{
+	return getgrnam(name) != NULL;
+}
+
+/* daemon.user or daemon.group: a non-empty name this system knows. */
+static int
+conf_account(const config_setting_t *d, const char *key,
+    int (*exists)(const char *), char **out, struct conf_err *err)
+{
+	const config_setting_t *s = config_setting_get_member(d, key);
+	const char *str;
+	int r;
+
+	if ((r = conf_get_string(d, key, &str, err)) <= 0)
+		return r;
+	if (*str == '\0')
+		return conf_error(err, s, "must not be empty");
+	if (!exists(str))
+		return conf_error(err, s, "no such %s '%s'", key, str);
+	*out = xstrdup(str);
+	return 1;
+}
+
+static int
 conf_daemon(const config_setting_t *d, struct udpd_conf *conf,
     struct conf_err *err)
 {
@@ -90,29 +121,13 @@ conf_daemon(const config_setting_t *d, struct udpd_conf *conf,
 		return conf_error(err, d, "must be a group { ... }");
 	if (conf_check_keys(d, daemon_keys, NULL, "daemon", err) < 0)
 		return -1;
-	if ((r = conf_get_string(d, "user", &str, err)) < 0)
+	if (conf_account(d, "user", user_exists, &conf->user, err) < 0 ||
+	    (r = conf_account(d, "group", group_exists, &conf->group,
+	    err)) < 0)
 		return -1;
-	if (r == 1 && *str == '\0')
-		return conf_error(err, config_setting_get_member(d, "user"),
-		    "must not be empty");
-	if (r == 1 && getpwnam(str) == NULL)
-		return conf_error(err, config_setting_get_member(d, "user"),
-		    "no such user '%s'", str);
-	if (r == 1)
-		conf->user = xstrdup(str);
-	if ((r = conf_get_string(d, "group", &str, err)) < 0)
-		return -1;
-	if (r == 1 && *str == '\0')
-		return conf_error(err, config_setting_get_member(d, "group"),
-		    "must not be empty");
-	if (r == 1 && getgrnam(str) == NULL)
-		return conf_error(err, config_setting_get_member(d, "group"),
-		    "no such group '%s'", str);
 	if (r == 1 && conf->user == NULL)
 		return conf_error(err, config_setting_get_member(d, "group"),
 		    "needs user (the group is taken when dropping root)");
-	if (r == 1)
-		conf->group = xstrdup(str);
 	if ((r = conf_get_string(d, "syslog_facility", &str, err)) < 0)
 		return -1;
 	if (r == 1 && (conf->facility = log_facility_from_name(str)) < 0)

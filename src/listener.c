@@ -164,11 +164,20 @@ listener_recv_opts(int fd, int family, int wildcard, int timestamps)
 	return 0;
 }
 
+/* "service addr:port", for every log line about this socket. */
+static void
+listener_set_label(struct listener *l)
+{
+	char addr[INET6_ADDRSTRLEN + 16];
+
+	snprintf(l->label, sizeof(l->label), "%s %s", l->svc->name,
+	    addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+}
+
 static struct listener *
 listener_new(struct service_conf *svc, size_t i)
 {
 	struct listener *l = calloc(1, sizeof(*l));
-	char addr[INET6_ADDRSTRLEN + 16];
 
 	if (l == NULL)
 		fatal("calloc");
@@ -179,8 +188,7 @@ listener_new(struct service_conf *svc, size_t i)
 	l->local = svc->listen[i];
 	l->wildcard = addr_is_wildcard((struct sockaddr *)&l->local.ss);
 	l->timestamps = svc->module->wants_rx_timestamp;
-	snprintf(l->label, sizeof(l->label), "%s %s", svc->name,
-	    addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+	listener_set_label(l);
 	return l;
 }
 
@@ -210,8 +218,7 @@ listener_open(struct service_conf *svc, size_t i,
 	/* Port 0 lets the kernel choose: learn what it chose. */
 	l->local.len = sizeof(l->local.ss);
 	getsockname(l->fd, (struct sockaddr *)&l->local.ss, &l->local.len);
-	snprintf(l->label, sizeof(l->label), "%s %s", svc->name,
-	    addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+	listener_set_label(l);
 	return l;
 fail:
 	listener_close(l);
@@ -240,16 +247,12 @@ listener_adopt(struct service_conf *svc, size_t i, int fd, char *err,
 void
 listener_retarget(struct listener *l, struct service_conf *svc, size_t i)
 {
-	char addr[INET6_ADDRSTRLEN + 16];
-	int on = 1;
-
 	l->svc = svc;
 	l->listen_index = i;
 	if (svc->module->wants_rx_timestamp && !l->timestamps &&
-	    setsockopt(l->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0)
+	    listener_recv_opts(l->fd, l->local.ss.ss_family, 0, 1) == 0)
 		l->timestamps = 1;
-	snprintf(l->label, sizeof(l->label), "%s %s", svc->name,
-	    addr_format((struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+	listener_set_label(l);
 	listener_rate_table(l);
 }
 

@@ -318,11 +318,9 @@ static void
 notify_status_ready(void)
 {
 	char status[128];
-	size_t sockets = 0;
 
-	sockets = server_socket_count(&server);
 	snprintf(status, sizeof(status), "serving %zu service(s) on %zu "
-	    "socket(s)", server.conf->nservices, sockets);
+	    "socket(s)", server.conf->nservices, server_socket_count(&server));
 	notify_ready(status);
 }
 

@@ -26,7 +26,6 @@
 #include "config.h"
 
 #include <sys/stat.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -40,6 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 #include "mod_chat.h"
 #include "module.h"
@@ -207,33 +207,12 @@ static void
 chat_format_peer(const struct sockaddr *sa, socklen_t salen, char *out,
     size_t cap)
 {
-	char a[INET6_ADDRSTRLEN];
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-
-	if (sa != NULL && sa->sa_family == AF_INET &&
-	    salen >= (socklen_t)sizeof(sin)) {
-		memcpy(&sin, sa, sizeof(sin));
-		inet_ntop(AF_INET, &sin.sin_addr, a, sizeof(a));
-		snprintf(out, cap, "%s:%u", a, ntohs(sin.sin_port));
-	} else if (sa != NULL && sa->sa_family == AF_INET6 &&
-	    salen >= (socklen_t)sizeof(sin6)) {
-		memcpy(&sin6, sa, sizeof(sin6));
-		if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
-			inet_ntop(AF_INET, &sin6.sin6_addr.s6_addr[12], a,
-			    sizeof(a));
-			snprintf(out, cap, "%s:%u", a, ntohs(sin6.sin6_port));
-			return;
-		}
-		inet_ntop(AF_INET6, &sin6.sin6_addr, a, sizeof(a));
-		if (sin6.sin6_scope_id != 0)
-			snprintf(out, cap, "[%s%%%" PRIu32 "]:%u", a,
-			    (uint32_t)sin6.sin6_scope_id,
-			    ntohs(sin6.sin6_port));
-		else
-			snprintf(out, cap, "[%s]:%u", a,
-			    ntohs(sin6.sin6_port));
-	} else
+	if (sa != NULL && ((sa->sa_family == AF_INET &&
+	    salen >= (socklen_t)sizeof(struct sockaddr_in)) ||
+	    (sa->sa_family == AF_INET6 &&
+	    salen >= (socklen_t)sizeof(struct sockaddr_in6))))
+		addr_format(sa, out, cap);
+	else
 		snprintf(out, cap, "?:0");
 }
 

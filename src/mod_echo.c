@@ -8,19 +8,6 @@
 
 #include "module.h"
 
-/* No options, no state: a non-NULL token stands for the instance. */
-static void *
-echo_create(const config_setting_t *service, const struct module_ctx *ctx,
-    struct conf_err *err)
-{
-	static int token;
-
-	(void)service;
-	(void)ctx;
-	(void)err;
-	return &token;
-}
-
 static enum udpd_verdict
 echo_handle(void *state, const struct udpd_request *req,
     struct udpd_reply *rep)
@@ -33,16 +20,10 @@ echo_handle(void *state, const struct udpd_request *req,
 	return UDPD_REPLY;
 }
 
-static void
-echo_destroy(void *state)
-{
-	(void)state;
-}
-
 const struct udpd_module module_echo = {
 	.name = "echo",
 	.options = NULL,
-	.create = echo_create,
+	.create = module_no_state,
 	.handle = echo_handle,
-	.destroy = echo_destroy,
+	.destroy = module_no_state_free,
 };

@@ -8,18 +8,6 @@
 
 #include "module.h"
 
-static void *
-upper_create(const config_setting_t *service, const struct module_ctx *ctx,
-    struct conf_err *err)
-{
-	static int token;
-
-	(void)service;
-	(void)ctx;
-	(void)err;
-	return &token;
-}
-
 static enum udpd_verdict
 upper_handle(void *state, const struct udpd_request *req,
     struct udpd_reply *rep)
@@ -38,16 +26,10 @@ upper_handle(void *state, const struct udpd_request *req,
 	return UDPD_REPLY;
 }
 
-static void
-upper_destroy(void *state)
-{
-	(void)state;
-}
-
 const struct udpd_module module_upper = {
 	.name = "upper",
 	.options = NULL,
-	.create = upper_create,
+	.create = module_no_state,
 	.handle = upper_handle,
-	.destroy = upper_destroy,
+	.destroy = module_no_state_free,
 };

@@ -17,6 +17,25 @@ const struct udpd_module *const udpd_modules[] = {
 	NULL
 };
 
+/* A stateless module's instance: a non-NULL token, nothing to free. */
+void *
+module_no_state(const config_setting_t *service, const struct module_ctx *ctx,
+    struct conf_err *err)
+{
+	static int token;
+
+	(void)service;
+	(void)ctx;
+	(void)err;
+	return &token;
+}
+
+void
+module_no_state_free(void *state)
+{
+	(void)state;
+}
+
 const struct udpd_module *
 module_find(const char *name)
 {

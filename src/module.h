@@ -140,6 +140,11 @@ udpd_strip_line(const unsigned char *data, size_t len)
 	return len;
 }
 
+/* create() and destroy() of a module with no options and no state. */
+void	*module_no_state(const config_setting_t *service,
+	    const struct module_ctx *ctx, struct conf_err *err);
+void	 module_no_state_free(void *state);
+
 /* The registry: NULL when no module has that name. */
 const struct udpd_module *module_find(const char *name);
 /* NULL-terminated list of every module, for help texts. */

@@ -89,11 +89,6 @@ port() {
 	echo "${line##*:}"
 }
 
-# free_port: a UDP port on 127.0.0.1 that is free right now.
-free_port() {
-	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # udp HOST PORT: sends stdin as one datagram with nc -u, prints the reply.
 udp() {
 	nc -u -w1 "$1" "$2"

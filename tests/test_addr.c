@@ -258,6 +258,7 @@ START_TEST(test_format)
 	struct sockaddr_in6 m = sin6("::ffff:192.0.2.7", 40000);
 	struct sockaddr_in6 any = sin6("::", 0);
 	struct sockaddr_in zero = sin4("0.0.0.0", 65535);
+	struct sockaddr_in6 ll;
 	struct sockaddr_un un;
 	char buf[128];
 
@@ -273,6 +274,11 @@ START_TEST(test_format)
 	    sizeof(buf)), "[::]:0");
 	ck_assert_str_eq(addr_format((const struct sockaddr *)&zero, buf,
 	    sizeof(buf)), "0.0.0.0:65535");
+	/* A link-local peer says which link. */
+	ll = sin6("fe80::1", 123);
+	ll.sin6_scope_id = 3;
+	ck_assert_str_eq(addr_format((const struct sockaddr *)&ll, buf,
+	    sizeof(buf)), "[fe80::1%3]:123");
 
 	ck_assert_str_eq(addr_format_host((const struct sockaddr *)&a, buf,
 	    sizeof(buf)), "192.0.2.1");

@@ -84,16 +84,8 @@ try_new_ctx(const char *text, int check_only, struct conf_err *err)
 		.service = "chat", .config_dir = tmpdir,
 		.check_only = check_only,
 	};
-	config_t cfg;
-	void *st;
 
-	config_init(&cfg);
-	ck_assert_msg(config_read_string(&cfg, text) == CONFIG_TRUE,
-	    "bad test config: %s", config_error_text(&cfg));
-	err->msg[0] = '\0';
-	st = module_chat.create(config_root_setting(&cfg), &ctx, err);
-	config_destroy(&cfg);
-	return st;
+	return unit_create(&module_chat, text, "", &ctx, err);
 }
 
 static void *

@@ -27,20 +27,11 @@ static void *
 mk(const struct udpd_module *mod)
 {
 	struct module_ctx ctx = { .service = mod->name, .config_dir = "/tmp" };
-	const config_setting_t *svc;
 	struct conf_err err;
-	config_t cfg;
-	void *st;
+	void *st = unit_create(mod, "services = ( { name = \"x\"; "
+	    "module = \"x\"; listen = [ \"127.0.0.1:0\" ]; } );",
+	    "services.[0]", &ctx, &err);
 
-	memset(&err, 0, sizeof(err));
-	config_init(&cfg);
-	ck_assert(config_read_string(&cfg, "services = ( { name = \"x\"; "
-	    "module = \"x\"; listen = [ \"127.0.0.1:0\" ]; } );") ==
-	    CONFIG_TRUE);
-	svc = config_setting_get_elem(config_lookup(&cfg, "services"), 0);
-	ck_assert_ptr_nonnull(svc);
-	st = mod->create(svc, &ctx, &err);
-	config_destroy(&cfg);
 	ck_assert_msg(st != NULL, "%s: %s", mod->name, err.msg);
 	return st;
 }

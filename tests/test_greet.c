@@ -31,21 +31,8 @@ mk(const char *text, struct conf_err *err)
 {
 	struct module_ctx ctx = { .service = "greet", .config_dir = "/tmp",
 	    .check_only = 0 };
-	const config_setting_t *svc;
-	config_t cfg;
-	void *st;
 
-	memset(err, 0, sizeof(*err));
-	config_init(&cfg);
-	ck_assert_msg(config_read_string(&cfg, text) == CONFIG_TRUE,
-	    "bad test config: line %d: %s", config_error_line(&cfg),
-	    config_error_text(&cfg));
-	svc = config_setting_get_elem(config_lookup(&cfg, "services"), 0);
-	ck_assert_ptr_nonnull(svc);
-	st = module_greet.create(svc, &ctx, err);
-	/* The instance must not keep pointers into the config. */
-	config_destroy(&cfg);
-	return st;
+	return unit_create(&module_greet, text, "services.[0]", &ctx, err);
 }
 
 static void *

@@ -54,14 +54,8 @@ mk(const char *text, struct conf_err *err)
 {
 	struct module_ctx ctx = { .service = "stats", .config_dir = ".",
 	    .stats = &view };
-	config_t cfg;
-	void *st;
 
-	config_init(&cfg);
-	ck_assert(config_read_string(&cfg, text) == CONFIG_TRUE);
-	st = module_stats.create(config_lookup(&cfg, "svc"), &ctx, err);
-	config_destroy(&cfg);
-	return st;
+	return unit_create(&module_stats, text, "svc", &ctx, err);
 }
 
 static unsigned char buf[UDPD_MAX_DATAGRAM];

@@ -82,20 +82,8 @@ static void *
 mk(const char *text, struct conf_err *err)
 {
 	struct module_ctx ctx = { .service = "t", .config_dir = "/tmp" };
-	config_t cfg;
-	config_setting_t *svc;
-	void *st;
 
-	memset(err, 0, sizeof(*err));
-	config_init(&cfg);
-	ck_assert_msg(config_read_string(&cfg, text) == CONFIG_TRUE,
-	    "bad test config: %s", config_error_text(&cfg));
-	svc = config_lookup(&cfg, "svc");
-	ck_assert_ptr_nonnull(svc);
-	st = module_time.create(svc, &ctx, err);
-	/* The instance must not keep pointers into the config. */
-	config_destroy(&cfg);
-	return st;
+	return unit_create(&module_time, text, "svc", &ctx, err);
 }
 
 static void *
