@@ -1,12 +1,22 @@
 /*
- * notify.c - sd_notify(3) and sd_listen_fds(3) when built with libsystemd.
+ * notify.c - readiness notification (sd_notify(3)) and the sockets of
+ * socket activation (sd_listen_fds(3)): through libsystemd when built with
+ * it, otherwise by hand, so a Type=notify unit works either way.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -15,50 +25,25 @@
 #include "log.h"
 #include "notify.h"
 
+#define LISTEN_FDS_START	3	/* SD_LISTEN_FDS_START */
+
 #ifdef HAVE_SYSTEMD
-void
-notify_ready(const char *status)
+static void
+notify_send(const char *msg)
 {
-	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+	sd_notify(0, msg);
 }
 
-/* systemd 253+ wants MONOTONIC_USEC with RELOADING=1; older ignore it. */
-void
-notify_reloading(void)
+static int
+notify_passed_fds(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
-	    (unsigned long long)ts.tv_sec * 1000000ULL +
-	    (unsigned long long)ts.tv_nsec / 1000ULL);
+	return sd_listen_fds(1);
 }
 
-void
-notify_stopping(void)
+static int
+notify_is_dgram(int fd)
 {
-	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
-}
-
-size_t
-notify_listen_fds(int **fds)
-{
-	int n = sd_listen_fds(1);
-	int *out;
-
-	*fds = NULL;
-	if (n <= 0)
-		return 0;
-	if ((out = calloc((size_t)n, sizeof(*out))) == NULL)
-		fatal("calloc");
-	for (int i = 0; i < n; i++) {
-		out[i] = SD_LISTEN_FDS_START + i;
-		if (sd_is_socket(out[i], AF_UNSPEC, SOCK_DGRAM, -1) <= 0)
-			log_warnx("passed file descriptor %d is not a datagram "
-			    "socket: ignored", out[i]);
-	}
-	*fds = out;
-	return (size_t)n;
+	return sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0;
 }
 
 int
@@ -68,23 +53,158 @@ notify_fd_matches(int fd, const void *sa, size_t salen)
 	    -1) > 0;
 }
 #else
-void notify_ready(const char *status) { (void)status; }
-void notify_reloading(void) { }
-void notify_stopping(void) { }
+/*
+ * The datagram protocol of sd_notify(3): one datagram to the AF_UNIX
+ * socket named by $NOTIFY_SOCKET, a leading '@' meaning the abstract
+ * namespace.  No $NOTIFY_SOCKET: not started by systemd, nothing to do.
+ */
+static void
+notify_send(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return;
+	if ((len = strlen(path)) >= sizeof(sun.sun_path)) {
+		log_warnx("NOTIFY_SOCKET %s: path too long", path);
+		return;
+	}
+	memcpy(sun.sun_path, path, len);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
+		log_warn("NOTIFY_SOCKET: socket");
+		return;
+	}
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (const struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_warn("NOTIFY_SOCKET %s", path);
+	close(fd);
+}
+
+/* sd_listen_fds(1): the fds from 3 on, if LISTEN_PID names us. */
+static int
+notify_passed_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *end;
+	long n;
+
+	if (pid == NULL || fds == NULL)
+		return 0;
+	errno = 0;
+	if (strtol(pid, &end, 10) != (long)getpid() || *end != '\0')
+		return 0;
+	n = strtol(fds, &end, 10);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (errno != 0 || *end != '\0' || n <= 0 || n > 1024)
+		return 0;
+	for (int fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + n; fd++)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return (int)n;
+}
+
+static int
+notify_is_dgram(int fd)
+{
+	int type;
+	socklen_t len = sizeof(type);
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	    type == SOCK_DGRAM;
+}
+
+/* sd_is_socket_sockaddr(): same family, port and address. */
+int
+notify_fd_matches(int fd, const void *sa, size_t salen)
+{
+	const struct sockaddr *want = sa;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!notify_is_dgram(fd) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    salen < sizeof(sa_family_t) || ss.ss_family != want->sa_family)
+		return 0;
+	if (want->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *a = sa, *b = (void *)&ss;
+
+		return a->sin_port == b->sin_port &&
+		    a->sin_addr.s_addr == b->sin_addr.s_addr;
+	}
+	if (want->sa_family == AF_INET6 &&
+	    salen >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *a = sa, *b = (void *)&ss;
+
+		return a->sin6_port == b->sin6_port &&
+		    memcmp(&a->sin6_addr, &b->sin6_addr,
+		    sizeof(a->sin6_addr)) == 0;
+	}
+	return 0;
+}
+#endif
+
+static void notify_sendf(const char *fmt, ...) LOG_FMT(1, 2);
+
+static void
+notify_sendf(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	notify_send(msg);
+}
+
+void
+notify_ready(const char *status)
+{
+	notify_sendf("READY=1\nSTATUS=%s", status);
+}
+
+/* systemd 253+ wants MONOTONIC_USEC with RELOADING=1; older ignore it. */
+void
+notify_reloading(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	notify_sendf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL);
+}
+
+void
+notify_stopping(void)
+{
+	notify_send("STOPPING=1\nSTATUS=stopping");
+}
 
 size_t
 notify_listen_fds(int **fds)
 {
-	*fds = NULL;
-	return 0;
-}
+	int n = notify_passed_fds();
+	int *out;
 
-int
-notify_fd_matches(int fd, const void *sa, size_t salen)
-{
-	(void)fd;
-	(void)sa;
-	(void)salen;
-	return 0;
+	*fds = NULL;
+	if (n <= 0)
+		return 0;
+	if ((out = calloc((size_t)n, sizeof(*out))) == NULL)
+		fatal("calloc");
+	for (int i = 0; i < n; i++) {
+		out[i] = LISTEN_FDS_START + i;
+		if (!notify_is_dgram(out[i]))
+			log_warnx("passed file descriptor %d is not a datagram "
+			    "socket: ignored", out[i]);
+	}
+	*fds = out;
+	return (size_t)n;
 }
-#endif

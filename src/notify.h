@@ -1,6 +1,6 @@
 /*
  * notify.h - talking to systemd: readiness notification (Type=notify) and
- * the sockets of socket activation.  Without libsystemd these do nothing.
+ * the sockets of socket activation, with or without libsystemd.
  */
 #ifndef UDPD_NOTIFY_H
 #define UDPD_NOTIFY_H

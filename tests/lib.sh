@@ -46,6 +46,18 @@ need() {
 	done
 }
 
+# wait_until SECONDS COMMAND...: polls COMMAND every 20 ms until it
+# succeeds; returns 1 if it still fails after about SECONDS.
+wait_until() {
+	local tries=$(($1 * 50))
+	shift
+	until "$@"; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.02
+	done
+}
+
 # start_udpd CONFIG [extra args...]: runs udpd -f, waits for its port file.
 start_udpd() {
 	local conf=$1
