@@ -342,10 +342,16 @@ conf_service_module(const config_setting_t *svc, struct service_conf *sc,
 		return conf_error(err, svc, "service '%s' has no module",
 		    sc->name);
 	}
-	if ((sc->module = module_find(str)) == NULL)
+	if ((sc->module = module_find(str)) == NULL) {
+		char names[128] = "";
+
+		for (size_t i = 0; udpd_modules[i] != NULL; i++)
+			snprintf(names + strlen(names), sizeof(names) -
+			    strlen(names), "%s%s", i > 0 ? ", " : "",
+			    udpd_modules[i]->name);
 		return conf_error(err, config_setting_get_member(svc, "module"),
-		    "unknown module '%s' (greet, echo, upper, time, chat, "
-		    "stats)", str);
+		    "unknown module '%s' (%s)", str, names);
+	}
 	return 0;
 }
 

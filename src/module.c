@@ -14,6 +14,7 @@ const struct udpd_module *const udpd_modules[] = {
 	&module_time,
 	&module_chat,
 	&module_stats,
+	&module_length,
 	NULL
 };
 

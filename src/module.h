@@ -156,5 +156,6 @@ extern const struct udpd_module module_upper;
 extern const struct udpd_module module_time;
 extern const struct udpd_module module_chat;
 extern const struct udpd_module module_stats;
+extern const struct udpd_module module_length;
 
 #endif

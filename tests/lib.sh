@@ -132,7 +132,8 @@ services = (
   { name = "time"; module = "time"; listen = [ "127.0.0.1:0" ]; utc = true; },
   { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0", "[::1]:0" ];
     log_file = "chat.log"; },
-  { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ]; }
+  { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ]; },
+  { name = "length"; module = "length"; listen = [ "127.0.0.1:0", "[::1]:0" ]; }
 );
 CONF
 }

@@ -210,7 +210,7 @@ START_TEST(test_relative_path_in_message)
 	ck_assert_int_eq(fchdir(cwd), 0);
 	close(cwd);
 	ck_assert_str_eq(err.msg, "conf/bad-module.conf:4: module: unknown "
-	    "module 'gret' (greet, echo, upper, time, chat, stats)");
+	    "module 'gret' (greet, echo, upper, time, chat, stats, length)");
 }
 END_TEST
 

@@ -48,6 +48,12 @@ expect_eq "chat /history" "$(sed -n 1,2p "$TMP/chat.log")" "$hist"
 expect_eq "chat unknown command" "error: unknown command" \
 	"$(echo '/nope' | udp 127.0.0.1 "$C")"
 
+L=$(port length); L6=$(port length 6)
+expect_eq "length counts every byte" "$(printf 'Your data was 5 bytes long\n' | hex)" \
+	"$(printf hello | udp 127.0.0.1 "$L" | hex)"
+expect_eq "length keeps the newline and NULs (IPv6)" \
+	"Your data was 9 bytes long" "$(printf 'a\0b\0\0\r\nc\n' | udp ::1 "$L6")"
+
 json=$(echo | udp 127.0.0.1 "$S")
 echo "$json" | python3 -c '
 import json, sys
