@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,13 @@
 
 #include "log.h"
 
-static int log_to_stderr;
-static int log_level = LOG_INFO;
+/* Set by the main thread (start, SIGHUP), read by every worker per
+ * packet: relaxed atomics, as no other memory hangs on them. */
+static atomic_int log_to_stderr;
+static atomic_int log_level = LOG_INFO;
+
+#define LOAD(v)		atomic_load_explicit(&(v), memory_order_relaxed)
+#define STORE(v, x)	atomic_store_explicit(&(v), (x), memory_order_relaxed)
 
 static const struct {
 	const char	*name;
@@ -35,7 +41,7 @@ static const struct {
 void
 log_init(int to_stderr, int facility)
 {
-	log_to_stderr = to_stderr;
+	STORE(log_to_stderr, to_stderr);
 	closelog();
 	openlog("udpd", LOG_PID | LOG_NDELAY, facility);
 }
@@ -43,13 +49,13 @@ log_init(int to_stderr, int facility)
 void
 log_set_level(int level)
 {
-	log_level = level;
+	STORE(log_level, level);
 }
 
 int
 log_get_level(void)
 {
-	return log_level;
+	return LOAD(log_level);
 }
 
 int
@@ -76,11 +82,11 @@ log_vwrite(int pri, const char *fmt, va_list ap)
 	char line[1024];
 	int saved_errno = errno;
 
-	if (pri > log_level)
+	if (pri > LOAD(log_level))
 		goto out;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	syslog(pri, "%s", line);
-	if (log_to_stderr)
+	if (LOAD(log_to_stderr))
 		fprintf(stderr, "udpd: %s\n", line);
 out:
 	errno = saved_errno;
@@ -94,9 +100,9 @@ log_vwrite_errno(int pri, const char *fmt, va_list ap)
 	int saved_errno = errno;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (pri <= log_level) {
+	if (pri <= LOAD(log_level)) {
 		syslog(pri, "%s: %s", line, strerror(saved_errno));
-		if (log_to_stderr)
+		if (LOAD(log_to_stderr))
 			fprintf(stderr, "udpd: %s: %s\n", line,
 			    strerror(saved_errno));
 	}
@@ -121,14 +127,14 @@ void
 fatal(const char *fmt, ...)
 {
 	LOG_BODY(LOG_CRIT, log_vwrite_errno);
-	exit(3);
+	exit(EXIT_RUNTIME);
 }
 
 void
 fatalx(const char *fmt, ...)
 {
 	LOG_BODY(LOG_CRIT, log_vwrite);
-	exit(3);
+	exit(EXIT_RUNTIME);
 }
 
 const char *

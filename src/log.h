@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <syslog.h>
 
+/* The exit status of a runtime failure (udpd(8)), which fatal() gives. */
+#define EXIT_RUNTIME	3
+
 #define LOG_FMT(a, b)	__attribute__((format(printf, a, b)))
 
 void	log_init(int to_stderr, int facility);

@@ -28,7 +28,6 @@
 
 #define EXIT_CONFIG	1
 #define EXIT_USAGE	2
-#define EXIT_RUNTIME	3
 
 static void	notify_status_ready(void);
 static char	*absolute_path(const char *path);
@@ -425,5 +424,5 @@ main(int argc, char **argv)
 		log_warn("pidfile %s", opts.pidfile);
 	free(opts.config_path);
 	free(opts.pidfile_path);
-	return 0;
+	return atomic_load(&server.worker_failed) ? EXIT_RUNTIME : 0;
 }

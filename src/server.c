@@ -484,9 +484,13 @@ server_worker_main(void *arg)
 	struct worker *w = arg;
 
 	/* A dead worker would leave its sockets unread and hang the next
-	 * reload at the barrier: better to stop. */
-	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
-		fatalx("worker %d: event loop failed", w->index);
+	 * reload at the barrier: the main loop stops the daemon (exit 3);
+	 * exit(3) from here would run atexit handlers under the others. */
+	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0) {
+		log_warnx("worker %d: event loop failed: stopping", w->index);
+		atomic_store(&w->srv->worker_failed, 1);
+		event_base_loopbreak(w->srv->base);
+	}
 	return NULL;
 }
 

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "conf.h"
@@ -45,6 +46,7 @@ struct server {
 	int			*passed;	/* socket activation fds */
 	unsigned char		*passed_used;
 	size_t			 npassed;
+	atomic_int		 worker_failed;	/* a worker's loop ended */
 };
 
 void	server_init(struct server *srv, struct event_base *base);

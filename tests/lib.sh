@@ -83,7 +83,8 @@ stop_udpd() {
 	LAST_EXIT=$rc
 	# In the sanitizer build any report fails the test, wherever it came.
 	if grep -q -e "ERROR: AddressSanitizer" -e "ERROR: LeakSanitizer" \
-		-e "runtime error:" "$TMP/udpd.err" 2>/dev/null; then
+		-e "runtime error:" -e "WARNING: ThreadSanitizer" \
+		"$TMP/udpd.err" 2>/dev/null; then
 		fail "sanitizer report in udpd's stderr"
 	fi
 	return 0

@@ -6,9 +6,11 @@
 . "$(dirname "$0")/../lib.sh"
 need python3 nc
 
-# conf GREETING EXTRA: greet (changes), echo (never changes), chat, EXTRA.
+# conf GREETING EXTRA: greet (changes), echo (never changes), chat, EXTRA;
+# two workers, so that a reload pauses and resumes a second thread.
 conf() {
 	cat >"$TMP/udpd.conf" <<CONF
+daemon = { workers = 2; };
 services = (
   { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; },
   { name = "greet"; module = "greet"; listen = [ "127.0.0.1:0" ];
@@ -63,7 +65,7 @@ for i in $(seq 1 20); do
 		conf "Hey %s ($i)" ', { name = "upper"; module = "upper"; listen = [ "127.0.0.1:0" ]; }'
 	fi
 	reload_and_wait
-	sleep 0.1
+	sleep 0.1	# pacing: spread the 20 reloads over the stream
 done
 wait "$stream"
 read -r sent lost <"$TMP/stream.out"
@@ -81,21 +83,19 @@ expect_eq "added service answers" "ABC" "$(echo abc | udp 127.0.0.1 "$(port uppe
 # A bad config: logged, old one keeps serving.
 echo 'services = ( { name = "x"; module = "nope"; listen = [ "127.0.0.1:0" ]; } );' >"$TMP/udpd.conf"
 kill -HUP "$UDPD_PID"
-sleep 0.3
-grep -q "reload failed, old configuration kept: .*udpd.conf:1: module: unknown module 'nope'" "$TMP/udpd.err" ||
+wait_until 10 grep -q "reload failed, old configuration kept: .*udpd.conf:1: module: unknown module 'nope'" "$TMP/udpd.err" ||
 	fail "bad reload not logged"
 ok "bad config on reload is logged"
 expect_eq "old config still serving" "Hello y!" "$(echo y | udp 127.0.0.1 "$(port greet)")"
 
 # A port in use: the whole new config is refused.
-hold_port 3
+hold_port 60
 busy=$HELD_PORT holder=$HOLDER_PID
 conf "Changed %s" ", { name = \"busy\"; module = \"echo\"; listen = [ \"127.0.0.1:$busy\" ]; }"
 kill -HUP "$UDPD_PID"
-sleep 0.3
-kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
-grep -q "reload failed, old configuration kept: service busy: cannot bind 127.0.0.1:$busy" "$TMP/udpd.err" ||
+wait_until 10 grep -q "reload failed, old configuration kept: service busy: cannot bind 127.0.0.1:$busy" "$TMP/udpd.err" ||
 	fail "port-in-use reload not logged"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 ok "port in use on reload is logged"
 expect_eq "greet unchanged after failed reload" "Hello w!" "$(echo w | udp 127.0.0.1 "$(port greet)")"
 

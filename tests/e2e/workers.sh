@@ -105,7 +105,7 @@ assert s["chat"]["replies"] == 2000, s["chat"]
 ok "stats sum both workers"
 
 kill -HUP "$UDPD_PID"
-sleep 0.3
+wait_until 10 grep -q "reloaded " "$TMP/udpd.err" || fail "no reload"
 expect_eq "echo after reload with workers" "after" "$(echo after | udp 127.0.0.1 "$(port echo)")"
 stop_udpd
 expect_eq "both workers stop, exit 0" 0 "$LAST_EXIT"
