@@ -92,6 +92,14 @@ addr_parse_listen(const char *spec, struct udpd_sockaddr out[2], char *err,
 			goto badport;
 		if (inet_pton(AF_INET6, host, &in6) != 1)
 			goto badhost;
+		/* Sockets are IPv6-only: such a socket never gets IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+			snprintf(err, errlen, "'%s': an IPv4-mapped address "
+			    "cannot be bound (write the IPv4 address)", spec);
+			return -1;
+		}
+		if (IN6_IS_ADDR_MULTICAST(&in6))
+			goto multicast;
 		addr_set_v6(&out[0], &in6, port);
 		return 1;
 	}
@@ -117,8 +125,16 @@ addr_parse_listen(const char *spec, struct udpd_sockaddr out[2], char *err,
 	}
 	if (inet_pton(AF_INET, host, &in) != 1)
 		goto badhost;
+	if (IN_MULTICAST(ntohl(in.s_addr)))
+		goto multicast;
 	addr_set_v4(&out[0], &in, port);
 	return 1;
+multicast:
+	/* A reply leaves from the request's destination: a group address
+	 * can never be the source of a unicast reply. */
+	snprintf(err, errlen, "'%s': a multicast address cannot serve "
+	    "replies (use a unicast address or \"*\")", spec);
+	return -1;
 badport:
 	snprintf(err, errlen, "'%s': bad port '%s' (a number 0-65535 or a "
 	    "udp service name)", spec, portstr);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_text.h"
 #include "log.h"
 
 #define WORKERS_MAX	256
@@ -539,10 +540,13 @@ conf_load(const char *path, const struct udpd_stats_view *stats,
 
 	config_init(&cfg);
 	config_set_include_dir(&cfg, conf->dir);
-	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+	if (conf_text_check(path, conf->dir, err) < 0)
+		ok = 0;
+	else if (config_read_file(&cfg, path) != CONFIG_TRUE) {
 		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
 			snprintf(err->msg, sizeof(err->msg), "%s: cannot read: "
-			    "%s", path, strerror(errno));
+			    "%s", path, errno != 0 ? strerror(errno) :
+			    "I/O error");
 		else
 			snprintf(err->msg, sizeof(err->msg), "%s:%d: syntax: "
 			    "%s", config_error_file(&cfg) ?

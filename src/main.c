@@ -31,6 +31,7 @@
 
 static void	notify_status_ready(void);
 static char	*absolute_path(const char *path);
+static void	warn_if_idle(const struct udpd_conf *conf, int to_stderr);
 
 struct options {
 	int		 foreground;
@@ -58,10 +59,24 @@ usage(FILE *f)
 	    "  -h          this help\n", SYSCONFDIR);
 }
 
+/* Exits 2 with why (if any) and the usage text on stderr. */
+static void
+usage_error(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "udpd: %s\n", why);
+	usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+/*
+ * The whole line is checked before -V or -h is acted on: a stray argument
+ * or an unknown option is a usage error whatever else is there.
+ */
 static void
 parse_options(int argc, char **argv)
 {
-	int ch;
+	int ch, version = 0, help = 0;
 
 	opts.config = SYSCONFDIR "/udpd.conf";
 	while ((ch = getopt(argc, argv, "fc:tdp:Vh")) != -1) {
@@ -71,22 +86,27 @@ parse_options(int argc, char **argv)
 		case 't': opts.check_only = 1; break;
 		case 'd': opts.debug = 1; break;
 		case 'p': opts.pidfile = optarg; break;
-		case 'V':
-			printf("udpd %s\n", PACKAGE_VERSION);
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(EXIT_USAGE);
+		case 'V': version = 1; break;
+		case 'h': help = 1; break;
+		default: usage_error(NULL);
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "udpd: unexpected argument '%s'\n",
 		    argv[optind]);
-		usage(stderr);
-		exit(EXIT_USAGE);
+		usage_error(NULL);
+	}
+	if (*opts.config == '\0')
+		usage_error("-c needs a file name");
+	if (opts.pidfile != NULL && *opts.pidfile == '\0')
+		usage_error("-p needs a file name");
+	if (help) {
+		usage(stdout);
+		exit(0);
+	}
+	if (version) {
+		printf("udpd %s\n", PACKAGE_VERSION);
+		exit(0);
 	}
 	opts.config = opts.config_path = absolute_path(opts.config);
 	if (opts.pidfile != NULL)
@@ -113,15 +133,31 @@ absolute_path(const char *path)
 	return out;
 }
 
-/* Opens and locks the pidfile; a second instance is refused (exit 3). */
+/*
+ * Opens and locks the pidfile; a second instance is refused (exit 3).  A
+ * symbolic link is not followed and anything but a regular file refused:
+ * root must not be led into writing over another file.
+ */
 static int
 pidfile_lock(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0644);
+	struct stat st;
 
+	if (fd < 0 && errno == ELOOP) {
+		fprintf(stderr, "udpd: pidfile %s: is a symbolic link "
+		    "(refused)\n", path);
+		exit(EXIT_RUNTIME);
+	}
 	if (fd < 0) {
 		fprintf(stderr, "udpd: pidfile %s: %s\n", path,
 		    strerror(errno));
+		exit(EXIT_RUNTIME);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "udpd: pidfile %s: not a regular file "
+		    "(refused)\n", path);
 		exit(EXIT_RUNTIME);
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -278,6 +314,7 @@ reload(void)
 	}
 	server_reopen(&server);
 	apply_log_settings(server.conf);
+	warn_if_idle(server.conf, 0);
 	write_port_file();
 	log_notice("reloaded %s", opts.config);
 	notify_status_ready();
@@ -323,6 +360,21 @@ notify_status_ready(void)
 	notify_ready(status);
 }
 
+/* A config that serves nothing is valid, but rarely what was meant. */
+static void
+warn_if_idle(const struct udpd_conf *conf, int to_stderr)
+{
+	for (size_t i = 0; i < conf->nservices; i++)
+		if (conf->services[i].enabled)
+			return;
+	if (to_stderr)
+		fprintf(stderr, "udpd: warning: %s: no enabled service: udpd "
+		    "would serve nothing\n", conf->path);
+	else
+		log_warning("%s: no enabled service: serving nothing",
+		    conf->path);
+}
+
 static struct udpd_conf *
 load_or_exit(void)
 {
@@ -357,6 +409,7 @@ main(int argc, char **argv)
 	server_init(&server, NULL);
 	conf = load_or_exit();
 	if (opts.check_only) {
+		warn_if_idle(conf, 1);
 		fprintf(stderr, "udpd: %s: configuration OK\n", opts.config);
 		conf_free(conf);
 		server_free(&server);
@@ -392,6 +445,7 @@ main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	server_warn_unused_passed(&server);
+	warn_if_idle(server.conf, 0);
 	drop_privileges(server.conf);
 	if (!opts.foreground)
 		detach();

@@ -225,7 +225,8 @@ ntp_build_reply(const struct ntp_packet *req,
 
 /*
  * RFC 5905 section 7.4: LI 3, stratum 0 and the kiss code in refid.  As
- * ntpd does, every timestamp echoes the client's transmit timestamp, so
+ * ntpd does, the reference timestamp is 0 and the three others echo the
+ * client's transmit timestamp, so
  * the packet costs no clock read and tells nothing about our time; a
  * client that ignores the kiss still cannot synchronise to it.
  */

@@ -217,6 +217,36 @@ START_TEST(test_listen_bad_host)
 }
 END_TEST
 
+/* Addresses that bind but can never send a unicast reply. */
+static void
+refused(const char *spec, const char *word)
+{
+	struct udpd_sockaddr out[2];
+	char err[256];
+
+	memset(err, 0, sizeof(err));
+	ck_assert_msg(addr_parse_listen(spec, out, err, sizeof(err)) == -1,
+	    "'%s' accepted", spec);
+	ck_assert_msg(strncmp(err, "'", 1) == 0 && strstr(err, spec) != NULL &&
+	    strstr(err, word) != NULL, "'%s': %s", spec, err);
+}
+
+START_TEST(test_listen_no_unicast)
+{
+	refused("[::ffff:127.0.0.1]:17001", "IPv4-mapped");
+	refused("[::ffff:0.0.0.0]:17001", "IPv4-mapped");
+	refused("[ff02::1]:17001", "multicast");
+	refused("[ff05::1:3]:547", "multicast");
+	refused("224.0.0.1:17001", "multicast");
+	refused("239.255.255.250:1900", "multicast");
+	/* Either side of the multicast blocks is unicast. */
+	parse_v4("223.255.255.255:1", "223.255.255.255", 1);
+	parse_v4("240.0.0.1:1", "240.0.0.1", 1);
+	parse_v6("[fe00::1]:1", "fe00::1", 1);
+	parse_v6("[::fffe:0:1]:1", "::fffe:0:1", 1);
+}
+END_TEST
+
 START_TEST(test_listen_bad_form)
 {
 	/* IPv6 needs brackets; a bare address has no port. */
@@ -582,6 +612,7 @@ main(void)
 	tc = tcase_create("listen");
 	tcase_add_test(tc, test_listen_ipv4);
 	tcase_add_test(tc, test_listen_ipv6);
+	tcase_add_test(tc, test_listen_no_unicast);
 	tcase_add_test(tc, test_listen_wildcard);
 	tcase_add_test(tc, test_listen_port_names);
 	tcase_add_test(tc, test_listen_bad_port);

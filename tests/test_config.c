@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <dirent.h>
@@ -116,6 +117,16 @@ static const struct bad_case bad_cases[] = {
 	    { "between 1 and 65507" } },
 	{ "bad-max-request-big.conf", 4, "max_request",
 	    { "between 1 and 65507" } },
+	{ "bad-listen-mapped.conf", 4, "listen[1]",
+	    { "'[::ffff:127.0.0.1]:7001'", "IPv4-mapped" } },
+	{ "bad-listen-mcast6.conf", 3, "listen[0]",
+	    { "'[ff02::1]:7001'", "multicast" } },
+	{ "bad-listen-mcast4.conf", 4, "listen[0]",
+	    { "'224.0.0.1:7001'", "multicast" } },
+	{ "bad-string-nul.conf", 5, "syntax", { "NUL", "\\x00", "string" } },
+	{ "bad-include-missing.conf", 5, "syntax",
+	    { "@include \"no-such-include.conf\"",
+	    "/no-such-include.conf: No such file or directory" } },
 	{ "bad-name-space.conf", 3, "name", { "'my echo'" } },
 	{ "bad-name-long.conf", 4, "name", {
 	    "'a234567890b234567890c234567890d234567890e234567890f234567890"
@@ -194,6 +205,91 @@ START_TEST(test_missing_file)
 	snprintf(want, sizeof(want), "%s: cannot read: %s", path,
 	    strerror(ENOENT));
 	ck_assert_str_eq(err.msg, want);
+}
+END_TEST
+
+/* A directory is not a config file: say so (not "Success"). */
+START_TEST(test_directory)
+{
+	struct conf_err err;
+	char want[PATH_MAX + 64];
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_ptr_null(conf_load(CONF_DIR, NULL, 1, &err));
+	snprintf(want, sizeof(want), "%s: cannot read: %s", CONF_DIR,
+	    strerror(EISDIR));
+	ck_assert_str_eq(err.msg, want);
+}
+END_TEST
+
+/* Writes len bytes of text to dir/name; returns the path (static). */
+static const char *
+put_file(const char *dir, const char *name, const char *text, size_t len)
+{
+	static char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+static void
+load_fails_with(const char *path, const char *want)
+{
+	struct conf_err err;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_ptr_null(conf_load(path, NULL, 1, &err));
+	ck_assert_str_eq(err.msg, want);
+}
+
+#define SVC	"services = ( { name = \"g\"; module = \"greet\"; " \
+		"listen = [ \"127.0.0.1:0\" ];\n"
+
+/* NULs libconfig would drop or cut at, and @include failures, by name. */
+START_TEST(test_text_checks)
+{
+	char dir[] = "/tmp/udpd-conf-XXXXXX", want[PATH_MAX * 2 + 128];
+	char path[PATH_MAX];
+	static const char raw[] = SVC "greeting = \"Hi\0 %s!\"; } );\n";
+	static const char fine[] = SVC "# \\x00 in a comment\n"
+	    "greeting = \"Hi \\\\x00 %s\"; } );\n";
+	struct udpd_conf *c;
+	struct conf_err err;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s", put_file(dir, "raw.conf", raw,
+	    sizeof(raw) - 1));
+	snprintf(want, sizeof(want), "%s:2: syntax: a NUL byte in a string is "
+	    "not allowed: it would cut the string short", path);
+	load_fails_with(path, want);
+
+	/* An escape is only one inside a string, and "\\x00" is none. */
+	snprintf(path, sizeof(path), "%s", put_file(dir, "ok.conf", fine,
+	    sizeof(fine) - 1));
+	c = conf_load(path, NULL, 1, &err);
+	ck_assert_msg(c != NULL, "%s", err.msg);
+	conf_free(c);
+
+	/* An error in an included file names that file and its line. */
+	put_file(dir, "inc.conf", "\n\"\\X00\"\n", 8);
+	snprintf(path, sizeof(path), "%s", put_file(dir, "top.conf",
+	    "\n@include \"inc.conf\"\n", 21));
+	snprintf(want, sizeof(want), "%s/inc.conf:2: syntax: a NUL (\\x00) in "
+	    "a string is not allowed: libconfig would drop it", dir);
+	load_fails_with(path, want);
+
+	/* An include that cannot be read: its name and the reason. */
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s", put_file(dir, "d.conf",
+	    "@include \"sub\"\n", 15));
+	snprintf(want, sizeof(want), "%s:1: syntax: @include \"sub\": cannot "
+	    "open %s/sub: %s", path, dir, strerror(EISDIR));
+	load_fails_with(path, want);
 }
 END_TEST
 
@@ -523,6 +619,8 @@ main(void)
 	tcase_add_loop_test(tc, test_bad_file, 0, NBAD);
 	tcase_add_test(tc, test_bad_files_listed);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_directory);
+	tcase_add_test(tc, test_text_checks);
 	tcase_add_test(tc, test_relative_path_in_message);
 	tcase_add_test(tc, test_bad_without_check_only);
 	suite_add_tcase(s, tc);

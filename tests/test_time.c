@@ -933,7 +933,8 @@ START_TEST(test_kod)
 	ck_assert_uint_eq(p.stratum, 0);
 	ck_assert_uint_eq(p.root_delay, 0);
 	ck_assert_uint_eq(p.root_dispersion, 0);
-	ck_assert_uint_eq(p.ref.sec, 0);
+	ck_assert_uint_eq(p.ref.sec, 0);		/* reference: 0 */
+	ck_assert_uint_eq(p.ref.frac, 0);
 	ck_assert_uint_eq(p.org.sec, 0x12345678);	/* origin copied */
 	ck_assert_uint_eq(p.org.frac, 0x9abcdef0);
 	ck_assert_uint_eq(p.rec.sec, 0x12345678);

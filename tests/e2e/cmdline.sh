@@ -20,8 +20,30 @@ expect_eq "a bad config stops the start with 1" 1 $?
 "$UDPD" -t -c "$TMP/missing.conf" 2>/dev/null
 expect_eq "a missing config exits 1" 1 $?
 
+"$UDPD" -t -c /etc 2>"$TMP/t.err"
+expect_eq "a directory as config exits 1" 1 $?
+expect_eq "a directory says so" "udpd: /etc: cannot read: Is a directory" \
+	"$(cat "$TMP/t.err")"
+"$UDPD" -t -c '' 2>"$TMP/t.err"
+expect_eq "-c '' is a usage error" 2 $?
+grep -q "^udpd: -c needs a file name" "$TMP/t.err" || fail "-c '': $(cat "$TMP/t.err")"
+ok "-c '' says what is missing"
+printf 'services = (\n);\n' >"$TMP/idle.conf"
+"$UDPD" -t -c "$TMP/idle.conf" 2>"$TMP/t.err"
+expect_eq "an empty services list is valid" 0 $?
+grep -q "warning: $TMP/idle.conf: no enabled service" "$TMP/t.err" ||
+	fail "no warning for services = ( ): $(cat "$TMP/t.err")"
+ok "an empty services list is warned about"
+
 "$UDPD" -x 2>/dev/null
 expect_eq "unknown option exits 2" 2 $?
+# Usage errors win, whatever else is on the line (-V, -h act last).
+for args in "-V extra" "-h -x" "-x -h" "-V -x" "-h stray" "-t -c $TMP/udpd.conf -V x"; do
+	# shellcheck disable=SC2086
+	"$UDPD" $args >"$TMP/out" 2>/dev/null
+	expect_eq "udpd $args exits 2" 2 $?
+	[ ! -s "$TMP/out" ] || fail "udpd $args printed on stdout: $(cat "$TMP/out")"
+done
 "$UDPD" -t -c "$TMP/udpd.conf" stray 2>/dev/null
 expect_eq "stray argument exits 2" 2 $?
 "$UDPD" -V | grep -q '^udpd [0-9]' || fail "-V output"
@@ -48,6 +70,22 @@ UDPD_PORT_FILE=$TMP/ports2 "$UDPD" -f -c "$TMP/udpd.conf" -p "$TMP/udpd.pid" 2>"
 expect_eq "second instance exits 3" 3 $?
 grep -q "another udpd is running" "$TMP/second.err" || fail "second instance message"
 ok "second instance says why"
+
+# A pidfile is never followed through a symlink, nor anything but a
+# regular file written (as root this would overwrite the link's target).
+echo precious >"$TMP/target"
+ln -s "$TMP/target" "$TMP/sym.pid"
+UDPD_PORT_FILE=$TMP/ports3 "$UDPD" -f -c "$TMP/udpd.conf" -p "$TMP/sym.pid" 2>"$TMP/sym.err"
+expect_eq "a symlinked pidfile exits 3" 3 $?
+grep -q "pidfile $TMP/sym.pid: is a symbolic link" "$TMP/sym.err" ||
+	fail "symlink pidfile message: $(cat "$TMP/sym.err")"
+expect_eq "the link's target is untouched" precious "$(cat "$TMP/target")"
+mkfifo "$TMP/fifo.pid"
+UDPD_PORT_FILE=$TMP/ports3 "$UDPD" -f -c "$TMP/udpd.conf" -p "$TMP/fifo.pid" 2>"$TMP/fifo.err"
+expect_eq "a FIFO as pidfile exits 3" 3 $?
+grep -q "pidfile $TMP/fifo.pid: not a regular file" "$TMP/fifo.err" ||
+	fail "FIFO pidfile message: $(cat "$TMP/fifo.err")"
+ok "a FIFO is refused as pidfile"
 
 # SIGINT also exits 0; SIGUSR1 logs the counters and keeps serving.
 kill -USR1 "$UDPD_PID"

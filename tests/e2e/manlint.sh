@@ -13,4 +13,11 @@ for page in udpd.8 udpd.conf.5; do
 	[ -s "$TMP/lint" ] && fail "$page: $(cat "$TMP/lint")"
 	ok "$page is clean under mandoc -T lint"
 done
+# What the pages say agrees with the code where a test can tell.
+page_text() {
+	mandoc -T ascii "$TMP/$1" | col -b | tr -s ' \t\n' '   '
+}
+page_text udpd.conf.5 | grep -q "a reference timestamp of 0, and the origin, receive and transmit timestamps all set to the request's transmit timestamp" ||
+	fail "udpd.conf.5: the KoD's timestamps (ntp_build_kod: reference 0)"
+ok "udpd.conf.5 describes the KoD's timestamps as ntp_build_kod sets them"
 done_testing
