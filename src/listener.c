@@ -193,6 +193,17 @@ listener_new(struct service_conf *svc, size_t i)
 }
 
 struct listener *
+listener_new_unbound(struct service_conf *svc, size_t i,
+    const struct loop_guard *guard)
+{
+	struct listener *l = listener_new(svc, i);
+
+	l->guard = guard;
+	listener_rate_table(l);
+	return l;
+}
+
+struct listener *
 listener_open(struct service_conf *svc, size_t i,
     const struct udpd_sockaddr *at, int reuseport, char *err, size_t errlen)
 {

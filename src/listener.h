@@ -64,6 +64,10 @@ void	listener_summarise(struct listener *l,
 /* Wraps an already bound socket (systemd socket activation). */
 struct listener *listener_adopt(struct service_conf *svc, size_t i, int fd,
 	    char *err, size_t errlen);
+/* A listener with no socket, for listener_process() alone (unit tests);
+ * freed with listener_close(). */
+struct listener *listener_new_unbound(struct service_conf *svc, size_t i,
+	    const struct loop_guard *guard);
 /* Starts reading on base with the worker's buffers. */
 int	listener_attach(struct listener *l, struct event_base *base,
 	    struct batch *b, const struct loop_guard *guard);
@@ -81,8 +85,8 @@ void	loop_guard_add(struct loop_guard *g, uint16_t port);
 /* Realtime clock for modules (CLOCK_REALTIME). */
 void	listener_clock(struct timespec *now);
 
-/* Handles one received datagram; exposed for tests.  Returns the verdict
- * after guards, and fills rep. */
+/* Handles one received datagram: the guards (size, loop, access list,
+ * rate) in that order, then the module.  Returns the verdict, fills rep. */
 enum udpd_verdict listener_process(struct listener *l,
 	    const struct udpd_request *req, int truncated,
 	    struct udpd_reply *rep);

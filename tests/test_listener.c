@@ -1,0 +1,391 @@
+/*
+ * test_listener.c - listener_process(), the guarded path every datagram
+ * takes, on a listener with no socket and a probe module that records
+ * whether it was reached: the guards run in the order size -> loop ->
+ * access list -> rate (a datagram failing several is counted once, by the
+ * first), the port-123 exception holds only for terminal replies, and the
+ * counters say what happened.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "listener.h"
+#include "unit.h"
+
+/* The probe module: counts its calls; its verdict and terminal-ness are
+ * set by each test. */
+struct probe {
+	int			calls;
+	int			limited_calls;
+	int			terminal;
+	enum udpd_verdict	verdict;
+};
+
+static int
+probe_terminal(const void *state)
+{
+	return ((const struct probe *)state)->terminal;
+}
+
+static enum udpd_verdict
+probe_handle(void *state, const struct udpd_request *req,
+    struct udpd_reply *rep)
+{
+	struct probe *p = state;
+
+	(void)req;
+	p->calls++;
+	memcpy(rep->buf, "handled", 7);
+	rep->len = 7;
+	return p->verdict;
+}
+
+static enum udpd_verdict
+probe_limited(void *state, const struct udpd_request *req,
+    struct udpd_reply *rep)
+{
+	struct probe *p = state;
+
+	(void)req;
+	p->limited_calls++;
+	memcpy(rep->buf, "kod", 3);
+	rep->len = 3;
+	return UDPD_REPLY;
+}
+
+static const struct udpd_module probe_module = {
+	.name = "probe",
+	.handle = probe_handle,
+	.reply_is_terminal = probe_terminal,
+};
+
+static const struct udpd_module probe_module_kod = {
+	.name = "probe",
+	.handle = probe_handle,
+	.reply_is_terminal = probe_terminal,
+	.limited = probe_limited,
+};
+
+static const struct udpd_module probe_module_plain = {
+	.name = "probe",
+	.handle = probe_handle,
+};
+
+#define OWN_PORT	7000
+#define MAX_REQUEST	100
+
+static struct probe probe;
+static struct udpd_sockaddr listen_addr;
+static char *listen_text[] = { "127.0.0.1:7000" };
+static struct cidr allow, deny;
+static struct service_conf svc;
+static struct loop_guard guard;
+static struct listener *listener;
+static unsigned char reply_buf[256];
+static struct udpd_reply reply;
+
+static void
+setup(void)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&listen_addr.ss;
+	char err[128];
+
+	memset(&probe, 0, sizeof(probe));
+	probe.verdict = UDPD_REPLY;
+	memset(&listen_addr, 0, sizeof(listen_addr));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(OWN_PORT);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	listen_addr.len = sizeof(*sin);
+	ck_assert_int_eq(cidr_parse("192.0.2.0/24", &allow, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(cidr_parse("192.0.2.66", &deny, err, sizeof(err)), 0);
+	memset(&svc, 0, sizeof(svc));
+	svc.name = "probe";
+	svc.module = &probe_module;
+	svc.instance = &probe;
+	svc.enabled = 1;
+	svc.listen = &listen_addr;
+	svc.listen_text = listen_text;
+	svc.nlisten = 1;
+	svc.max_request = MAX_REQUEST;
+	loop_guard_init(&guard);
+	loop_guard_add(&guard, OWN_PORT);
+	listener = NULL;
+	reply.buf = reply_buf;
+	reply.cap = sizeof(reply_buf);
+}
+
+static void
+teardown(void)
+{
+	listener_close(listener);
+}
+
+/* The listener over svc as set up so far (ACL, rate limit, module). */
+static void
+make_listener(void)
+{
+	listener = listener_new_unbound(&svc, 0, &guard);
+	ck_assert_ptr_nonnull(listener);
+}
+
+/* One datagram of len bytes from ip:port; returns the verdict. */
+static enum udpd_verdict
+send_from(const char *ip, uint16_t port, size_t len, int truncated)
+{
+	static const unsigned char data[MAX_REQUEST + 10];
+	struct sockaddr_in peer = { .sin_family = AF_INET };
+	struct udpd_request req = { .data = data, .len = len };
+
+	ck_assert_uint_le(len, sizeof(data));
+	peer.sin_port = htons(port);
+	ck_assert_int_eq(inet_pton(AF_INET, ip, &peer.sin_addr), 1);
+	req.peer = (const struct sockaddr *)&peer;
+	req.peerlen = sizeof(peer);
+	reply.len = 99;		/* listener_process must reset it */
+	return listener_process(listener, &req, truncated, &reply);
+}
+
+/* Every drop counter, as one comparable string. */
+static const char *
+drops(void)
+{
+	static char text[128];
+	const struct udpd_counters *c = &listener->counters;
+
+	snprintf(text, sizeof(text), "size %llu loop %llu acl %llu rate %llu "
+	    "malformed %llu", (unsigned long long)c->drop_size,
+	    (unsigned long long)c->drop_loop, (unsigned long long)c->drop_acl,
+	    (unsigned long long)c->drop_rate,
+	    (unsigned long long)c->drop_malformed);
+	return text;
+}
+
+/* A rate limit of one datagram per source (the clock stands still). */
+static void
+limit_to_one(void)
+{
+	svc.rate_limit.enabled = 1;
+	svc.rate_limit.rate = 1;
+	svc.rate_limit.burst = 1;
+}
+
+START_TEST(passes_to_the_module)
+{
+	make_listener();
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 5, 0), UDPD_REPLY);
+	ck_assert_int_eq(probe.calls, 1);
+	ck_assert_uint_eq(reply.len, 7);
+	ck_assert_mem_eq(reply.buf, "handled", 7);
+	ck_assert_str_eq(drops(), "size 0 loop 0 acl 0 rate 0 malformed 0");
+}
+END_TEST
+
+/* Each guard on its own: the datagram is dropped silently, counted once,
+ * and the module never sees it. */
+START_TEST(size_guard)
+{
+	make_listener();
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, MAX_REQUEST, 0),
+	    UDPD_REPLY);
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, MAX_REQUEST + 1, 0),
+	    UDPD_DROP_SILENT);
+	ck_assert_uint_eq(reply.len, 0);
+	/* Truncated by the kernel (MSG_TRUNC): dropped whatever its length. */
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 3, 1),
+	    UDPD_DROP_SILENT);
+	ck_assert_int_eq(probe.calls, 1);
+	ck_assert_str_eq(drops(), "size 2 loop 0 acl 0 rate 0 malformed 0");
+}
+END_TEST
+
+START_TEST(loop_guard_ports)
+{
+	static const uint16_t looping[] = { 0, 7, 13, 19, 37, 123, OWN_PORT };
+
+	svc.module = &probe_module_plain;
+	make_listener();
+	for (size_t i = 0; i < sizeof(looping) / sizeof(looping[0]); i++)
+		ck_assert_msg(send_from("192.0.2.1", looping[i], 5, 0) ==
+		    UDPD_DROP_SILENT, "port %u answered", looping[i]);
+	ck_assert_int_eq(send_from("192.0.2.1", 8, 5, 0), UDPD_REPLY);
+	ck_assert_int_eq(send_from("192.0.2.1", 124, 5, 0), UDPD_REPLY);
+	ck_assert_int_eq(probe.calls, 2);
+	ck_assert_str_eq(drops(), "size 0 loop 7 acl 0 rate 0 malformed 0");
+}
+END_TEST
+
+START_TEST(acl_guard)
+{
+	svc.allow = &allow;
+	svc.nallow = 1;
+	svc.deny = &deny;
+	svc.ndeny = 1;
+	make_listener();
+	ck_assert_int_eq(send_from("192.0.2.65", 40000, 5, 0), UDPD_REPLY);
+	ck_assert_int_eq(send_from("192.0.2.66", 40000, 5, 0),
+	    UDPD_DROP_SILENT);		/* allowed block, but denied: deny wins */
+	ck_assert_int_eq(send_from("198.51.100.1", 40000, 5, 0),
+	    UDPD_DROP_SILENT);		/* not in the allow list */
+	ck_assert_int_eq(probe.calls, 1);
+	ck_assert_str_eq(drops(), "size 0 loop 0 acl 2 rate 0 malformed 0");
+}
+END_TEST
+
+START_TEST(rate_guard)
+{
+	limit_to_one();
+	make_listener();
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 5, 0), UDPD_REPLY);
+	ck_assert_int_eq(send_from("192.0.2.1", 40001, 5, 0),
+	    UDPD_DROP_SILENT);		/* same source, other port: one bucket */
+	ck_assert_int_eq(send_from("192.0.2.2", 40000, 5, 0), UDPD_REPLY);
+	ck_assert_int_eq(probe.calls, 2);
+	ck_assert_str_eq(drops(), "size 0 loop 0 acl 0 rate 1 malformed 0");
+}
+END_TEST
+
+/* A datagram failing every guard at once is counted by the first of
+ * size, loop, ACL, rate; removing the first failure each time shows the
+ * next one. */
+START_TEST(guard_order)
+{
+	svc.deny = &deny;
+	svc.ndeny = 1;
+	limit_to_one();
+	make_listener();
+	/* Empty the bucket of 192.0.2.66 while it is still allowed. */
+	svc.ndeny = 0;
+	ck_assert_int_eq(send_from("192.0.2.66", 40000, 5, 0), UDPD_REPLY);
+	svc.ndeny = 1;
+
+	send_from("192.0.2.66", 7, MAX_REQUEST + 1, 0);	/* fails all four */
+	ck_assert_str_eq(drops(), "size 1 loop 0 acl 0 rate 0 malformed 0");
+	send_from("192.0.2.66", 7, 5, 0);		/* loop, ACL, rate */
+	ck_assert_str_eq(drops(), "size 1 loop 1 acl 0 rate 0 malformed 0");
+	send_from("192.0.2.66", 40000, 5, 0);		/* ACL, rate */
+	ck_assert_str_eq(drops(), "size 1 loop 1 acl 1 rate 0 malformed 0");
+	svc.ndeny = 0;
+	send_from("192.0.2.66", 40000, 5, 0);		/* rate */
+	ck_assert_str_eq(drops(), "size 1 loop 1 acl 1 rate 1 malformed 0");
+	ck_assert_int_eq(probe.calls, 1);
+}
+END_TEST
+
+/* Port 123: an SNTP client's requests are answered when the service's
+ * replies are terminal (mode 4 provokes nothing), and only then. */
+START_TEST(port_123_terminal)
+{
+	make_listener();
+	probe.terminal = 1;
+	ck_assert_int_eq(send_from("192.0.2.1", 123, 48, 0), UDPD_REPLY);
+	ck_assert_int_eq(probe.calls, 1);
+	/* The exception is for 123 alone: other looping ports stay shut. */
+	ck_assert_int_eq(send_from("192.0.2.1", 37, 48, 0), UDPD_DROP_SILENT);
+	ck_assert_int_eq(send_from("192.0.2.1", OWN_PORT, 48, 0),
+	    UDPD_DROP_SILENT);
+	probe.terminal = 0;
+	ck_assert_int_eq(send_from("192.0.2.1", 123, 48, 0), UDPD_DROP_SILENT);
+	ck_assert_int_eq(probe.calls, 1);
+	ck_assert_str_eq(drops(), "size 0 loop 3 acl 0 rate 0 malformed 0");
+}
+END_TEST
+
+START_TEST(port_123_without_terminal_hook)
+{
+	svc.module = &probe_module_plain;
+	make_listener();
+	ck_assert_int_eq(send_from("192.0.2.1", 123, 48, 0), UDPD_DROP_SILENT);
+	ck_assert_int_eq(probe.calls, 0);
+	ck_assert_str_eq(drops(), "size 0 loop 1 acl 0 rate 0 malformed 0");
+}
+END_TEST
+
+/* Port 123 passes the loop guard, not the others. */
+START_TEST(port_123_still_guarded)
+{
+	svc.deny = &deny;
+	svc.ndeny = 1;
+	make_listener();
+	probe.terminal = 1;
+	ck_assert_int_eq(send_from("192.0.2.66", 123, 48, 0),
+	    UDPD_DROP_SILENT);
+	ck_assert_int_eq(send_from("192.0.2.1", 123, MAX_REQUEST + 1, 0),
+	    UDPD_DROP_SILENT);
+	ck_assert_int_eq(probe.calls, 0);
+	ck_assert_str_eq(drops(), "size 1 loop 0 acl 1 rate 0 malformed 0");
+}
+END_TEST
+
+/* A rate-limited source gets the module's limited() answer (SNTP's KoD)
+ * once, then nothing until the KoD interval passes. */
+START_TEST(rate_limited_answer)
+{
+	svc.module = &probe_module_kod;
+	limit_to_one();
+	make_listener();
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 48, 0), UDPD_REPLY);
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 48, 0), UDPD_REPLY);
+	ck_assert_uint_eq(reply.len, 3);
+	ck_assert_mem_eq(reply.buf, "kod", 3);
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 48, 0),
+	    UDPD_DROP_SILENT);
+	ck_assert_uint_eq(reply.len, 0);
+	ck_assert_int_eq(probe.calls, 1);
+	ck_assert_int_eq(probe.limited_calls, 1);
+	ck_assert_str_eq(drops(), "size 0 loop 0 acl 0 rate 2 malformed 0");
+}
+END_TEST
+
+/* requests and bytes_in count every datagram, dropped or not; errors and
+ * malformed follow the module's verdict; replies are counted when sent,
+ * not here. */
+START_TEST(counters)
+{
+	const struct udpd_counters *c;
+
+	make_listener();
+	c = &listener->counters;
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 10, 0), UDPD_REPLY);
+	probe.verdict = UDPD_REPLY_ERROR;
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 20, 0),
+	    UDPD_REPLY_ERROR);
+	probe.verdict = UDPD_DROP;
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 30, 0), UDPD_DROP);
+	probe.verdict = UDPD_DROP_SILENT;
+	ck_assert_int_eq(send_from("192.0.2.1", 40000, 40, 0),
+	    UDPD_DROP_SILENT);
+	send_from("192.0.2.1", 40000, MAX_REQUEST + 1, 0);
+	send_from("192.0.2.1", 7, 1, 0);
+	ck_assert_uint_eq(c->requests, 6);
+	ck_assert_uint_eq(c->bytes_in, 10 + 20 + 30 + 40 + MAX_REQUEST + 1 + 1);
+	ck_assert_uint_eq(c->errors, 1);
+	ck_assert_uint_eq(c->replies, 0);
+	ck_assert_uint_eq(c->bytes_out, 0);
+	ck_assert_str_eq(drops(), "size 1 loop 1 acl 0 rate 0 malformed 1");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("listener");
+	TCase *tc = tcase_create("process");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, passes_to_the_module);
+	tcase_add_test(tc, size_guard);
+	tcase_add_test(tc, loop_guard_ports);
+	tcase_add_test(tc, acl_guard);
+	tcase_add_test(tc, rate_guard);
+	tcase_add_test(tc, guard_order);
+	tcase_add_test(tc, port_123_terminal);
+	tcase_add_test(tc, port_123_without_terminal_hook);
+	tcase_add_test(tc, port_123_still_guarded);
+	tcase_add_test(tc, rate_limited_answer);
+	tcase_add_test(tc, counters);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
