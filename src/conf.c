@@ -1,7 +1,7 @@
 /*
  * conf.c - loads udpd.conf (libconfig) into a struct udpd_conf, strictly:
- * every error names FILE:LINE and the setting, and nothing is bound until
- * the whole file is valid (a module may open its files, e.g. chat's log).
+ * every error names FILE:LINE and the setting.  Loading is pure: modules
+ * parse their options here and start later, in the server.
  */
 #include "config.h"
 
@@ -358,9 +358,9 @@ conf_service_module(const config_setting_t *svc, struct service_conf *sc,
 
 static int
 conf_service(const config_setting_t *svc, struct service_conf *sc,
-    const struct module_ctx *base, struct conf_err *err)
+    const struct module_parse_ctx *base, struct conf_err *err)
 {
-	struct module_ctx ctx = *base;
+	struct module_parse_ctx ctx = *base;
 	long long max_request;
 	char where[160];
 
@@ -389,11 +389,8 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 	sc->max_request = (size_t)max_request;
 	sc->fingerprint = conf_fingerprint(svc);
 	ctx.service = sc->name;
-	/* A disabled service is validated but never opens anything. */
-	if (!sc->enabled)
-		ctx.check_only = 1;
-	sc->instance = sc->module->create(svc, &ctx, err);
-	return sc->instance == NULL ? -1 : 0;
+	sc->options = sc->module->parse(svc, &ctx, err);
+	return sc->options == NULL ? -1 : 0;
 }
 
 /*
@@ -474,9 +471,34 @@ conf_duplicates(const config_setting_t *list, const struct udpd_conf *conf,
 	return 0;
 }
 
+/* What an enabled service holds for itself, claimed by another before. */
+static int
+conf_claims(const config_setting_t *list, const struct udpd_conf *conf,
+    size_t i, struct conf_err *err)
+{
+	const struct service_conf *b = &conf->services[i];
+	const char *mine;
+
+	if (!b->enabled || b->module->claim == NULL ||
+	    (mine = b->module->claim(b->options)) == NULL)
+		return 0;
+	for (size_t j = 0; j < i; j++) {
+		const struct service_conf *a = &conf->services[j];
+		const char *theirs;
+
+		if (a->enabled && a->module->claim != NULL &&
+		    (theirs = a->module->claim(a->options)) != NULL &&
+		    strcmp(mine, theirs) == 0)
+			return conf_error(err, config_setting_get_elem(list,
+			    (unsigned)i), "%s is also used by service '%s'",
+			    mine, a->name);
+	}
+	return 0;
+}
+
 static int
 conf_services(const config_setting_t *list, struct udpd_conf *conf,
-    const struct module_ctx *base, struct conf_err *err)
+    const struct module_parse_ctx *base, struct conf_err *err)
 {
 	int n;
 
@@ -488,7 +510,8 @@ conf_services(const config_setting_t *list, struct udpd_conf *conf,
 		conf->nservices = (size_t)i + 1;
 		if (conf_service(config_setting_get_elem(list, (unsigned)i),
 		    &conf->services[i], base, err) < 0 ||
-		    conf_duplicates(list, conf, (size_t)i, err) < 0)
+		    conf_duplicates(list, conf, (size_t)i, err) < 0 ||
+		    conf_claims(list, conf, (size_t)i, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -496,7 +519,7 @@ conf_services(const config_setting_t *list, struct udpd_conf *conf,
 
 static int
 conf_root(const config_t *cfg, struct udpd_conf *conf,
-    const struct module_ctx *base, struct conf_err *err)
+    const struct module_parse_ctx *base, struct conf_err *err)
 {
 	static const char *const root_keys[] = { "daemon", "services", NULL };
 	const config_setting_t *root = config_root_setting(cfg);
@@ -516,11 +539,10 @@ conf_root(const config_t *cfg, struct udpd_conf *conf,
 }
 
 struct udpd_conf *
-conf_load(const char *path, const struct udpd_stats_view *stats,
-    int check_only, struct conf_err *err)
+conf_load(const char *path, struct conf_err *err)
 {
 	struct udpd_conf *conf = xcalloc(1, sizeof(*conf));
-	struct module_ctx base = { 0 };
+	struct module_parse_ctx base = { 0 };
 	char *tmp = xstrdup(path);
 	config_t cfg;
 	int ok;
@@ -535,8 +557,6 @@ conf_load(const char *path, const struct udpd_stats_view *stats,
 	conf->log_level = LOG_INFO;
 	conf->workers = 1;
 	base.config_dir = conf->dir;
-	base.stats = stats;
-	base.check_only = check_only;
 
 	config_init(&cfg);
 	config_set_include_dir(&cfg, conf->dir);
@@ -568,6 +588,8 @@ service_conf_free(struct service_conf *sc)
 {
 	if (sc->instance != NULL)
 		sc->module->destroy(sc->instance);
+	if (sc->options != NULL)
+		sc->module->free_options(sc->options);
 	for (size_t i = 0; i < sc->nlisten; i++)
 		free(sc->listen_text[i]);
 	free(sc->listen_text);

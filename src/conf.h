@@ -21,7 +21,8 @@ struct rate_limit_conf {
 struct service_conf {
 	char			*name;
 	const struct udpd_module *module;
-	void			*instance;	/* module state */
+	void			*options;	/* module->parse()'s */
+	void			*instance;	/* module->start()'s, or NULL */
 	int			 enabled;
 	struct udpd_sockaddr	*listen;
 	char			**listen_text;	/* as written, for messages */
@@ -49,13 +50,11 @@ struct udpd_conf {
 };
 
 /*
- * Loads and validates path.  With check_only the modules validate their
- * options without side effects (no files opened).  Returns NULL with a
- * message in err on any error.
+ * Loads and validates path, modules' options included, with no side
+ * effect: no file opened but the config, nothing created (the server
+ * starts the instances later).  Returns NULL with a message in err.
  */
-struct udpd_conf *conf_load(const char *path,
-	    const struct udpd_stats_view *stats, int check_only,
-	    struct conf_err *err);
+struct udpd_conf *conf_load(const char *path, struct conf_err *err);
 void	conf_free(struct udpd_conf *conf);
 
 #endif

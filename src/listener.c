@@ -405,6 +405,7 @@ listener_process(struct listener *l, const struct udpd_request *req,
 	COUNT(l, requests, 1);
 	COUNT(l, bytes_in, req->len);
 	rep->len = 0;
+	rep->mark = 0;
 	if (truncated || req->len > svc->max_request) {
 		COUNT(l, drop_size, 1);
 		return UDPD_DROP_SILENT;
@@ -608,6 +609,7 @@ listener_round(struct listener *l, struct batch *b)
 			.peerlen = m->msg_namelen,
 			.rx_time = batch_time,
 			.now = listener_clock,
+			.worker = l->worker_index,
 		};
 
 		listener_parse_cmsgs(m, &req.rx_time, &pktinfo[i]);

@@ -298,7 +298,7 @@ reload(void)
 
 	log_notice("reloading %s", opts.config);
 	notify_reloading();
-	if ((conf = conf_load(opts.config, &server.stats, 0, &err)) == NULL) {
+	if ((conf = conf_load(opts.config, &err)) == NULL) {
 		log_warnx("reload failed, old configuration kept: %s",
 		    err.msg);
 		server_reopen(&server);		/* logrotate still needs it */
@@ -381,7 +381,7 @@ load_or_exit(void)
 	struct conf_err err;
 	struct udpd_conf *conf;
 
-	conf = conf_load(opts.config, &server.stats, opts.check_only, &err);
+	conf = conf_load(opts.config, &err);
 	if (conf == NULL) {
 		fprintf(stderr, "udpd: %s\n", err.msg);
 		exit(EXIT_CONFIG);

@@ -23,7 +23,9 @@ echo_handle(void *state, const struct udpd_request *req,
 const struct udpd_module module_echo = {
 	.name = "echo",
 	.options = NULL,
-	.create = module_no_state,
+	.parse = module_no_options,
+	.free_options = module_no_options_free,
+	.start = module_no_state,
 	.handle = echo_handle,
 	.destroy = module_no_state_free,
 };

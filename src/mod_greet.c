@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,9 +75,10 @@ greet_free(struct greet *g)
 	free(g);
 }
 
+/* The options are the rendered texts: parse() does all the work. */
 static void *
-greet_create(const config_setting_t *service, const struct module_ctx *ctx,
-    struct conf_err *err)
+greet_parse(const config_setting_t *service,
+    const struct module_parse_ctx *ctx, struct conf_err *err)
 {
 	const char *greeting = "Hello %s!", *farewell = "Good bye!", *why;
 	struct greet *g = calloc(1, sizeof(*g));
@@ -136,7 +138,7 @@ greet_handle(void *state, const struct udpd_request *req,
 {
 	const struct greet *g = state;
 	const unsigned char *name = req->data;
-	size_t len = udpd_strip_line(req->data, req->len);
+	size_t len = udpd_line_length(req->data, req->len);
 	size_t total;
 
 	if (len == 4 && memcmp(name, "exit", 4) == 0) {
@@ -166,10 +168,40 @@ greet_destroy(void *state)
 	greet_free(state);
 }
 
+/* The running state: a copy of the options, which may be freed. */
+static void *
+greet_start(const void *options, const struct module_ctx *ctx,
+    void *previous, char *err, size_t errlen)
+{
+	const struct greet *o = options;
+	struct greet *g = calloc(1, sizeof(*g));
+
+	(void)ctx;
+	(void)previous;
+	if (g == NULL ||
+	    (g->before = malloc(o->before_len + o->after_len)) == NULL ||
+	    (g->farewell = malloc(o->farewell_len)) == NULL) {
+		if (g != NULL)
+			greet_free(g);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memcpy(g->before, o->before, o->before_len);
+	memcpy(g->before + o->before_len, o->after, o->after_len);
+	g->before_len = o->before_len;
+	g->after = g->before + o->before_len;
+	g->after_len = o->after_len;
+	memcpy(g->farewell, o->farewell, o->farewell_len);
+	g->farewell_len = o->farewell_len;
+	return g;
+}
+
 const struct udpd_module module_greet = {
 	.name = "greet",
 	.options = greet_options,
-	.create = greet_create,
+	.parse = greet_parse,
+	.free_options = greet_destroy,
+	.start = greet_start,
 	.handle = greet_handle,
 	.destroy = greet_destroy,
 };

@@ -24,24 +24,40 @@ struct stats {
 static const char *const stats_options[] = { "max_reply", NULL };
 
 static void *
-stats_create(const config_setting_t *service, const struct module_ctx *ctx,
-    struct conf_err *err)
+stats_parse(const config_setting_t *service,
+    const struct module_parse_ctx *ctx, struct conf_err *err)
 {
-	struct stats *st = calloc(1, sizeof(*st));
+	struct stats *o = calloc(1, sizeof(*o));
 	long long max_reply = UDPD_MAX_DATAGRAM;
 
-	if (st == NULL) {
+	(void)ctx;
+	if (o == NULL) {
 		conf_error(err, service, "out of memory");
 		return NULL;
 	}
 	/* Bounds the amplification: the JSON grows with the services. */
 	if (conf_get_int(service, "max_reply", 128, UDPD_MAX_DATAGRAM,
 	    &max_reply, err) < 0) {
-		free(st);
+		free(o);
 		return NULL;
 	}
+	o->max_reply = (size_t)max_reply;
+	return o;
+}
+
+static void *
+stats_start(const void *options, const struct module_ctx *ctx,
+    void *previous, char *err, size_t errlen)
+{
+	struct stats *st = calloc(1, sizeof(*st));
+
+	(void)previous;
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	*st = *(const struct stats *)options;
 	st->view = ctx->stats;
-	st->max_reply = (size_t)max_reply;
 	return st;
 }
 
@@ -125,7 +141,9 @@ stats_destroy(void *state)
 const struct udpd_module module_stats = {
 	.name = "stats",
 	.options = stats_options,
-	.create = stats_create,
+	.parse = stats_parse,
+	.free_options = stats_destroy,
+	.start = stats_start,
 	.handle = stats_handle,
 	.destroy = stats_destroy,
 };

@@ -159,23 +159,50 @@ time_read_options(const config_setting_t *svc, struct time_state *st,
 	return time_read_refid(svc, st->refid, err);
 }
 
+/* The options are the settings part of the state (no lock, no clock). */
 static void *
-time_create(const config_setting_t *svc, const struct module_ctx *ctx,
+time_parse(const config_setting_t *svc, const struct module_parse_ctx *ctx,
     struct conf_err *err)
 {
-	struct time_state *st;
+	struct time_state *o;
 
 	(void)ctx;
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
 		conf_error(err, svc, "out of memory");
 		return NULL;
 	}
-	if (time_read_options(svc, st, err) == -1) {
-		free(st);
+	if (time_read_options(svc, o, err) == -1) {
+		free(o);
 		return NULL;
 	}
+	return o;
+}
+
+static void
+time_free_options(void *options)
+{
+	free(options);
+}
+
+static void *
+time_start(const void *options, const struct module_ctx *ctx,
+    void *previous, char *err, size_t errlen)
+{
+	const struct time_state *o = options;
+	struct time_state *st;
+
+	(void)ctx;
+	(void)previous;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	st->proto = o->proto;
+	st->utc = o->utc;
+	st->stratum = o->stratum;
+	memcpy(st->refid, o->refid, sizeof(st->refid));
 	if (pthread_mutex_init(&st->lock, NULL) != 0) {
-		conf_error(err, svc, "cannot create a mutex");
+		snprintf(err, errlen, "cannot create a mutex");
 		free(st);
 		return NULL;
 	}
@@ -280,7 +307,7 @@ time_format(const struct time_state *st, const struct udpd_request *req,
     struct udpd_reply *rep)
 {
 	char fmt[1 + TIME_FORMAT_MAX + 1], out[1 + TIME_OUTPUT_MAX + 1];
-	size_t len = udpd_strip_line(req->data, req->len), n;
+	size_t len = udpd_line_length(req->data, req->len), n;
 	struct tm tm;
 
 	if (len > TIME_FORMAT_MAX)
@@ -468,7 +495,9 @@ const struct udpd_module module_time = {
 	.max_request = 0,
 	.wants_rx_timestamp = 1,
 	.reply_is_terminal = time_reply_is_terminal,
-	.create = time_create,
+	.parse = time_parse,
+	.free_options = time_free_options,
+	.start = time_start,
 	.handle = time_handle,
 	.destroy = time_destroy,
 	.limited = time_limited,

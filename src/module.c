@@ -18,17 +18,35 @@ const struct udpd_module *const udpd_modules[] = {
 	NULL
 };
 
-/* A stateless module's instance: a non-NULL token, nothing to free. */
-void *
-module_no_state(const config_setting_t *service, const struct module_ctx *ctx,
-    struct conf_err *err)
-{
-	static int token;
+/* A module without options or state: non-NULL tokens, nothing to free. */
+static int	no_options_token, no_state_token;
 
+void *
+module_no_options(const config_setting_t *service,
+    const struct module_parse_ctx *ctx, struct conf_err *err)
+{
 	(void)service;
 	(void)ctx;
 	(void)err;
-	return &token;
+	return &no_options_token;
+}
+
+void
+module_no_options_free(void *options)
+{
+	(void)options;
+}
+
+void *
+module_no_state(const void *options, const struct module_ctx *ctx,
+    void *previous, char *err, size_t errlen)
+{
+	(void)options;
+	(void)ctx;
+	(void)previous;
+	(void)err;
+	(void)errlen;
+	return &no_state_token;
 }
 
 void

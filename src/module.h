@@ -2,9 +2,10 @@
  * module.h - the interface between the daemon and its services.
  *
  * A module is a const table of functions.  Each configured service is one
- * instance of a module: create() builds the instance's private state from
- * the service's config group, handle() turns one request into at most one
- * reply, destroy() frees the state.  Modules never touch sockets or
+ * instance of a module, made in two phases: parse() reads the service's
+ * config group into options (pure: `udpd -t` and reload planning), start()
+ * turns them into the running state once the sockets are bound.  handle()
+ * turns one request into at most one reply, destroy() frees the state.  Modules never touch sockets or
  * libevent: handle() is a pure function of (state, request, clock), so
  * unit tests call it with no network at all.
  *
@@ -35,12 +36,16 @@ struct udpd_request {
 	socklen_t		 peerlen;
 	struct timespec		 rx_time;	/* when it arrived (realtime) */
 	udpd_clock_fn		 now;		/* current realtime, for late stamps */
+	int			 worker;	/* index of the worker handling it */
 };
 
 struct udpd_reply {
 	unsigned char	*buf;		/* owned by the caller */
 	size_t		 cap;		/* bytes available in buf */
 	size_t		 len;		/* bytes written by handle() */
+	/* The module's own mark on a reply, for its batch_end (chat: the
+	 * seq acknowledged); 0 when handle() sets none. */
+	uint64_t	 mark;
 };
 
 enum udpd_verdict {
@@ -76,14 +81,23 @@ struct udpd_stats_view {
 	void		*arg;
 };
 
-/* What a module instance is given at creation. */
-struct module_ctx {
+/* What parse() is given: nothing that touches the disk or the network. */
+struct module_parse_ctx {
 	const char			*service;	/* service name */
 	const char			*config_dir;	/* for relative paths */
+};
+
+struct event_base;
+
+/* What start() is given: the running daemon around the instance. */
+struct module_ctx {
+	const char			*service;	/* service name */
 	const struct udpd_stats_view	*stats;		/* may be NULL */
-	/* Set by `udpd -t`: validate options, but open no file, change
-	 * nothing on disk. */
-	int				 check_only;
+	/* Each worker's event loop, for what waits on I/O (a store's
+	 * connection); udpd_request.worker indexes it.  NULL in tests that
+	 * run no loop. */
+	struct event_base *const	*bases;
+	int				 nworkers;
 };
 
 struct udpd_module {
@@ -101,9 +115,29 @@ struct udpd_module {
 	 */
 	int		 (*reply_is_terminal)(const void *state);
 
-	/* Returns the instance, or NULL with err filled in. */
-	void		*(*create)(const config_setting_t *service,
-			    const struct module_ctx *ctx, struct conf_err *err);
+	/*
+	 * Phase 1, pure: reads and checks the options of a service group
+	 * (no file opened, nothing created, no socket).  `udpd -t` stops
+	 * here.  Returns the options, or NULL with err filled in.
+	 */
+	void		*(*parse)(const config_setting_t *service,
+			    const struct module_parse_ctx *ctx,
+			    struct conf_err *err);
+	void		 (*free_options)(void *options);
+	/*
+	 * Phase 2, side effects: called by the server once every socket of
+	 * the new configuration is bound.  The state keeps no pointer into
+	 * options (they may be freed after start).  previous is the running
+	 * state of the service of the same name and module in the
+	 * configuration being replaced, or NULL: start may share its
+	 * resources (chat goes on with the same open log and seq), but must
+	 * leave previous working, since the reload may still fail and then
+	 * previous serves on; the server destroys previous after the switch.
+	 * Returns the state, or NULL with a message in err.
+	 */
+	void		*(*start)(const void *options,
+			    const struct module_ctx *ctx, void *previous,
+			    char *err, size_t errlen);
 	enum udpd_verdict (*handle)(void *state,
 			    const struct udpd_request *req,
 			    struct udpd_reply *rep);
@@ -123,6 +157,12 @@ struct udpd_module {
 			    struct udpd_reply *rep);
 	/* Optional: SIGHUP (chat reopens its log). */
 	void		 (*reopen)(void *state);
+	/*
+	 * Optional: what an instance with these options holds for itself
+	 * (chat: its log file), as text; two enabled services that claim the
+	 * same are a configuration error.  NULL for nothing.
+	 */
+	const char	*(*claim)(const void *options);
 };
 
 /*
@@ -130,7 +170,7 @@ struct udpd_module {
  * trailing "\n" or "\r\n".
  */
 static inline size_t
-udpd_strip_line(const unsigned char *data, size_t len)
+udpd_line_length(const unsigned char *data, size_t len)
 {
 	if (len > 0 && data[len - 1] == '\n') {
 		len--;
@@ -140,9 +180,12 @@ udpd_strip_line(const unsigned char *data, size_t len)
 	return len;
 }
 
-/* create() and destroy() of a module with no options and no state. */
-void	*module_no_state(const config_setting_t *service,
-	    const struct module_ctx *ctx, struct conf_err *err);
+/* parse(), start() and destroy() of a module with no options, no state. */
+void	*module_no_options(const config_setting_t *service,
+	    const struct module_parse_ctx *ctx, struct conf_err *err);
+void	 module_no_options_free(void *options);
+void	*module_no_state(const void *options, const struct module_ctx *ctx,
+	    void *previous, char *err, size_t errlen);
 void	 module_no_state_free(void *state);
 
 /* The registry: NULL when no module has that name. */

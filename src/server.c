@@ -133,7 +133,8 @@ server_create_workers(struct server *srv, int n)
 	struct timeval every = { SUMMARY_INTERVAL, 0 };
 
 	srv->nworkers = n;
-	if ((srv->workers = calloc((size_t)n, sizeof(*srv->workers))) == NULL)
+	if ((srv->workers = calloc((size_t)n, sizeof(*srv->workers))) == NULL ||
+	    (srv->bases = calloc((size_t)n, sizeof(*srv->bases))) == NULL)
 		fatal("calloc");
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &srv->workers[i];
@@ -143,6 +144,7 @@ server_create_workers(struct server *srv, int n)
 		w->base = i == 0 ? srv->base : event_base_new();
 		if (w->base == NULL || (w->batch = batch_new()) == NULL)
 			fatalx("worker %d: out of memory", i);
+		srv->bases[i] = w->base;
 		w->park_ev = event_new(w->base, -1, 0, server_park, w);
 		w->summary_ev = event_new(w->base, -1, EV_PERSIST,
 		    server_summary, w);
@@ -253,27 +255,69 @@ conf_count_sockets(const struct udpd_conf *conf)
 	return n;
 }
 
-/* Keeps the module state of services whose settings did not change. */
-static void
-server_keep_instances(struct udpd_conf *old, struct udpd_conf *conf)
+/*
+ * The running instance of the service of old with svc's name and module:
+ * start() may go on with its resources (chat's open log and seq).
+ */
+static void *
+server_previous(const struct udpd_conf *old, const struct service_conf *svc)
 {
 	if (old == NULL)
-		return;
+		return NULL;
+	for (size_t j = 0; j < old->nservices; j++) {
+		const struct service_conf *o = &old->services[j];
+
+		if (o->instance != NULL && o->module == svc->module &&
+		    strcmp(o->name, svc->name) == 0)
+			return o->instance;
+	}
+	return NULL;
+}
+
+static void
+server_stop_instances(struct udpd_conf *conf)
+{
 	for (size_t i = 0; i < conf->nservices; i++) {
-		struct service_conf *n = &conf->services[i];
+		struct service_conf *svc = &conf->services[i];
 
-		for (size_t j = 0; j < old->nservices; j++) {
-			struct service_conf *o = &old->services[j];
+		if (svc->instance != NULL)
+			svc->module->destroy(svc->instance);
+		svc->instance = NULL;
+	}
+}
 
-			if (o->instance == NULL || !o->enabled || !n->enabled ||
-			    strcmp(o->name, n->name) != 0 ||
-			    strcmp(o->fingerprint, n->fingerprint) != 0)
-				continue;
-			n->module->destroy(n->instance);
-			n->instance = o->instance;
-			o->instance = NULL;
+/*
+ * Phase 2 of loading: starts every enabled service of conf, once all its
+ * sockets are bound.  On failure the instances started are stopped again
+ * and err names the service.
+ */
+static int
+server_start_instances(struct server *srv, struct udpd_conf *conf,
+    char *err, size_t errlen)
+{
+	char why[400];
+
+	for (size_t i = 0; i < conf->nservices; i++) {
+		struct service_conf *svc = &conf->services[i];
+		struct module_ctx ctx = {
+			.service = svc->name,
+			.stats = &srv->stats,
+			.bases = srv->bases,
+			.nworkers = srv->nworkers,
+		};
+
+		if (!svc->enabled)
+			continue;
+		why[0] = '\0';
+		svc->instance = svc->module->start(svc->options, &ctx,
+		    server_previous(srv->conf, svc), why, sizeof(why));
+		if (svc->instance == NULL) {
+			snprintf(err, errlen, "service %s: %s", svc->name, why);
+			server_stop_instances(conf);
+			return -1;
 		}
 	}
+	return 0;
 }
 
 /* Finds or opens the socket of listen address k of svc for worker w. */
@@ -467,9 +511,13 @@ server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 		server_resume(srv);
 		return -1;
 	}
+	if (server_start_instances(srv, conf, err, errlen) < 0) {
+		server_rollback(srv, plan, n);
+		server_resume(srv);
+		return -1;
+	}
 	for (size_t k = 0; k < n; k++)
 		plan[k].l->worker_index = plan[k].worker;
-	server_keep_instances(srv->conf, conf);
 	server_switch(srv, plan, n);
 	conf_free(srv->conf);
 	srv->conf = conf;
@@ -606,6 +654,13 @@ server_free(struct server *srv)
 			listener_close(w->listeners);
 			w->listeners = next;
 		}
+	}
+	/* Instances first: a store may hold events on the workers' bases. */
+	conf_free(srv->conf);
+	srv->conf = NULL;
+	for (int i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
 		event_free(w->park_ev);
 		event_free(w->summary_ev);
 		batch_free(w->batch);
@@ -617,10 +672,10 @@ server_free(struct server *srv)
 		pthread_barrier_destroy(&srv->resumed);
 	}
 	free(srv->workers);
+	free(srv->bases);
 	srv->workers = NULL;
+	srv->bases = NULL;
 	srv->nworkers = 0;
-	conf_free(srv->conf);
-	srv->conf = NULL;
 	free(srv->passed);
 	free(srv->passed_used);
 	srv->passed = NULL;

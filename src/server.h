@@ -37,6 +37,7 @@ struct server {
 	struct udpd_conf	*conf;
 	struct event_base	*base;		/* the main thread's */
 	struct worker		*workers;
+	struct event_base	**bases;	/* workers[i].base, for modules */
 	int			 nworkers;
 	struct loop_guard	 guard;
 	struct udpd_stats_view	 stats;

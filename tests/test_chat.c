@@ -20,7 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mod_chat.h"
+#include "chat_file.h"
+#include "chat_line.h"
 #include "module.h"
 #include "unit.h"
 
@@ -76,22 +77,47 @@ teardown(void)
 	tmpdir[0] = '\0';
 }
 
-/* create() from a libconfig text; the config is gone before use. */
-static void *
-try_new_ctx(const char *text, int check_only, struct conf_err *err)
-{
-	struct module_ctx ctx = {
-		.service = "chat", .config_dir = tmpdir,
-		.check_only = check_only,
-	};
+#define THREADS		4
 
-	return unit_create(&module_chat, text, "", &ctx, err);
-}
-
+/* parse() and start() from a libconfig text; the config is gone before
+ * use.  Each of THREADS workers may call handle(). */
 static void *
 try_new(const char *text, struct conf_err *err)
 {
-	return try_new_ctx(text, 0, err);
+	struct module_ctx ctx = { .service = "chat", .nworkers = THREADS };
+
+	return unit_create(&module_chat, text, "", tmpdir, &ctx, err);
+}
+
+/* parse() only, as `udpd -t` does; NULL with err. */
+static void *
+parse_only(const char *text, struct conf_err *err)
+{
+	struct module_parse_ctx pctx = { "chat", tmpdir };
+	config_t cfg;
+	void *o;
+
+	memset(err, 0, sizeof(*err));
+	config_init(&cfg);
+	ck_assert_int_eq(config_read_string(&cfg, text), CONFIG_TRUE);
+	o = module_chat.parse(config_root_setting(&cfg), &pctx, err);
+	config_destroy(&cfg);
+	return o;
+}
+
+/* The instance a reload starts from text while prev still runs. */
+static void *
+chat_next(void *prev, const char *text)
+{
+	struct module_ctx ctx = { .service = "chat", .nworkers = THREADS };
+	struct conf_err err;
+	void *o = parse_only(text, &err), *st;
+
+	ck_assert_msg(o != NULL, "parse failed: %s", err.msg);
+	st = module_chat.start(o, &ctx, prev, err.msg, sizeof(err.msg));
+	module_chat.free_options(o);
+	ck_assert_msg(st != NULL, "start failed: %s", err.msg);
+	return st;
 }
 
 static void *
@@ -104,7 +130,7 @@ chat_new(const char *text)
 	return st;
 }
 
-/* Create must fail with a message holding want. */
+/* parse() or start() must fail with a message holding want. */
 static void
 ck_create_fails(const char *text, const char *want)
 {
@@ -124,7 +150,7 @@ send_to(void *st, const void *data, size_t len, const void *peer,
 		.data = data, .len = len, .peer = peer, .peerlen = peerlen,
 		.rx_time = { T_SEC, T_NSEC }, .now = NULL,
 	};
-	struct udpd_reply rep = { rbuf, cap, 12345 };
+	struct udpd_reply rep = { rbuf, cap, 12345, 0 };
 	enum udpd_verdict v;
 
 	memset(rbuf, 0xa5, sizeof(rbuf));
@@ -555,7 +581,7 @@ START_TEST(message_clock_fallback)
 		.peer = (const struct sockaddr *)&peer4,
 		.peerlen = sizeof(peer4), .now = fixed_now,
 	};
-	struct udpd_reply rep = { rbuf, sizeof(rbuf), 0 };
+	struct udpd_reply rep = { rbuf, sizeof(rbuf), 0, 0 };
 	void *st = chat_new("log_file = \"chat.log\";");
 
 	ck_assert_int_eq(module_chat.handle(st, &req, &rep), UDPD_REPLY);
@@ -670,7 +696,7 @@ START_TEST(seq_not_a_chat_log)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		put_file(logpath, bad[i]);
 		ck_create_fails("log_file = \"chat.log\";",
-		    "log_file: ");
+		    "/chat.log: its last line");
 		ck_create_fails("log_file = \"chat.log\";",
 		    "does not start with a sequence number");
 		ck_file(logpath, bad[i]);	/* untouched */
@@ -1044,8 +1070,9 @@ START_TEST(reopen_fails_keeps_old)
 END_TEST
 
 /*
- * A reload creates the new instance while the old one serves: both share
- * the open log and its seq, whatever spelling of the path.
+ * A reload starts the new instance from the one it replaces, which may
+ * still serve if the reload fails: both share the open log and its seq,
+ * whatever spelling of the path.
  */
 START_TEST(reload_shares_log)
 {
@@ -1053,7 +1080,7 @@ START_TEST(reload_shares_log)
 	void *b, *c;
 
 	ck_reply(send_str(a, "a1"), UDPD_REPLY, "ok 1\n");
-	b = chat_new("log_file = \"./chat.log\"; max_reply = 100;");
+	b = chat_next(a, "log_file = \"./chat.log\"; max_reply = 100;");
 	ck_reply(send_str(b, "b2"), UDPD_REPLY, "ok 2\n");
 	ck_reply(send_str(a, "a3"), UDPD_REPLY, "ok 3\n");
 	module_chat.destroy(a);
@@ -1061,7 +1088,7 @@ START_TEST(reload_shares_log)
 
 	/* rotated but not reopened yet when the reload comes */
 	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
-	c = chat_new("log_file = \"chat.log\"; fsync = true;");
+	c = chat_next(b, "log_file = \"chat.log\"; fsync = true;");
 	ck_reply(send_str(c, "c5"), UDPD_REPLY, "ok 5\n");
 	module_chat.destroy(b);
 	module_chat.reopen(c);
@@ -1080,23 +1107,20 @@ START_TEST(reload_shares_log)
 }
 END_TEST
 
-/* A live log is not re-checked (nor touched) by a check-only instance. */
-START_TEST(check_only_beside_live)
+/* A reload to another file starts afresh: nothing is shared. */
+START_TEST(reload_other_file)
 {
-	struct conf_err err;
 	void *a = chat_new("log_file = \"chat.log\";");
 	void *b;
-	int fd;
 
-	ck_reply(send_str(a, "x"), UDPD_REPLY, "ok 1\n");
-	fd = open(logpath, O_WRONLY | O_APPEND);
-	ck_assert_int_eq(write(fd, "2 hal", 5), 5);
-	close(fd);
-	b = try_new_ctx("log_file = \"chat.log\";", 1, &err);
-	ck_assert_msg(b != NULL, "%s", err.msg);
-	module_chat.destroy(b);
-	ck_file(logpath, "1 " STAMP " " P4 " x\n2 hal");
+	ck_reply(send_str(a, "a1"), UDPD_REPLY, "ok 1\n");
+	put_file(in_dir("other.log"), "41 " STAMP " " P4 " x\n");
+	b = chat_next(a, "log_file = \"other.log\";");
+	ck_reply(send_str(b, "b"), UDPD_REPLY, "ok 42\n");
+	ck_reply(send_str(a, "a2"), UDPD_REPLY, "ok 2\n");
 	module_chat.destroy(a);
+	module_chat.destroy(b);
+	ck_file(logpath, "1 " STAMP " " P4 " a1\n2 " STAMP " " P4 " a2\n");
 }
 END_TEST
 
@@ -1115,7 +1139,7 @@ START_TEST(fsync_batch_ok)
 			.peer = (const struct sockaddr *)&peer4,
 			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
 		};
-		reps[i] = (struct udpd_reply){ b[i], sizeof(b[i]), 0 };
+		reps[i] = (struct udpd_reply){ b[i], sizeof(b[i]), 0, 0 };
 		v[i] = module_chat.handle(st, &req, &reps[i]);
 	}
 	module_chat.batch_end(st, reps, v, 3);
@@ -1131,13 +1155,15 @@ START_TEST(fsync_batch_ok)
 }
 END_TEST
 
+/* A reply as handle() leaves it: text, and the seq it acknowledges. */
 static void
 set_reply(struct udpd_reply *r, unsigned char *buf, size_t cap,
-    const char *text)
+    const char *text, uint64_t seq)
 {
 	r->buf = buf;
 	r->cap = cap;
 	r->len = strlen(text);
+	r->mark = seq;
 	memcpy(buf, text, r->len);
 }
 
@@ -1165,11 +1191,11 @@ START_TEST(fsync_batch_fails)
 	st = chat_new("log_file = \"chat.log\"; fsync = true;");
 	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
 	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
-	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 1\n");
-	set_reply(&reps[1], b[1], sizeof(b[1]), "error: bad count\n");
-	set_reply(&reps[2], b[2], sizeof(b[2]), "ok 2\n");
-	set_reply(&reps[3], b[3], sizeof(b[3]), "ok 1\n");	/* dropped */
-	set_reply(&reps[4], b[4], sizeof(b[4]), "1 " STAMP " x\n");
+	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 1\n", 1);
+	set_reply(&reps[1], b[1], sizeof(b[1]), "error: bad count\n", 0);
+	set_reply(&reps[2], b[2], sizeof(b[2]), "ok 2\n", 2);
+	set_reply(&reps[3], b[3], sizeof(b[3]), "ok 1\n", 1);	/* dropped */
+	set_reply(&reps[4], b[4], sizeof(b[4]), "1 " STAMP " x\n", 0);
 	module_chat.batch_end(st, reps, v, 5);
 	snprintf(want, sizeof(want), "error: fsync failed: %s\n",
 	    strerror(EINVAL));
@@ -1189,11 +1215,11 @@ START_TEST(fsync_batch_fails)
 	relink("real.log");
 	module_chat.reopen(st);
 	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 3\n");
-	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 3\n");
+	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 3\n", 3);
 	module_chat.batch_end(st, reps, v, 1);
 	ck_buf(&reps[0], "ok 3\n");
 	ck_assert_int_eq(v[0], UDPD_REPLY);
-	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 2\n");
+	set_reply(&reps[0], b[0], sizeof(b[0]), "ok 2\n", 2);
 	module_chat.batch_end(st, reps, v, 1);
 	ck_assert_int_eq(v[0], UDPD_REPLY_ERROR);
 	ck_buf(&reps[0], want);
@@ -1213,7 +1239,7 @@ START_TEST(fsync_off_untouched)
 	relink("/dev/null");
 	st = chat_new("log_file = \"chat.log\";");
 	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
-	set_reply(&rep, b, sizeof(b), "ok 1\n");
+	set_reply(&rep, b, sizeof(b), "ok 1\n", 1);
 	module_chat.batch_end(st, &rep, &v, 1);
 	ck_buf(&rep, "ok 1\n");
 	module_chat.destroy(st);
@@ -1222,7 +1248,6 @@ END_TEST
 
 /* ---- threads -------------------------------------------------------- */
 
-#define THREADS		4
 #define PER_THREAD	250
 
 struct worker {
@@ -1240,10 +1265,11 @@ worker_run(void *arg)
 	char msg[32];
 
 	for (int i = 0; i < PER_THREAD; i++) {
-		struct udpd_reply rep = { buf, sizeof(buf), 0 };
+		struct udpd_reply rep = { buf, sizeof(buf), 0, 0 };
 		struct udpd_request req = {
 			.peer = (const struct sockaddr *)&peer4,
 			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
+			.worker = w->id,
 		};
 		unsigned long seq;
 
@@ -1319,12 +1345,16 @@ START_TEST(config_errors)
 	    "fsync: must be true or false");
 	ck_create_fails("log_file = \"c.log\"; fsync = 1;",
 	    "fsync: must be true or false");
-	/* the file itself */
+	ck_create_fails("log_file = \"c.log\"; store = \"tape\";",
+	    "store: unknown store 'tape'");
+	ck_create_fails("log_file = \"c.log\"; store = 1;",
+	    "store: must be a string");
+	/* the file itself, at start */
 	ck_create_fails("log_file = \"no/such/dir/c.log\";",
-	    "log_file: ");
+	    "/no/such/dir/c.log: ");
 	ck_create_fails("log_file = \"no/such/dir/c.log\";",
 	    strerror(ENOENT));
-	ck_create_fails("log_file = \"/\";", "log_file: ");
+	ck_create_fails("log_file = \"/\";", "/: ");
 	ck_assert_int_eq(mkfifo(in_dir("fifo"), 0600), 0);
 	ck_create_fails("log_file = \"fifo\";", "not a regular file");
 	ck_assert_int_eq(access(in_dir("c.log"), F_OK), -1);
@@ -1347,66 +1377,38 @@ START_TEST(config_paths)
 }
 END_TEST
 
-/* udpd -t: the same checks, nothing created, opened for writing or cut. */
-START_TEST(config_check_only)
+/*
+ * udpd -t and reload planning: parse() checks the options and touches no
+ * file: nothing created, opened for writing or cut, whatever is there.
+ */
+START_TEST(config_parse_touches_nothing)
 {
 	struct conf_err err;
 	struct stat before, after;
-	void *st;
+	void *o;
 
-	st = try_new_ctx("log_file = \"chat.log\";", 1, &err);
-	ck_assert_msg(st != NULL, "%s", err.msg);
-	ck_reply(send_str(st, "a"), UDPD_DROP_SILENT, "");
-	module_chat.reopen(st);
-	module_chat.destroy(st);
+	o = parse_only("log_file = \"chat.log\"; fsync = true;", &err);
+	ck_assert_msg(o != NULL, "%s", err.msg);
+	module_chat.free_options(o);
 	ck_assert_int_eq(access(logpath, F_OK), -1);
 
-	st = try_new_ctx("log_file = \"no/dir/chat.log\";", 1, &err);
-	ck_assert_ptr_null(st);
-	ck_assert_msg(strstr(err.msg, "log_file: ") != NULL &&
-	    strstr(err.msg, "no/dir") != NULL, "%s", err.msg);
-	put_file(in_dir("notdir"), "");
-	st = try_new_ctx("log_file = \"notdir/chat.log\";", 1, &err);
-	ck_assert_ptr_null(st);
-	ck_assert_msg(strstr(err.msg, strerror(ENOTDIR)) != NULL, "%s",
-	    err.msg);
+	o = parse_only("log_file = \"no/dir/chat.log\";", &err);
+	ck_assert_msg(o != NULL, "%s", err.msg);
+	module_chat.free_options(o);
 
 	put_file(logpath, "1 a\n2 torn");
 	ck_assert_int_eq(stat(logpath, &before), 0);
-	st = try_new_ctx("log_file = \"chat.log\"; fsync = true;", 1, &err);
-	ck_assert_msg(st != NULL, "%s", err.msg);
-	module_chat.destroy(st);
+	o = parse_only("log_file = \"chat.log\";", &err);
+	ck_assert_msg(o != NULL, "%s", err.msg);
+	module_chat.free_options(o);
 	ck_assert_int_eq(stat(logpath, &after), 0);
 	ck_assert_int_eq(after.st_size, before.st_size);
 	ck_assert_int_eq(access(in_dir("chat.log.torn"), F_OK), -1);
+	ck_assert_int_eq(access(in_dir("chat.log.seq"), F_OK), -1);
 
-	put_file(logpath, "not a chat log\n");
-	st = try_new_ctx("log_file = \"chat.log\";", 1, &err);
-	ck_assert_ptr_null(st);
-	ck_assert_msg(strstr(err.msg, "sequence number") != NULL, "%s",
-	    err.msg);
-	ck_assert_int_eq(mkfifo(in_dir("fifo"), 0600), 0);
-	st = try_new_ctx("log_file = \"fifo\";", 1, &err);
-	ck_assert_ptr_null(st);
-	ck_assert_msg(strstr(err.msg, "not a regular file") != NULL, "%s",
-	    err.msg);
-	st = try_new_ctx("log_file = \"/dev/null\";", 1, &err);
-	ck_assert_msg(st != NULL, "%s", err.msg);
-	module_chat.destroy(st);
-	st = try_new_ctx("log_file = \"c.log\"; max_reply = 1;", 1, &err);
-	ck_assert_ptr_null(st);
+	o = parse_only("log_file = \"c.log\"; max_reply = 1;", &err);
+	ck_assert_ptr_null(o);
 	ck_assert_msg(strstr(err.msg, "max_reply") != NULL, "%s", err.msg);
-}
-END_TEST
-
-START_TEST(module_table)
-{
-	ck_assert_str_eq(module_chat.name, "chat");
-	ck_assert_ptr_nonnull(module_chat.batch_end);
-	ck_assert_ptr_nonnull(module_chat.reopen);
-	ck_assert_ptr_null(module_chat.reply_is_terminal);
-	for (size_t i = 0; module_chat.options[i] != NULL; i++)
-		ck_assert_uint_lt(i, 5);
 }
 END_TEST
 
@@ -1456,15 +1458,14 @@ chat_suite(void)
 	tcase_add_test(tc, reopen_fails_keeps_old);
 	tcase_add_test(tc, reopen_torn_tail);
 	tcase_add_test(tc, reload_shares_log);
-	tcase_add_test(tc, check_only_beside_live);
+	tcase_add_test(tc, reload_other_file);
 	tcase_add_test(tc, fsync_batch_ok);
 	tcase_add_test(tc, fsync_batch_fails);
 	tcase_add_test(tc, fsync_off_untouched);
 	tcase_add_test(tc, threads_no_gaps);
 	tcase_add_test(tc, config_errors);
 	tcase_add_test(tc, config_paths);
-	tcase_add_test(tc, config_check_only);
-	tcase_add_test(tc, module_table);
+	tcase_add_test(tc, config_parse_touches_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -94,6 +94,9 @@ static const struct bad_case bad_cases[] = {
 	    { "unknown protocol", "bogus" } },
 	{ "bad-time-scope.conf", 5, "stratum", { "only valid", "sntp" } },
 	{ "bad-chat-no-log.conf", 4, "services[1]", { "log_file" } },
+	{ "bad-chat-same-log.conf", 5, "services[1]",
+	    { "/room.log is also used by service 'a'" } },
+	{ "bad-chat-store.conf", 4, "store", { "unknown store 'tape'" } },
 	{ "bad-rate-no-rate.conf", 4, "rate_limit", { "rate is required" } },
 	{ "bad-rate-key.conf", 5, "brust",
 	    { "unknown setting", "rate_limit" } },
@@ -145,7 +148,7 @@ START_TEST(test_bad_file)
 	snprintf(path, sizeof(path), "%s/%s", CONF_DIR, bc->file);
 	ck_assert_msg(access(path, R_OK) == 0, "fixture %s missing", path);
 	memset(&err, 0, sizeof(err));
-	conf = conf_load(path, NULL, 1, &err);
+	conf = conf_load(path, &err);
 	ck_assert_msg(conf == NULL, "%s was accepted", bc->file);
 	snprintf(prefix, sizeof(prefix), "%s:%d: %s: ", path, bc->line,
 	    bc->label);
@@ -201,7 +204,7 @@ START_TEST(test_missing_file)
 	char want[PATH_MAX + 64];
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_ptr_null(conf_load(path, NULL, 1, &err));
+	ck_assert_ptr_null(conf_load(path, &err));
 	snprintf(want, sizeof(want), "%s: cannot read: %s", path,
 	    strerror(ENOENT));
 	ck_assert_str_eq(err.msg, want);
@@ -302,7 +305,7 @@ START_TEST(test_relative_path_in_message)
 	ck_assert_int_ge(cwd, 0);
 	ck_assert_int_eq(chdir(TEST_SRCDIR), 0);
 	memset(&err, 0, sizeof(err));
-	ck_assert_ptr_null(conf_load("conf/bad-module.conf", NULL, 1, &err));
+	ck_assert_ptr_null(conf_load("conf/bad-module.conf", &err));
 	ck_assert_int_eq(fchdir(cwd), 0);
 	close(cwd);
 	ck_assert_str_eq(err.msg, "conf/bad-module.conf:4: module: unknown "
@@ -357,7 +360,7 @@ START_TEST(test_good_file)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(&err, 0, sizeof(err));
-	conf = conf_load(path, NULL, 1, &err);
+	conf = conf_load(path, &err);
 	ck_assert_msg(conf != NULL, "good.conf refused: %s", err.msg);
 	ck_assert_str_eq(conf->path, path);
 	dir = realpath(CONF_DIR, NULL);
@@ -383,7 +386,8 @@ START_TEST(test_good_file)
 	ck_assert_str_eq(conf->services[5].name, "chat_room");
 	ck_assert_str_eq(conf->services[6].name, "old-greet");
 	for (size_t i = 0; i < conf->nservices; i++) {
-		ck_assert_ptr_nonnull(conf->services[i].instance);
+		ck_assert_ptr_nonnull(conf->services[i].options);
+		ck_assert_ptr_null(conf->services[i].instance);
 		ck_assert_ptr_nonnull(conf->services[i].fingerprint);
 		for (size_t j = 0; j < i; j++)
 			ck_assert_str_ne(conf->services[i].fingerprint,
@@ -463,8 +467,9 @@ START_TEST(test_good_file)
 }
 END_TEST
 
-/* udpd -t opens no file: the chat log of good.conf is not created. */
-START_TEST(test_check_only_opens_nothing)
+/* Loading (udpd -t, a reload) opens no file: the chat log of good.conf is
+ * not created. */
+START_TEST(test_load_opens_nothing)
 {
 	const char *log = CONF_DIR "/good-chat.log";
 	struct udpd_conf *conf;
@@ -474,13 +479,13 @@ START_TEST(test_check_only_opens_nothing)
 	ck_assert_msg(access(log, F_OK) != 0, "%s exists before the test",
 	    log);
 	memset(&err, 0, sizeof(err));
-	conf = conf_load(CONF_DIR "/good.conf", NULL, 1, &err);
+	conf = conf_load(CONF_DIR "/good.conf", &err);
 	ck_assert_msg(conf != NULL, "%s", err.msg);
 	conf_free(conf);
 	created = access(log, F_OK) == 0;
 	if (created)
 		unlink(log);		/* keep the source tree clean */
-	ck_assert_msg(!created, "check_only created %s", log);
+	ck_assert_msg(!created, "conf_load created %s", log);
 }
 END_TEST
 
@@ -490,7 +495,7 @@ START_TEST(test_defaults)
 	struct conf_err err;
 
 	memset(&err, 0, sizeof(err));
-	conf = conf_load(CONF_DIR "/good-minimal.conf", NULL, 1, &err);
+	conf = conf_load(CONF_DIR "/good-minimal.conf", &err);
 	ck_assert_msg(conf != NULL, "%s", err.msg);
 	ck_assert_ptr_null(conf->user);
 	ck_assert_ptr_null(conf->group);
@@ -536,7 +541,7 @@ START_TEST(test_workers_explicit)
 	    "services = ( { name = \"e\"; module = \"echo\";\n"
 	    "  listen = [ \"[::1]:0\" ]; max_request = 1; } );\n");
 	memset(&err, 0, sizeof(err));
-	conf = conf_load(s.conf, NULL, 1, &err);
+	conf = conf_load(s.conf, &err);
 	unlink(s.conf);
 	rmdir(s.dir);
 	ck_assert_msg(conf != NULL, "%s", err.msg);
@@ -549,16 +554,18 @@ END_TEST
 
 /*
  * Relative paths are resolved against the config file's directory, not
- * the working directory (SPEC 3): without check_only the chat log is
- * created beside the config.
+ * the working directory (SPEC 3): loading creates nothing, and starting
+ * the chat service creates its log beside the config.
  */
 START_TEST(test_relative_log_file)
 {
 	struct scratch s, elsewhere;
 	struct udpd_conf *conf;
 	struct conf_err err;
-	char log[192], stray[192];
+	char log[192], stray[192], why[512] = "";
 	int cwd = open(".", O_RDONLY | O_DIRECTORY), in_dir, in_cwd;
+	int after_load = 0;
+	void *inst = NULL;
 
 	ck_assert_int_ge(cwd, 0);
 	scratch_make(&s, "services = ( { name = \"room\"; module = \"chat\";\n"
@@ -568,7 +575,17 @@ START_TEST(test_relative_log_file)
 	snprintf(stray, sizeof(stray), "%s/room.log", elsewhere.dir);
 	ck_assert_int_eq(chdir(elsewhere.dir), 0);
 	memset(&err, 0, sizeof(err));
-	conf = conf_load(s.conf, NULL, 0, &err);
+	conf = conf_load(s.conf, &err);
+	if (conf != NULL) {
+		struct module_ctx ctx = { .service = "room" };
+		const struct service_conf *sc = &conf->services[0];
+
+		after_load = access(log, F_OK) == 0;
+		inst = sc->module->start(sc->options, &ctx, NULL, why,
+		    sizeof(why));
+		if (inst != NULL)
+			sc->module->destroy(inst);
+	}
 	ck_assert_int_eq(fchdir(cwd), 0);
 	close(cwd);
 	in_dir = access(log, F_OK) == 0;
@@ -581,23 +598,10 @@ START_TEST(test_relative_log_file)
 	rmdir(s.dir);
 	rmdir(elsewhere.dir);
 	ck_assert_msg(conf != NULL, "%s", err.msg);
+	ck_assert_msg(!after_load, "room.log created by conf_load");
+	ck_assert_msg(inst != NULL, "start: %s", why);
 	ck_assert_msg(in_dir, "room.log not created beside the config");
 	ck_assert_msg(!in_cwd, "room.log created in the working directory");
-}
-END_TEST
-
-/* The error is the same whether or not check_only is set. */
-START_TEST(test_bad_without_check_only)
-{
-	struct conf_err err;
-	const char *path = CONF_DIR "/bad-dup-name.conf";
-	char want[PATH_MAX + 64];
-
-	memset(&err, 0, sizeof(err));
-	ck_assert_ptr_null(conf_load(path, NULL, 0, &err));
-	snprintf(want, sizeof(want), "%s:6: name: duplicate service name "
-	    "'twin'", path);
-	ck_assert_str_eq(err.msg, want);
 }
 END_TEST
 
@@ -609,7 +613,7 @@ main(void)
 
 	tc = tcase_create("valid");
 	tcase_add_test(tc, test_good_file);
-	tcase_add_test(tc, test_check_only_opens_nothing);
+	tcase_add_test(tc, test_load_opens_nothing);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_workers_explicit);
 	tcase_add_test(tc, test_relative_log_file);
@@ -622,7 +626,6 @@ main(void)
 	tcase_add_test(tc, test_directory);
 	tcase_add_test(tc, test_text_checks);
 	tcase_add_test(tc, test_relative_path_in_message);
-	tcase_add_test(tc, test_bad_without_check_only);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

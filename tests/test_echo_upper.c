@@ -26,11 +26,11 @@ fake_clock(struct timespec *ts)
 static void *
 mk(const struct udpd_module *mod)
 {
-	struct module_ctx ctx = { .service = mod->name, .config_dir = "/tmp" };
+	struct module_ctx ctx = { .service = mod->name };
 	struct conf_err err;
 	void *st = unit_create(mod, "services = ( { name = \"x\"; "
 	    "module = \"x\"; listen = [ \"127.0.0.1:0\" ]; } );",
-	    "services.[0]", &ctx, &err);
+	    "services.[0]", "/tmp", &ctx, &err);
 
 	ck_assert_msg(st != NULL, "%s: %s", mod->name, err.msg);
 	return st;

@@ -29,10 +29,10 @@ fake_clock(struct timespec *ts)
 static void *
 mk(const char *text, struct conf_err *err)
 {
-	struct module_ctx ctx = { .service = "greet", .config_dir = "/tmp",
-	    .check_only = 0 };
+	struct module_ctx ctx = { .service = "greet" };
 
-	return unit_create(&module_greet, text, "services.[0]", &ctx, err);
+	return unit_create(&module_greet, text, "services.[0]", "/tmp", &ctx,
+	    err);
 }
 
 static void *

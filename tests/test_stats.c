@@ -52,10 +52,9 @@ static const struct udpd_stats_view view = {
 static void *
 mk(const char *text, struct conf_err *err)
 {
-	struct module_ctx ctx = { .service = "stats", .config_dir = ".",
-	    .stats = &view };
+	struct module_ctx ctx = { .service = "stats", .stats = &view };
 
-	return unit_create(&module_stats, text, "svc", &ctx, err);
+	return unit_create(&module_stats, text, "svc", ".", &ctx, err);
 }
 
 static unsigned char buf[UDPD_MAX_DATAGRAM];

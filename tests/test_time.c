@@ -81,9 +81,9 @@ teardown(void)
 static void *
 mk(const char *text, struct conf_err *err)
 {
-	struct module_ctx ctx = { .service = "t", .config_dir = "/tmp" };
+	struct module_ctx ctx = { .service = "t" };
 
-	return unit_create(&module_time, text, "svc", &ctx, err);
+	return unit_create(&module_time, text, "svc", "/tmp", &ctx, err);
 }
 
 static void *

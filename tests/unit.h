@@ -23,17 +23,21 @@ unit_run(Suite *s)
 }
 
 /*
- * Runs mod->create() on the setting at path ("" for the root group) of a
- * libconfig text.  The config is destroyed before the instance is used, so
- * an instance that kept pointers into it shows up under ASan.
+ * Runs mod->parse() on the setting at path ("" for the root group) of a
+ * libconfig text, then mod->start() with ctx (previous: none).  The config
+ * and the options are freed before the instance is used, so an instance
+ * that kept pointers into either shows up under ASan.  A start error is
+ * returned in err too.
  */
 static inline void *
 unit_create(const struct udpd_module *mod, const char *text,
-    const char *path, const struct module_ctx *ctx, struct conf_err *err)
+    const char *path, const char *config_dir, const struct module_ctx *ctx,
+    struct conf_err *err)
 {
+	struct module_parse_ctx pctx = { NULL, config_dir };
 	const config_setting_t *s;
 	config_t cfg;
-	void *st;
+	void *options, *st = NULL;
 
 	memset(err, 0, sizeof(*err));
 	config_init(&cfg);
@@ -43,8 +47,13 @@ unit_create(const struct udpd_module *mod, const char *text,
 	s = *path == '\0' ? config_root_setting(&cfg) :
 	    config_lookup(&cfg, path);
 	ck_assert_ptr_nonnull(s);
-	st = mod->create(s, ctx, err);
+	pctx.service = ctx != NULL ? ctx->service : mod->name;
+	options = mod->parse(s, &pctx, err);
 	config_destroy(&cfg);
+	if (options == NULL)
+		return NULL;
+	st = mod->start(options, ctx, NULL, err->msg, sizeof(err->msg));
+	mod->free_options(options);
 	return st;
 }
 

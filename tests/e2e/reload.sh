@@ -91,12 +91,14 @@ expect_eq "old config still serving" "Hello y!" "$(echo y | udp 127.0.0.1 "$(por
 # A port in use: the whole new config is refused.
 hold_port 60
 busy=$HELD_PORT holder=$HOLDER_PID
-conf "Changed %s" ", { name = \"busy\"; module = \"echo\"; listen = [ \"127.0.0.1:$busy\" ]; }"
+conf "Changed %s" ", { name = \"busy\"; module = \"echo\"; listen = [ \"127.0.0.1:$busy\" ]; }, { name = \"room\"; module = \"chat\"; listen = [ \"127.0.0.1:0\" ]; log_file = \"room.log\"; }"
 kill -HUP "$UDPD_PID"
 wait_until 10 grep -q "reload failed, old configuration kept: service busy: cannot bind 127.0.0.1:$busy" "$TMP/udpd.err" ||
 	fail "port-in-use reload not logged"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 ok "port in use on reload is logged"
+[ -e "$TMP/room.log" ] || [ -e "$TMP/room.log.seq" ] && fail "failed reload created the new chat log"
+ok "failed reload touched no disk (no room.log)"
 expect_eq "greet unchanged after failed reload" "Hello w!" "$(echo w | udp 127.0.0.1 "$(port greet)")"
 
 # Log rotation: move the chat log away, SIGHUP, the sequence goes on.

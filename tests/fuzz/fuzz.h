@@ -75,13 +75,17 @@ static void * __attribute__((unused))
 fuzz_create(const struct udpd_module *m, const config_setting_t *svc,
     const char *config_dir)
 {
-	struct module_ctx ctx = { 0 };
+	struct module_parse_ctx pctx = { "fuzz", config_dir };
+	struct module_ctx ctx = { .service = "fuzz" };
 	struct conf_err err = { { 0 } };
-	void *inst;
+	void *options, *inst = NULL;
 
-	ctx.service = "fuzz";
-	ctx.config_dir = config_dir;
-	if ((inst = m->create(svc, &ctx, &err)) == NULL) {
+	if ((options = m->parse(svc, &pctx, &err)) != NULL) {
+		inst = m->start(options, &ctx, NULL, err.msg,
+		    sizeof(err.msg));
+		m->free_options(options);
+	}
+	if (inst == NULL) {
 		fprintf(stderr, "fuzz instance of %s: %s\n", m->name,
 		    err.msg);
 		abort();

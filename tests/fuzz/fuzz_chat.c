@@ -285,7 +285,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	before = log_size(c);
 	fuzz_handle(&module_chat, c->inst, data, size, cap, pa, plen, &rx, &r);
-	len = udpd_strip_line(data, size);
+	len = udpd_line_length(data, size);
 	if (len > 0 && data[0] != '/' && len <= c->max_message)
 		check_post(c, data, len, kind, before, &r);
 	else {

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c - whole configuration files through the strict loader,
- * as `udpd -t` reads them (check_only: modules open nothing).  The input
+ * as `udpd -t` reads them (modules only parse: nothing is opened).  The input
  * is written to udpd.conf in a temporary directory made once.  Whatever
  * the file, conf_load() either returns a config that conf_free() releases
  * (LeakSanitizer checks every byte) or fails with one message of the form
@@ -80,7 +80,7 @@ load(void)
 	struct conf_err err;
 
 	memset(&err, 0, sizeof(err));
-	conf = conf_load(path, NULL, 1, &err);
+	conf = conf_load(path, &err);
 	if (conf == NULL) {
 		FUZZ_CHECK(memchr(err.msg, '\0', sizeof(err.msg)) != NULL);
 		if (!well_formed(err.msg)) {

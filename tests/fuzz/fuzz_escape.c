@@ -10,7 +10,7 @@
 #include "config.h"
 
 #include "fuzz.h"
-#include "mod_chat.h"
+#include "chat_line.h"
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629), else 0. */
 static size_t

@@ -49,7 +49,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const config_setting_t *s;
 	struct module_ctx ctx = { 0 };
+	struct module_parse_ctx pctx = { "stats", "." };
 	struct conf_err err;
+	void *options;
 
 	(void)argc;
 	(void)argv;
@@ -59,7 +61,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	s = fuzz_setting(&module_stats, "");
 	ctx.service = "stats";
 	ctx.stats = &view;
-	inst = module_stats.create(s, &ctx, &err);
+	options = module_stats.parse(s, &pctx, &err);
+	FUZZ_CHECK(options != NULL);
+	inst = module_stats.start(options, &ctx, NULL, err.msg,
+	    sizeof(err.msg));
+	module_stats.free_options(options);
 	FUZZ_CHECK(inst != NULL);
 	return 0;
 }

@@ -1,9 +1,12 @@
 /*
- * mod_chat.h - the pure helpers of the chat module, exposed for the unit
- * tests and fuzzers.  The module itself is module_chat (module.h).
+ * chat_line.h - the chat log's line format and its escaping, one copy
+ * shared by every chat store (a leaf: it includes nothing of ours but
+ * addr.h).  A line is "<seq> <YYYY-MM-DDTHH:MM:SS.mmmZ> <ip>:<port>
+ * <escaped text>\n"; the protocol formats everything after "<seq> " (the
+ * suffix) before it asks a store, which alone knows the seq.
  */
-#ifndef UDPD_MOD_CHAT_H
-#define UDPD_MOD_CHAT_H
+#ifndef UDPD_CHAT_LINE_H
+#define UDPD_CHAT_LINE_H
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -19,6 +22,8 @@
 /* The longest line chat ever writes: every byte of a 65507-byte message
  * escaped to four, plus the prefix and the "\n". */
 #define CHAT_LINE_MAX	(CHAT_PREFIX_MAX + 4 * 65507 + 1)
+/* The longest seq, UINT64_MAX in decimal. */
+#define CHAT_SEQ_DIGITS	20
 
 /*
  * Escapes len bytes of in into out for one log line: "\" becomes "\\",
@@ -37,30 +42,27 @@ size_t	chat_escape(const unsigned char *in, size_t len, char *out,
 	    size_t cap);
 
 /*
- * Formats one complete log line,
- * "<seq> <YYYY-MM-DDTHH:MM:SS.mmmZ> <ip>:<port> <escaped text>\n", into out:
- * time in UTC with milliseconds truncated, IPv6 peers as "[addr]:port"
- * (with "%<scope id>" for a scoped address), an IPv4-mapped IPv6 peer as
- * plain IPv4, an unknown or short address as "?:0".  Returns the line's
- * length (no NUL is counted or needed), or 0 if it does not fit in cap;
+ * Formats what follows "<seq> " in a line,
+ * "<YYYY-MM-DDTHH:MM:SS.mmmZ> <ip>:<port> <escaped text>\n": time in UTC
+ * with milliseconds truncated, IPv6 peers as "[addr]:port" (with
+ * "%<scope id>" for a scoped address), an IPv4-mapped IPv6 peer as plain
+ * IPv4, an unknown or short address as "?:0".  Returns its length (no NUL
+ * is counted or needed), or 0 if it does not fit in cap;
  * CHAT_PREFIX_MAX + 4 * len + 1 always fits.
  */
+size_t	chat_format_suffix(char *out, size_t cap, const struct timespec *ts,
+	    const struct sockaddr *peer, socklen_t peerlen,
+	    const unsigned char *text, size_t len);
+
+/* "<seq> " and the suffix: one whole line, as chat_format_suffix(). */
 size_t	chat_format_line(char *out, size_t cap, uint64_t seq,
 	    const struct timespec *ts, const struct sockaddr *peer,
 	    socklen_t peerlen, const unsigned char *text, size_t len);
 
 /*
- * Finds where a chat log's sequence continues.  *good_end is set to the
- * offset just after the last "\n" (0 if none): bytes past it are a torn
- * last line that the caller must set aside before appending.  *last_seq is
- * the seq of the last complete line, 0 for a file without one.  Files that
- * are not regular (/dev/null) count as empty.
- *
- * Returns 0, or -1 with errno: EBADMSG when the last complete line does
- * not start with "<seq> " (1 to 20 digits, no leading zero, at most
- * 2^64-1), EOVERFLOW when the torn tail is longer than CHAT_LINE_MAX (no
- * chat log ends like that), or a read error.
+ * Reads the seq at the start of p[0..n) followed by term: 1 to 20 digits,
+ * no leading zero, no overflow.  0, or -1 if there is none.
  */
-int	chat_recover(int fd, uint64_t *last_seq, off_t *good_end);
+int	chat_parse_seq(const char *p, size_t n, char term, uint64_t *seq);
 
 #endif

@@ -1,0 +1,935 @@
+/*
+ * chat_file.c - the chat store in a file: each message one line appended
+ * with one write(2) to an O_APPEND descriptor, the seq recovered from the
+ * file's last complete line at start, a torn last line set aside, the
+ * seq saved beside the log at rotation, and with fsync = true one
+ * fdatasync per read batch (group commit) before the acks go out.
+ *
+ * Locks: `append` covers the descriptor and the seq, and is held only for
+ * the write(2) of a line already formatted (and for the bounded read of
+ * /history); `sync` covers what is on disk, and is held across fdatasync
+ * and across the switch to a new file at rotation, so that appends go on
+ * while a batch is being synced.  Order: sync, then append.
+ *
+ * Options:
+ *   log_file	string, required; relative to the config file's directory
+ *   fsync	bool, default false
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chat_file.h"
+#include "chat_line.h"
+#include "chat_store.h"
+#include "log.h"
+
+#define CHAT_CHUNK		4096	/* backwards reads of the log */
+
+/*
+ * One open log.  A reload's new instance shares it with the instance it
+ * replaces (reference counted, by the main thread only), so the sequence
+ * goes on from memory, never from a second recovery of a file being
+ * written (or already rotated away).
+ */
+struct chat_file {
+	int		 refs;
+	char		*path;
+	char		*service;	/* for logs */
+
+	pthread_mutex_t	 sync;		/* synced, bad_*; taken first */
+	uint64_t	 synced;	/* every seq <= synced is on disk ... */
+	uint64_t	 bad_lo;	/* ... but those in (bad_lo, bad_hi]: */
+	uint64_t	 bad_hi;	/* a failed fdatasync; 0: none */
+	int		 bad_errno;
+
+	pthread_mutex_t	 append;	/* everything below */
+	int		 fd;
+	int		 regular;	/* fd is a regular file */
+	dev_t		 dev;		/* of fd */
+	ino_t		 ino;
+	uint64_t	 seq;		/* the last seq written */
+	off_t		 repair_to;	/* -1, or where to cut a torn write */
+	uint64_t	 refused;	/* messages refused since a success */
+	char		 fail_why[64];	/* the reason last logged */
+};
+
+struct file_options {
+	char		*path;		/* resolved */
+	int		 fsync;
+};
+
+/* One chat instance's store: its options over the shared file. */
+struct file_store {
+	struct chat_store	 base;
+	struct chat_file	*f;
+	int			 fsync;
+};
+
+static const char *const file_options[] = { "log_file", "fsync", NULL };
+
+/* ---- reading the log ------------------------------------------------ */
+
+/* pread of exactly n bytes; a file that shrank under us is EIO. */
+static int
+chat_pread_all(int fd, void *buf, size_t n, off_t at)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = pread(fd, (char *)buf + got, n - got, at + (off_t)got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0) {
+			errno = EIO;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Finds the last "\n" in [floor, end) of fd, reading backwards in chunks,
+ * so only the tail of a big log is read.  Returns 1 with *pos, 0 when
+ * there is none, -1 on a read error.
+ */
+static int
+chat_rfind_nl(int fd, off_t floor, off_t end, off_t *pos)
+{
+	char buf[CHAT_CHUNK];
+	const char *p;
+	size_t n;
+
+	while (end > floor) {
+		n = end - floor < CHAT_CHUNK ? (size_t)(end - floor) :
+		    CHAT_CHUNK;
+		end -= (off_t)n;
+		if (chat_pread_all(fd, buf, n, end) == -1)
+			return -1;
+		if ((p = memrchr(buf, '\n', n)) != NULL) {
+			*pos = end + (p - buf);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Size of a regular file and the end of its last complete line.  No chat
+ * line is longer than CHAT_LINE_MAX, so neither is a torn tail: looking
+ * no further back keeps a start on a huge foreign file short.
+ */
+static int
+chat_tail(int fd, off_t *size, off_t *good_end)
+{
+	struct stat st;
+	off_t floor, nl;
+	int r;
+
+	*size = *good_end = 0;
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if (!S_ISREG(st.st_mode) || st.st_size == 0)
+		return 0;
+	*size = st.st_size;
+	floor = st.st_size > CHAT_LINE_MAX + 1 ?
+	    st.st_size - CHAT_LINE_MAX - 1 : 0;
+	if ((r = chat_rfind_nl(fd, floor, st.st_size, &nl)) == -1)
+		return -1;
+	if (r == 0 && floor > 0) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	*good_end = r == 1 ? nl + 1 : 0;
+	return 0;
+}
+
+int
+chat_recover(int fd, uint64_t *last_seq, off_t *good_end)
+{
+	char head[CHAT_SEQ_DIGITS + 1];
+	off_t size, end, start, floor;
+	size_t n;
+	int r;
+
+	*last_seq = 0;
+	if (chat_tail(fd, &size, good_end) == -1)
+		return -1;
+	if ((end = *good_end) == 0)
+		return 0;
+	end--;					/* its "\n" */
+	floor = end > CHAT_LINE_MAX ? end - CHAT_LINE_MAX : 0;
+	if ((r = chat_rfind_nl(fd, floor, end, &start)) == -1)
+		return -1;
+	if (r == 0 && floor > 0) {
+		errno = EBADMSG;		/* too long to be a chat line */
+		return -1;
+	}
+	start = r == 1 ? start + 1 : 0;
+	n = end - start < (off_t)sizeof(head) ? (size_t)(end - start) :
+	    sizeof(head);
+	if (chat_pread_all(fd, head, n, start) == -1)
+		return -1;
+	if (chat_parse_seq(head, n, ' ', last_seq) == -1) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- opening the log ------------------------------------------------ */
+
+/*
+ * Opens the log for appending.  O_RDWR rather than O_WRONLY because the
+ * start-up recovery and /history read the very file that is written
+ * (even after it was renamed by a rotation).  Anything but a regular file
+ * or a character device (/dev/null) is refused: a FIFO would block the
+ * workers.  Returns the fd with its stat, or -1 with *why.
+ */
+static int
+chat_open_fd(const char *path, struct stat *st, const char **why)
+{
+	int fd;
+
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0640);
+	if (fd == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		*why = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* write(2) until done, for the side file only (the log gets one write). */
+static int
+chat_write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, buf, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * A torn last line (a write cut short by a crash or a full disk) must not
+ * have the next line glued to it, and must not be destroyed either: its
+ * bytes go, with a "\n", to "<log_file>.torn" and are synced there, and
+ * only then is the log cut back to its last complete line.  A crash in
+ * between copies the fragment twice but never loses it.  (Writing a "\n"
+ * after it instead would leave a line out of format for /history to show
+ * and for the next recovery to trip over.)  Returns 0 or -1 with errno.
+ */
+static int
+chat_set_aside(const struct chat_file *lg, int fd, off_t good_end, off_t size)
+{
+	size_t n = (size_t)(size - good_end);
+	char *buf = NULL, *tpath = NULL;
+	int tfd = -1, rc = -1, saved;
+
+	if ((buf = malloc(n + 1)) == NULL ||
+	    asprintf(&tpath, "%s.torn", lg->path) == -1) {
+		tpath = NULL;
+		errno = ENOMEM;
+		goto done;
+	}
+	if (chat_pread_all(fd, buf, n, good_end) == -1)
+		goto done;
+	buf[n] = '\n';
+	tfd = open(tpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0640);
+	if (tfd == -1 || chat_write_all(tfd, buf, n + 1) == -1 ||
+	    fdatasync(tfd) == -1 || ftruncate(fd, good_end) == -1)
+		goto done;
+	log_warnx("chat %s: %s: moved a torn last line of %zu bytes to %s",
+	    lg->service, lg->path, n, tpath);
+	rc = 0;
+done:
+	saved = errno;
+	if (tfd != -1)
+		close(tfd);
+	free(tpath);
+	free(buf);
+	errno = saved;
+	return rc;
+}
+
+/* A torn tail of fd set aside (regular files only); -1 with errno. */
+static int
+chat_clean_tail(const struct chat_file *lg, int fd)
+{
+	off_t size, good_end;
+
+	if (chat_tail(fd, &size, &good_end) == -1)
+		return -1;
+	if (size > good_end && chat_set_aside(lg, fd, good_end, size) == -1)
+		return -1;
+	return 0;
+}
+
+/* Makes a rename in path's directory survive a power cut. */
+static void
+chat_sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/*
+ * "<log_file>.seq" holds the last seq handed out when the log was last
+ * reopened.  A rotation leaves the log empty; without this, a restart right
+ * after it would recover nothing and start the sequence again at 1.
+ */
+static void
+chat_seq_save(const struct chat_file *lg, uint64_t seq)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], text[32];
+	int fd, len;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.seq", lg->path) >=
+	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp",
+	    path) >= sizeof(tmp))
+		return;
+	len = snprintf(text, sizeof(text), "%" PRIu64 "\n", seq);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY |
+	    O_NOFOLLOW, 0640);
+	if (fd == -1 || chat_write_all(fd, text, (size_t)len) == -1 ||
+	    fsync(fd) == -1 || rename(tmp, path) == -1)
+		log_warn("chat %s: cannot save the sequence to %s",
+		    lg->service, path);
+	else
+		chat_sync_dir(path);
+	if (fd != -1)
+		close(fd);
+}
+
+/* The seq saved by chat_seq_save(), or 0. */
+static uint64_t
+chat_seq_load(const char *log_path)
+{
+	char path[PATH_MAX], text[32];
+	uint64_t seq = 0;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.seq", log_path) >=
+	    sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK)) == -1)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	/* UINT64_MAX would refuse every message: not a seq we gave out. */
+	if (n <= 0 || chat_parse_seq(text, (size_t)n, '\n', &seq) == -1 ||
+	    seq == UINT64_MAX)
+		return 0;
+	return seq;
+}
+
+/*
+ * Reads the last whole lines of the log (at most count, at most limit
+ * bytes) straight into the reply: only the window that can be sent is
+ * read, whatever the size of the log.  Bytes after the last "\n" are not
+ * a line yet.  Appends locked; NULL, or why the log could not be read.
+ */
+static const char *
+chat_history_read(const struct chat_file *lg, size_t count, size_t limit,
+    struct udpd_reply *rep)
+{
+	unsigned char *buf = rep->buf;
+	off_t size, end, from;
+	size_t w, k, start, lines = 0;
+	char before = '\n';
+
+	rep->len = 0;
+	if (!lg->regular)
+		return NULL;
+	if (chat_tail(lg->fd, &size, &end) == -1)
+		return strerror(errno);
+	from = end > (off_t)limit ? end - (off_t)limit : 0;
+	if ((w = (size_t)(end - from)) == 0)
+		return NULL;
+	if (chat_pread_all(lg->fd, buf, w, from) == -1 ||
+	    (from > 0 && chat_pread_all(lg->fd, &before, 1, from - 1) == -1))
+		return strerror(errno);
+	start = w;
+	for (k = w - 1; k > 0 && lines < count; k--)
+		if (buf[k - 1] == '\n') {
+			start = k;
+			lines++;
+		}
+	if (k == 0 && lines < count && before == '\n')
+		start = 0;
+	memmove(buf, buf + start, w - start);
+	rep->len = w - start;
+	return NULL;
+}
+
+/* ---- options (pure) ------------------------------------------------- */
+
+/*
+ * log_file relative to the config file's directory, with "." components
+ * and repeated slashes dropped, so that two spellings of one path compare
+ * equal without asking the file system.
+ */
+static char *
+file_resolve(const char *dir, const char *file)
+{
+	size_t cap = (dir != NULL ? strlen(dir) : 0) + strlen(file) + 2;
+	char *joined = malloc(cap), *out = malloc(cap), *p, *save = NULL;
+	size_t o = 0;
+
+	if (joined == NULL || out == NULL) {
+		free(joined);
+		free(out);
+		return NULL;
+	}
+	if (file[0] == '/' || dir == NULL || dir[0] == '\0')
+		snprintf(joined, cap, "%s", file);
+	else
+		snprintf(joined, cap, "%s/%s", dir, file);
+	if (joined[0] == '/')
+		out[o++] = '/';
+	for (p = strtok_r(joined, "/", &save); p != NULL;
+	    p = strtok_r(NULL, "/", &save)) {
+		if (strcmp(p, ".") == 0)
+			continue;
+		if (o > 0 && out[o - 1] != '/')
+			out[o++] = '/';
+		memcpy(out + o, p, strlen(p));
+		o += strlen(p);
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = '\0';
+	free(joined);
+	return out;
+}
+
+static void
+file_free_options(void *options)
+{
+	struct file_options *o = options;
+
+	if (o == NULL)
+		return;
+	free(o->path);
+	free(o);
+}
+
+static void *
+file_parse(const config_setting_t *service,
+    const struct module_parse_ctx *ctx, struct conf_err *err)
+{
+	struct file_options *o = calloc(1, sizeof(*o));
+	const char *log_file = NULL;
+
+	if (o == NULL) {
+		conf_error(err, service, "out of memory");
+		return NULL;
+	}
+	if (conf_get_string(service, "log_file", &log_file, err) < 0 ||
+	    conf_get_bool(service, "fsync", &o->fsync, err) < 0)
+		goto fail;
+	if (log_file == NULL) {
+		conf_error(err, service, "log_file is required");
+		goto fail;
+	}
+	if (log_file[0] == '\0') {
+		conf_error(err, config_setting_get_member(service, "log_file"),
+		    "must not be empty");
+		goto fail;
+	}
+	if ((o->path = file_resolve(ctx != NULL ? ctx->config_dir : NULL,
+	    log_file)) == NULL) {
+		conf_error(err, service, "out of memory");
+		goto fail;
+	}
+	return o;
+fail:
+	file_free_options(o);
+	return NULL;
+}
+
+/* Two services appending to one file would each count their own seq. */
+static const char *
+file_claim(const void *options)
+{
+	return ((const struct file_options *)options)->path;
+}
+
+/* ---- opening and closing -------------------------------------------- */
+
+/* The start error for a chat_recover failure (errno). */
+static void
+file_recover_error(const char *path, char *err, size_t errlen)
+{
+	if (errno == EBADMSG)
+		snprintf(err, errlen, "%s: its last line does not start with "
+		    "a sequence number; not a chat log?", path);
+	else if (errno == EOVERFLOW)
+		snprintf(err, errlen, "%s: ends with over %d bytes without a "
+		    "newline; not a chat log?", path, CHAT_LINE_MAX);
+	else
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+}
+
+static void
+file_free(struct chat_file *f)
+{
+	if (f->fd != -1)
+		close(f->fd);
+	pthread_mutex_destroy(&f->sync);
+	pthread_mutex_destroy(&f->append);
+	free(f->path);
+	free(f->service);
+	free(f);
+}
+
+/*
+ * The seq goes on from the file's last complete line, or from the one
+ * saved at the last rotation if that is higher (the file was rotated
+ * while udpd was stopped).  A torn tail is set aside first.
+ */
+static int
+file_recover(struct chat_file *f, char *err, size_t errlen)
+{
+	off_t good_end;
+	uint64_t saved;
+
+	if (chat_recover(f->fd, &f->seq, &good_end) == -1) {
+		file_recover_error(f->path, err, errlen);
+		return -1;
+	}
+	if (!f->regular)
+		return 0;
+	if (chat_clean_tail(f, f->fd) == -1) {
+		snprintf(err, errlen, "%s: cannot set its torn last line "
+		    "aside: %s", f->path, strerror(errno));
+		return -1;
+	}
+	if ((saved = chat_seq_load(f->path)) > f->seq) {
+		log_notice("chat %s: %s: the sequence goes on from %" PRIu64
+		    " (%s.seq), not %" PRIu64 " (its last line)", f->service,
+		    f->path, saved, f->path, f->seq);
+		f->seq = saved;
+	}
+	return 0;
+}
+
+/* Opens and recovers a log; NULL with err naming it. */
+static struct chat_file *
+file_open(const char *path, const char *service, char *err, size_t errlen)
+{
+	struct chat_file *f = calloc(1, sizeof(*f));
+	struct stat st;
+	const char *why;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->fd = -1;
+	f->repair_to = -1;
+	pthread_mutex_init(&f->sync, NULL);
+	pthread_mutex_init(&f->append, NULL);
+	if ((f->path = strdup(path)) == NULL ||
+	    (f->service = strdup(service)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((f->fd = chat_open_fd(path, &st, &why)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		goto fail;
+	}
+	f->regular = S_ISREG(st.st_mode);
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	if (file_recover(f, err, errlen) == -1)
+		goto fail;
+	f->synced = f->seq;
+	f->refs = 1;
+	return f;
+fail:
+	file_free(f);
+	return NULL;
+}
+
+/* Is path the log f has open (under this name, or another)? */
+static int
+file_is(const struct chat_file *f, const char *path)
+{
+	struct stat st;
+
+	if (strcmp(f->path, path) == 0)
+		return 1;
+	return stat(path, &st) == 0 && st.st_dev == f->dev &&
+	    st.st_ino == f->ino;
+}
+
+/* The last reference closes: a partial line cut, the seq saved. */
+static void
+file_put(struct chat_file *f)
+{
+	if (--f->refs > 0)
+		return;
+	if (f->repair_to >= 0 && ftruncate(f->fd, f->repair_to) == -1)
+		log_warn("chat %s: %s: cannot cut a partial line back",
+		    f->service, f->path);
+	/* A rotation while udpd is stopped must not restart the sequence. */
+	if (f->regular && f->fd != -1)
+		chat_seq_save(f, f->seq);
+	file_free(f);
+}
+
+/*
+ * fdatasync for every line written so far.  A failure marks the seqs it
+ * leaves in doubt for good: after a failed fsync Linux may report later
+ * ones as successful although the dirty pages are gone (PostgreSQL's
+ * "fsyncgate"), so those lines must never be acked.  The doubtful range
+ * only grows, which at worst turns a stored message's ack into an error.
+ * Called with f->sync held: appends go on meanwhile.
+ */
+static void
+file_sync(struct chat_file *f)
+{
+	uint64_t target;
+	int fd;
+
+	pthread_mutex_lock(&f->append);
+	target = f->seq;
+	fd = f->fd;
+	pthread_mutex_unlock(&f->append);
+	if (target <= f->synced)
+		return;
+	if (fdatasync(fd) == 0) {
+		f->synced = target;
+		return;
+	}
+	f->bad_errno = errno;
+	log_warn("chat %s: %s: fdatasync", f->service, f->path);
+	if (f->bad_hi == 0)
+		f->bad_lo = f->synced;
+	f->bad_hi = target;
+}
+
+static struct chat_store *
+file_start(const void *options, const struct module_ctx *ctx,
+    struct chat_store *previous, char *err, size_t errlen)
+{
+	const struct file_options *o = options;
+	struct file_store *s = calloc(1, sizeof(*s));
+	struct file_store *prev = (struct file_store *)previous;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->base.ops = &chat_file_store;
+	s->fsync = o->fsync;
+	if (prev != NULL && prev->base.ops == &chat_file_store &&
+	    file_is(prev->f, o->path)) {
+		s->f = prev->f;
+		s->f->refs++;
+		return &s->base;
+	}
+	s->f = file_open(o->path, ctx != NULL && ctx->service != NULL ?
+	    ctx->service : "chat", err, errlen);
+	if (s->f == NULL) {
+		free(s);
+		return NULL;
+	}
+	return &s->base;
+}
+
+/* With fsync on, what this instance acknowledged is synced on the way out. */
+static void
+file_stop(struct chat_store *store)
+{
+	struct file_store *s = (struct file_store *)store;
+
+	if (s->fsync) {
+		pthread_mutex_lock(&s->f->sync);
+		file_sync(s->f);
+		pthread_mutex_unlock(&s->f->sync);
+	}
+	file_put(s->f);
+	free(s);
+}
+
+/* ---- appending ------------------------------------------------------ */
+
+/*
+ * Appends "<seq> " and the suffix with one writev(2): with O_APPEND the
+ * line lands whole at the end.  A short write (disk full in mid-line) is
+ * cut back with ftruncate so the log never holds half a line; if even
+ * that fails, the cut is retried before the next write, which is refused
+ * until it works.  A removed log (no links left) is refused: what went
+ * there would be lost.  Appends locked; NULL, or why nothing was stored.
+ */
+static const char *
+file_write_line(struct chat_file *f, const char *suffix, size_t len)
+{
+	char head[CHAT_SEQ_DIGITS + 2];
+	struct iovec iov[2];
+	struct stat st;
+	off_t before = -1;
+	ssize_t w;
+	size_t n;
+
+	if (f->repair_to >= 0) {
+		if (ftruncate(f->fd, f->repair_to) == -1)
+			return strerror(errno);
+		f->repair_to = -1;
+	}
+	if (f->regular) {
+		if (fstat(f->fd, &st) == -1)
+			return strerror(errno);
+		if (st.st_nlink == 0)
+			return "log file was removed";
+		before = st.st_size;
+	}
+	iov[0].iov_base = head;
+	iov[0].iov_len = (size_t)snprintf(head, sizeof(head), "%" PRIu64 " ",
+	    f->seq + 1);
+	iov[1].iov_base = (void *)(uintptr_t)suffix;
+	iov[1].iov_len = len;
+	n = iov[0].iov_len + len;
+	do
+		w = writev(f->fd, iov, 2);
+	while (w == -1 && errno == EINTR);
+	if (w == -1)
+		return strerror(errno);
+	if ((size_t)w == n)
+		return NULL;
+	if (before >= 0 && w > 0 && ftruncate(f->fd, before) == -1) {
+		log_warn("chat %s: %s: cannot cut a partial line back",
+		    f->service, f->path);
+		f->repair_to = before;
+	}
+	return "short write";
+}
+
+/*
+ * Failures come in runs (a full disk refuses every message): the first
+ * one and each change of reason are logged, the end of the run with a
+ * count, never one line per message.  Appends locked.
+ */
+static void
+file_failed(struct chat_file *f, const char *why)
+{
+	f->refused++;
+	if (strncmp(f->fail_why, why, sizeof(f->fail_why) - 1) == 0)
+		return;
+	snprintf(f->fail_why, sizeof(f->fail_why), "%s", why);
+	log_warnx("chat %s: %s: cannot append: %s; messages are refused",
+	    f->service, f->path, why);
+}
+
+static void
+file_succeeded(struct chat_file *f)
+{
+	if (f->refused == 0)
+		return;
+	log_notice("chat %s: %s: appending again after %" PRIu64
+	    " refused message(s)", f->service, f->path, f->refused);
+	f->refused = 0;
+	f->fail_why[0] = '\0';
+}
+
+static enum chat_store_status
+file_append(struct chat_store *store, struct chat_append *a)
+{
+	struct chat_file *f = ((struct file_store *)store)->f;
+	const char *why;
+
+	pthread_mutex_lock(&f->append);
+	if (f->seq == UINT64_MAX)
+		why = "sequence exhausted";
+	else if ((why = file_write_line(f, a->suffix, a->len)) == NULL) {
+		a->seq = ++f->seq;
+		file_succeeded(f);
+		pthread_mutex_unlock(&f->append);
+		return CHAT_STORE_OK;
+	}
+	file_failed(f, why);
+	pthread_mutex_unlock(&f->append);
+	snprintf(a->why, a->whylen, "write failed: %s", why);
+	return CHAT_STORE_FAILED;
+}
+
+static enum chat_store_status
+file_history(struct chat_store *store, struct chat_history *h)
+{
+	struct chat_file *f = ((struct file_store *)store)->f;
+	struct udpd_reply rep = { h->out, h->max_bytes, 0, 0 };
+	const char *why;
+
+	pthread_mutex_lock(&f->append);
+	why = chat_history_read(f, h->count, h->max_bytes, &rep);
+	pthread_mutex_unlock(&f->append);
+	h->len = rep.len;
+	if (why == NULL)
+		return CHAT_STORE_OK;
+	log_warnx("chat %s: %s: cannot read history: %s", f->service,
+	    f->path, why);
+	snprintf(h->why, h->whylen, "cannot read log: %s", why);
+	return CHAT_STORE_FAILED;
+}
+
+/*
+ * fsync = true: one fdatasync covers every message of the batch (unless
+ * another worker's already did, or does while this one waits).
+ */
+static void
+file_flush(struct chat_store *store, uint64_t upto, struct chat_doubt *d)
+{
+	struct file_store *s = (struct file_store *)store;
+	struct chat_file *f = s->f;
+
+	d->lo = d->hi = 0;
+	if (!s->fsync)
+		return;
+	pthread_mutex_lock(&f->sync);
+	if (upto > f->synced)
+		file_sync(f);
+	d->lo = f->bad_lo;
+	d->hi = f->bad_hi;
+	snprintf(d->why, sizeof(d->why), "fsync failed: %s",
+	    strerror(f->bad_errno));
+	pthread_mutex_unlock(&f->sync);
+}
+
+/* ---- rotation ------------------------------------------------------- */
+
+/* The new file under f->path, its torn tail set aside; -1 with *why. */
+static int
+file_open_new(struct chat_file *f, struct stat *st, const char **why)
+{
+	int fd;
+
+	if ((fd = chat_open_fd(f->path, st, why)) == -1)
+		return -1;
+	if (S_ISREG(st->st_mode) && chat_clean_tail(f, fd) == -1) {
+		*why = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * SIGHUP, after a log rotation: the path is opened afresh and the seq goes
+ * on from memory (the new file is normally empty; it is not recovered
+ * from).  Appends go to the new file from the switch on; the old one is
+ * synced up to the switch (with f->sync held, so no batch's flush can
+ * slip between), and the seq of the switch saved beside the log.  If the
+ * path cannot be opened the old file stays in use: losing messages is
+ * worse than not rotating.
+ */
+static void
+file_reopen(struct chat_store *store)
+{
+	struct chat_file *f = ((struct file_store *)store)->f;
+	struct stat st;
+	const char *why;
+	uint64_t at;
+	int fd, old;
+
+	if (stat(f->path, &st) == 0 && st.st_dev == f->dev &&
+	    st.st_ino == f->ino)
+		return;			/* not rotated: nothing to switch */
+	if ((fd = file_open_new(f, &st, &why)) == -1) {
+		log_warnx("chat %s: cannot reopen %s: %s; still appending to "
+		    "the old file", f->service, f->path, why);
+		return;
+	}
+	pthread_mutex_lock(&f->sync);
+	pthread_mutex_lock(&f->append);
+	if (f->repair_to >= 0 && ftruncate(f->fd, f->repair_to) == -1)
+		log_warnx("chat %s: %s: the old file keeps a partial line",
+		    f->service, f->path);
+	old = f->fd;
+	f->fd = fd;
+	f->regular = S_ISREG(st.st_mode);
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->repair_to = -1;
+	at = f->seq;
+	pthread_mutex_unlock(&f->append);
+	if (at > f->synced) {
+		if (fdatasync(old) == 0)
+			f->synced = at;
+		else {
+			f->bad_errno = errno;
+			log_warn("chat %s: %s: fdatasync of the old file",
+			    f->service, f->path);
+			if (f->bad_hi == 0)
+				f->bad_lo = f->synced;
+			f->bad_hi = at;
+		}
+	}
+	pthread_mutex_unlock(&f->sync);
+	close(old);
+	if (f->regular)
+		chat_seq_save(f, at);
+	log_info("chat %s: reopened %s", f->service, f->path);
+}
+
+const struct chat_store_ops chat_file_store = {
+	.name = "file",
+	.options = file_options,
+	.parse = file_parse,
+	.free_options = file_free_options,
+	.claim = file_claim,
+	.start = file_start,
+	.stop = file_stop,
+	.append = file_append,
+	.history = file_history,
+	.flush = file_flush,
+	.reopen = file_reopen,
+};

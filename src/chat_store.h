@@ -1,0 +1,128 @@
+/*
+ * chat_store.h - where the chat room keeps its messages.  mod_chat.c speaks
+ * the protocol; a store appends lines and reads the newest back.  The
+ * file store (chat_file.c) is the default; a store selected with
+ * `store = "<name>"` is one entry of chat_stores[] (mod_chat.c).
+ *
+ * A store may answer at once (the file store: a write(2) under a lock) or
+ * later (a store on a network server): it then returns CHAT_STORE_LATER
+ * and calls the request's done callback exactly once, on the event loop
+ * of the worker that asked (ctx->bases[worker]), never from another
+ * thread and never before returning.
+ */
+#ifndef UDPD_CHAT_STORE_H
+#define UDPD_CHAT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf_util.h"
+#include "module.h"
+
+enum chat_store_status {
+	CHAT_STORE_OK,		/* done: the result is filled in */
+	CHAT_STORE_FAILED,	/* done: nothing stored or read; why says */
+	CHAT_STORE_LATER	/* done() will be called on the worker's loop */
+};
+
+/*
+ * Completion of an append: seq > 0 when stored (and acknowledged to the
+ * client), else error is the reason for the reply "error: <error>\n"
+ * ("store unavailable" when the outcome is unknown).
+ */
+typedef void	(*chat_append_done)(void *arg, uint64_t seq,
+		    const char *error);
+/* Completion of a history read: the whole lines, newest last, len bytes
+ * (valid during the call only), or error. */
+typedef void	(*chat_history_done)(void *arg, const char *lines,
+		    size_t len, const char *error);
+
+struct chat_append {
+	int		 worker;	/* udpd_request.worker */
+	const char	*suffix;	/* the line after "<seq> " (chat_line.h) */
+	size_t		 len;		/* ends with its "\n" */
+	uint64_t	 seq;		/* out, CHAT_STORE_OK */
+	char		*why;		/* out, CHAT_STORE_FAILED */
+	size_t		 whylen;
+	chat_append_done done;		/* CHAT_STORE_LATER */
+	void		*arg;
+};
+
+struct chat_history {
+	int		 worker;
+	size_t		 count;		/* the last count lines ... */
+	size_t		 max_bytes;	/* ... dropping whole oldest to fit */
+	unsigned char	*out;		/* out, CHAT_STORE_OK: max_bytes */
+	size_t		 len;		/* out */
+	char		*why;		/* out, CHAT_STORE_FAILED */
+	size_t		 whylen;
+	chat_history_done done;		/* CHAT_STORE_LATER */
+	void		*arg;
+};
+
+/* fsync-style group commit: seqs in (lo, hi] may be lost (hi 0: none). */
+struct chat_doubt {
+	uint64_t	 lo;
+	uint64_t	 hi;
+	char		 why[80];
+};
+
+/* One started store, the first member of each implementation's state. */
+struct chat_store {
+	const struct chat_store_ops *ops;
+};
+
+struct chat_store_ops {
+	const char	*name;		/* the value of `store` */
+	/* The settings this store reads (NULL-ended); others' are refused. */
+	const char *const *options;
+
+	/* Pure, as a module's parse(): options, or NULL with err. */
+	void		*(*parse)(const config_setting_t *service,
+			    const struct module_parse_ctx *ctx,
+			    struct conf_err *err);
+	void		 (*free_options)(void *options);
+	/* Optional: what only one service may use (module.h's claim()). */
+	const char	*(*claim)(const void *options);
+	/*
+	 * Opens the store (file, connections).  previous is the store of the
+	 * instance this one replaces on reload (same service, maybe other
+	 * options, maybe another kind: check ops), or NULL; whatever of it is
+	 * shared must stay usable by previous until it is stopped, since a
+	 * failed reload keeps it.  ctx->bases holds each worker's event_base.
+	 * NULL with err on failure.
+	 */
+	struct chat_store *(*start)(const void *options,
+			    const struct module_ctx *ctx,
+			    struct chat_store *previous, char *err,
+			    size_t errlen);
+	/*
+	 * Closes it (main thread, workers paused).  A store that completes
+	 * later calls every pending done() (with an error) before it
+	 * returns, or never: what they point at may be gone after.
+	 */
+	void		 (*stop)(struct chat_store *s);
+
+	/* Appends "<seq> " + suffix with the next seq.  Any worker thread. */
+	enum chat_store_status (*append)(struct chat_store *s,
+			    struct chat_append *a);
+	/* The newest lines.  Any worker thread. */
+	enum chat_store_status (*history)(struct chat_store *s,
+			    struct chat_history *h);
+	/*
+	 * Optional: makes every seq <= upto durable, once per read batch
+	 * (the file store's fdatasync with fsync = true); says which seqs
+	 * are in doubt.  Any worker thread.
+	 */
+	void		 (*flush)(struct chat_store *s, uint64_t upto,
+			    struct chat_doubt *doubt);
+	/* Optional: SIGHUP (log rotation).  Main thread. */
+	void		 (*reopen)(struct chat_store *s);
+};
+
+/* Every store built in, NULL-ended; the first is the default. */
+extern const struct chat_store_ops *const chat_stores[];
+
+extern const struct chat_store_ops chat_file_store;
+
+#endif
