@@ -29,7 +29,9 @@ length_handle(void *state, const struct udpd_request *req,
 const struct udpd_module module_length = {
 	.name = "length",
 	.options = NULL,
-	.create = module_no_state,
+	.parse = module_no_options,
+	.free_options = module_no_options_free,
+	.start = module_no_state,
 	.handle = length_handle,
 	.destroy = module_no_state_free,
 };

@@ -218,7 +218,7 @@ START_TEST(test_directory)
 	char want[PATH_MAX + 64];
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_ptr_null(conf_load(CONF_DIR, NULL, 1, &err));
+	ck_assert_ptr_null(conf_load(CONF_DIR, &err));
 	snprintf(want, sizeof(want), "%s: cannot read: %s", CONF_DIR,
 	    strerror(EISDIR));
 	ck_assert_str_eq(err.msg, want);
@@ -245,7 +245,7 @@ load_fails_with(const char *path, const char *want)
 	struct conf_err err;
 
 	memset(&err, 0, sizeof(err));
-	ck_assert_ptr_null(conf_load(path, NULL, 1, &err));
+	ck_assert_ptr_null(conf_load(path, &err));
 	ck_assert_str_eq(err.msg, want);
 }
 
@@ -273,7 +273,7 @@ START_TEST(test_text_checks)
 	/* An escape is only one inside a string, and "\\x00" is none. */
 	snprintf(path, sizeof(path), "%s", put_file(dir, "ok.conf", fine,
 	    sizeof(fine) - 1));
-	c = conf_load(path, NULL, 1, &err);
+	c = conf_load(path, &err);
 	ck_assert_msg(c != NULL, "%s", err.msg);
 	conf_free(c);
 

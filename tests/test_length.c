@@ -27,11 +27,11 @@ fake_clock(struct timespec *ts)
 static void *
 mk(void)
 {
-	struct module_ctx ctx = { .service = "length", .config_dir = "/tmp" };
+	struct module_ctx ctx = { .service = "length" };
 	struct conf_err err;
 	void *st = unit_create(&module_length, "services = ( { name = \"x\"; "
 	    "module = \"length\"; listen = [ \"127.0.0.1:0\" ]; } );",
-	    "services.[0]", &ctx, &err);
+	    "services.[0]", "/tmp", &ctx, &err);
 
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	return st;
