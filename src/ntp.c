@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -271,30 +272,52 @@ ntp_precision_of(const struct timespec *res)
 
 /*
  * RFC 5905's precision is the time it takes to read the clock, not just
- * its resolution: the larger of clock_getres() and the smallest step
- * seen between back-to-back reads.
+ * its resolution: the larger of the resolution and the smallest step seen
+ * between back-to-back reads (step_ns <= 0: none seen).
  */
 int8_t
-ntp_precision(void)
+ntp_precision_from(const struct timespec *res, long step_ns)
+{
+	struct timespec p = *res;
+
+	if (step_ns > 0 && step_ns < 1000000000L && p.tv_sec == 0 &&
+	    p.tv_nsec < step_ns)
+		p.tv_nsec = step_ns;
+	return ntp_precision_of(&p);
+}
+
+static int8_t precision;
+static pthread_once_t precision_once = PTHREAD_ONCE_INIT;
+
+static void
+ntp_precision_measure(void)
 {
 	struct timespec res, a, b;
-	long step = 1000000000L;
+	long step = 0;
 
-	if (clock_getres(CLOCK_REALTIME, &res) == -1)
-		return -20;		/* a microsecond clock */
+	if (clock_getres(CLOCK_REALTIME, &res) == -1) {
+		precision = -20;		/* a microsecond clock */
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &a);
 	for (int i = 0; i < 1000; i++) {
 		long d;
 
 		clock_gettime(CLOCK_REALTIME, &b);
 		d = (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
-		if (d > 0 && d < step)
+		if (d > 0 && (step == 0 || d < step))
 			step = d;
 		a = b;
 	}
-	if (step < 1000000000L && (res.tv_sec == 0 && res.tv_nsec < step))
-		res.tv_nsec = step;
-	return ntp_precision_of(&res);
+	precision = ntp_precision_from(&res, step);
+}
+
+/* Measured once per process: every reply and every reload agree. */
+int8_t
+ntp_precision(void)
+{
+	pthread_once(&precision_once, ntp_precision_measure);
+	return precision;
 }
 
 /*

@@ -111,8 +111,11 @@ size_t	ntp_build_reply(const struct ntp_packet *req,
 size_t	ntp_build_kod(const unsigned char *req, size_t reqlen,
 	    unsigned char *out, size_t cap);
 
-/* log2 of the CLOCK_REALTIME resolution, rounded (e.g. 1 ns: -30). */
+/* The clock's precision (log2 seconds), measured at the first call. */
 int8_t	ntp_precision(void);
+/* From a resolution and the smallest step between two reads (0: none). */
+int8_t	ntp_precision_from(const struct timespec *res, long step_ns);
+/* round(log2(res in seconds)) (e.g. 1 ns: -30). */
 int8_t	ntp_precision_of(const struct timespec *res);
 
 /* The kernel's clock state through the current hook (adjtimex). */

@@ -76,9 +76,8 @@ rl_rotl(uint64_t x, int b)
 	v2 += v1; v1 = rl_rotl(v1, 17); v1 ^= v2; v2 = rl_rotl(v2, 32);	\
 } while (0)
 
-/* SipHash-1-3 of the 16-byte message m0, m1 (little-endian words). */
-static uint64_t
-rl_siphash(uint64_t k0, uint64_t k1, uint64_t m0, uint64_t m1)
+uint64_t
+ratelimit_siphash13(uint64_t k0, uint64_t k1, uint64_t m0, uint64_t m1)
 {
 	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
 	uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
@@ -232,7 +231,7 @@ ratelimit_hash(const struct ratelimit *rl, const struct sockaddr *src)
 	uint64_t key;
 	enum rl_family f = rl_key(src, &key);
 
-	return rl_siphash(rl->k0, rl->k1, key, (uint64_t)f);
+	return ratelimit_siphash13(rl->k0, rl->k1, key, (uint64_t)f);
 }
 
 /*
@@ -248,7 +247,7 @@ rl_lookup(struct ratelimit *rl, const struct sockaddr *src, uint64_t now_ns,
 	struct rl_entry *e, *victim = NULL;
 	uint64_t key;
 	enum rl_family f = rl_key(src, &key);
-	size_t start = (size_t)rl_siphash(rl->k0, rl->k1, key, (uint64_t)f);
+	size_t start = (size_t)ratelimit_siphash13(rl->k0, rl->k1, key, (uint64_t)f);
 
 	rl->lookups++;
 	for (size_t i = 0; i < RATELIMIT_WINDOW; i++) {

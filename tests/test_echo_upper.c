@@ -233,23 +233,6 @@ START_TEST(test_upper_over_cap)
 }
 END_TEST
 
-/* Neither module takes options: anything beside the common keys is an
- * error in the config loader. */
-START_TEST(test_tables)
-{
-	ck_assert_str_eq(module_echo.name, "echo");
-	ck_assert_str_eq(module_upper.name, "upper");
-	ck_assert_ptr_eq(module_find("echo"), &module_echo);
-	ck_assert_ptr_eq(module_find("upper"), &module_upper);
-	ck_assert(module_echo.options == NULL ||
-	    module_echo.options[0] == NULL);
-	ck_assert(module_upper.options == NULL ||
-	    module_upper.options[0] == NULL);
-	ck_assert_uint_eq(module_echo.max_request, 0);
-	ck_assert_uint_eq(module_upper.max_request, 0);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -269,7 +252,6 @@ main(void)
 	tcase_add_test(tc, test_upper_all_bytes);
 	tcase_add_test(tc, test_upper_max);
 	tcase_add_test(tc, test_upper_over_cap);
-	tcase_add_test(tc, test_tables);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

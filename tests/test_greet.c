@@ -334,22 +334,6 @@ START_TEST(test_template_too_long)
 }
 END_TEST
 
-START_TEST(test_module_table)
-{
-	size_t n = 0;
-
-	ck_assert_str_eq(module_greet.name, "greet");
-	ck_assert_ptr_eq(module_find("greet"), &module_greet);
-	ck_assert_ptr_nonnull(module_greet.options);
-	for (; module_greet.options[n] != NULL; n++)
-		ck_assert_msg(strcmp(module_greet.options[n], "greeting") == 0 ||
-		    strcmp(module_greet.options[n], "farewell") == 0, "%s",
-		    module_greet.options[n]);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_uint_eq(module_greet.max_request, 0);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -369,7 +353,6 @@ main(void)
 	tcase_add_test(tc, test_custom_texts);
 	tcase_add_test(tc, test_template_errors);
 	tcase_add_test(tc, test_template_too_long);
-	tcase_add_test(tc, test_module_table);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

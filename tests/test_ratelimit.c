@@ -6,6 +6,18 @@
  */
 #include "config.h"
 
+/* Under ASan, malloc is not glibc's: mallinfo2() says nothing. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_ASAN 1
+#endif
+#endif
+#ifndef HAVE_ASAN
+#define HAVE_ASAN 0
+#endif
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -232,6 +244,27 @@ START_TEST(test_ipv4_mapped)
 }
 END_TEST
 
+/*
+ * A known answer of SipHash-1-3 (the 64 published vectors of the
+ * reference implementation's key 00 01 .. 0f and messages 00 01 .. of
+ * length 0 to 63, as rust-lang's and the siphasher crate's tests carry
+ * them): the 16-byte message 00 01 .. 0f hashes to 66 8b 90 7d 1a dd 4f cc
+ * (little-endian).
+ */
+START_TEST(test_siphash13_vector)
+{
+	const uint64_t k0 = 0x0706050403020100ULL, k1 = 0x0f0e0d0c0b0a0908ULL;
+
+	ck_assert_uint_eq(ratelimit_siphash13(k0, k1, 0x0706050403020100ULL,
+	    0x0f0e0d0c0b0a0908ULL), 0xcc4fdd1a7d908b66ULL);
+	/* Every input word counts. */
+	ck_assert_uint_ne(ratelimit_siphash13(k0, k1, 0x0706050403020101ULL,
+	    0x0f0e0d0c0b0a0908ULL), 0xcc4fdd1a7d908b66ULL);
+	ck_assert_uint_ne(ratelimit_siphash13(k0 ^ 1, k1, 0x0706050403020100ULL,
+	    0x0f0e0d0c0b0a0908ULL), 0xcc4fdd1a7d908b66ULL);
+}
+END_TEST
+
 START_TEST(test_hash_keyed)
 {
 	struct ratelimit *a = ratelimit_new(1, 1, 0);
@@ -331,7 +364,14 @@ START_TEST(test_flood)
 	m1 = mallinfo2();
 	ratelimit_get_stats(rl, &after);
 	ck_assert_uint_eq(pass, flood);
+	/* glibc's count of bytes in use; ASan's allocator is not glibc's, so
+	 * there it would compare two constants. */
+#if !HAVE_ASAN
 	ck_assert_uint_eq(m1.uordblks, m0.uordblks);
+#else
+	(void)m0;
+	(void)m1;
+#endif
 	ck_assert_uint_eq(after.bytes, before.bytes);
 	ck_assert_uint_eq(after.slots, 4096);
 	ck_assert_uint_eq(after.used, 4096);
@@ -512,6 +552,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_refill_no_drift);
 	tcase_add_test(tc, test_ipv6_slash64);
 	tcase_add_test(tc, test_ipv4_mapped);
+	tcase_add_test(tc, test_siphash13_vector);
 	tcase_add_test(tc, test_hash_keyed);
 	tcase_add_test(tc, test_evict_lru);
 	tcase_add_test(tc, test_flood);

@@ -327,10 +327,23 @@ START_TEST(test_precision)
 	r.tv_nsec = 0;
 	r.tv_sec = 1;
 	ck_assert_int_eq(ntp_precision_of(&r), 0);
-	ck_assert_int_le(ntp_precision(), 0);
-	ck_assert_int_ge(ntp_precision(), -30);
 }
 END_TEST
+
+/* The precision is the slower of the resolution and the read time. */
+START_TEST(test_precision_from)
+{
+	struct timespec ns = { 0, 1 }, coarse = { 0, 4000000 };
+
+	ck_assert_int_eq(ntp_precision_from(&ns, 0), -30);	/* no step */
+	ck_assert_int_eq(ntp_precision_from(&ns, 30), -25);	/* 30 ns */
+	ck_assert_int_eq(ntp_precision_from(&ns, 1000), -20);
+	ck_assert_int_eq(ntp_precision_from(&coarse, 30), -8);
+	ck_assert_int_eq(ntp_precision_from(&coarse, 8000000), -7);
+	ck_assert_int_eq(ntp_precision_from(&ns, 1000000000L), -30);
+}
+END_TEST
+
 
 /* ---- rfc868 ---------------------------------------------------------- */
 
@@ -1015,21 +1028,6 @@ START_TEST(test_config_ok)
 }
 END_TEST
 
-START_TEST(test_module_table)
-{
-	const char *const *o = module_time.options;
-
-	ck_assert_str_eq(module_time.name, "time");
-	ck_assert_int_eq(module_time.wants_rx_timestamp, 1);
-	ck_assert_ptr_nonnull(module_time.reply_is_terminal);
-	ck_assert_str_eq(o[0], "protocol");
-	ck_assert_str_eq(o[1], "utc");
-	ck_assert_str_eq(o[2], "stratum");
-	ck_assert_str_eq(o[3], "refid");
-	ck_assert_ptr_null(o[4]);
-}
-END_TEST
-
 /* Only SNTP replies are terminal (answerable to port 123 peers). */
 START_TEST(test_reply_is_terminal)
 {
@@ -1064,6 +1062,7 @@ time_suite(void)
 	tcase_add_test(tc, test_ts_round_trip);
 	tcase_add_test(tc, test_short_format);
 	tcase_add_test(tc, test_precision);
+	tcase_add_test(tc, test_precision_from);
 	tcase_add_test(tc, test_parse_request);
 	tcase_add_test(tc, test_encode_decode);
 	tcase_add_test(tc, test_kod);
@@ -1110,7 +1109,6 @@ time_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_config_ok);
-	tcase_add_test(tc, test_module_table);
 	tcase_add_test(tc, test_reply_is_terminal);
 	suite_add_tcase(s, tc);
 	return s;

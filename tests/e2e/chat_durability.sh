@@ -80,7 +80,9 @@ expect_eq "seq continues after restart" "ok 201" "$(echo again | udp 127.0.0.1 "
 # Kill -9 in the middle of a stream.
 send_msgs "$P" 200000 storm >"$TMP/acks2" &
 sender=$!
-sleep 0.3
+# Mid-stream: once the storm's first 500 lines are in the file.
+storming() { [ "$(grep -c ' storm-' "$TMP/chat.log")" -ge 500 ]; }
+wait_until 20 storming || fail "the storm did not start"
 kill -9 "$UDPD_PID"; wait "$UDPD_PID" 2>/dev/null; UDPD_PID=
 wait "$sender"
 n=$(wc -l <"$TMP/acks2")

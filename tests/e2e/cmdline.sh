@@ -52,7 +52,7 @@ ok "-V prints the version"
 ok "-h prints usage"
 
 # A port in use: exit 3, the message names service and address.
-hold_port 5
+hold_port 60	# killed below, once udpd has failed to bind it
 P=$HELD_PORT holder=$HOLDER_PID
 printf 'services = ( { name = "busy"; module = "echo"; listen = [ "127.0.0.1:%s" ]; } );\n' "$P" >"$TMP/busy.conf"
 "$UDPD" -f -c "$TMP/busy.conf" 2>"$TMP/busy.err"
@@ -89,9 +89,9 @@ ok "a FIFO is refused as pidfile"
 
 # SIGINT also exits 0; SIGUSR1 logs the counters and keeps serving.
 kill -USR1 "$UDPD_PID"
-sleep 0.2
+wait_until 10 grep -q "stats greet (greet): requests" "$TMP/udpd.err" ||
+	fail "SIGUSR1 stats line"
 expect_eq "alive after SIGUSR1" "Hello x!" "$(echo x | udp 127.0.0.1 "$(port greet)")"
-grep -q "stats greet (greet): requests" "$TMP/udpd.err" || fail "SIGUSR1 stats line"
 ok "SIGUSR1 logs the counters"
 stop_udpd INT
 expect_eq "SIGINT exits 0" 0 "$LAST_EXIT"
@@ -102,11 +102,11 @@ ok "pidfile removed at exit"
 rm -f "$PORT_FILE"
 "$UDPD" -c "$TMP/udpd.conf" -p "$TMP/d.pid"
 expect_eq "detaching start exits 0" 0 $?
-for _ in $(seq 1 50); do [ -s "$PORT_FILE" ] && break; sleep 0.05; done
+wait_until 10 test -s "$PORT_FILE" || fail "detached daemon wrote no port file"
 expect_eq "detached daemon answers" "Hello d!" "$(echo d | udp 127.0.0.1 "$(port greet)")"
 dpid=$(cat "$TMP/d.pid")
 kill "$dpid"
-for _ in $(seq 1 50); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
-kill -0 "$dpid" 2>/dev/null && fail "detached daemon did not stop"
+wait_until 10 eval '! kill -0 "$dpid" 2>/dev/null' ||
+	fail "detached daemon did not stop"
 ok "detached daemon stops on SIGTERM"
 done_testing

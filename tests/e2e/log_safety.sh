@@ -61,8 +61,7 @@ with open(sys.argv[2], "w") as out:
         out.flush()
 PY
 	SYSLOG_PID=$!
-	for _ in $(seq 1 50); do [ -S "$TMP/dev/log" ] && break; sleep 0.1; done
-	[ -S "$TMP/dev/log" ] || fail "syslog receiver did not start"
+	wait_until 5 test -S "$TMP/dev/log" || fail "syslog receiver did not start"
 	cat >"$TMP/udpd-ns" <<SH
 #!/bin/sh
 # udpd with /dev replaced, in a private mount namespace.
@@ -204,8 +203,19 @@ for esc in 'ctl\x01\x02\x07\x08\x7f' 'line1\x0aline2' '\x1b[31mred\x1b[0m' \
 done
 expect_eq "no forged line in stderr" 0 "$(grep -c '^2 2026' "$TMP/udpd.err")"
 
+# syslog_caught_up: every request line has reached the receiver.
+syslog_caught_up() {
+	local n
+	n=$(python3 - "$TMP/syslog" <<'PY'
+import sys
+print(sum(1 for l in open(sys.argv[1]) if len(l.split()) == 2 and
+          b": request from 127.0.0.1:" in bytes.fromhex(l.split()[1])))
+PY
+)
+	[ "$n" -ge "$requests" ]
+}
 if [ -n "$SYSLOG" ]; then
-	sleep 0.3
+	wait_until 10 syslog_caught_up || fail "request lines missing in syslog"
 	python3 - "$TMP/syslog" "$requests" <<'PY' || fail "syslog records"
 import sys
 recs = [bytes.fromhex(l.split()[1]) if " " in l.strip() else b""

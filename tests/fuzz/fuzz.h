@@ -46,7 +46,7 @@ fuzz_clock(struct timespec *ts)
  * = \"Hi %s\";"), as conf.c would hand it over.  The parsed config is
  * kept for the life of the process, so instances may point into it.
  */
-static const config_setting_t * __attribute__((unused))
+static __attribute__((unused)) const config_setting_t *
 fuzz_setting(const struct udpd_module *m, const char *body)
 {
 	static config_t cfgs[16];
@@ -71,7 +71,7 @@ fuzz_setting(const struct udpd_module *m, const char *body)
 }
 
 /* An instance from a setting; any error aborts (fuzz configs are valid). */
-static void * __attribute__((unused))
+static __attribute__((unused)) void *
 fuzz_create(const struct udpd_module *m, const config_setting_t *svc,
     const char *config_dir)
 {
@@ -93,7 +93,7 @@ fuzz_create(const struct udpd_module *m, const config_setting_t *svc,
 	return inst;
 }
 
-static void * __attribute__((unused))
+static __attribute__((unused)) void *
 fuzz_instance(const struct udpd_module *m, const char *body,
     const char *config_dir)
 {
@@ -182,7 +182,7 @@ fuzz_handle(const struct udpd_module *m, void *inst, const uint8_t *data,
 }
 
 /* 127.0.0.1:40000 */
-static const struct sockaddr * __attribute__((unused))
+static __attribute__((unused)) const struct sockaddr *
 fuzz_peer_v4(socklen_t *len)
 {
 	static struct sockaddr_in sin;
