@@ -108,7 +108,8 @@ load(void)
 		const struct service_conf *sc = &conf->services[i];
 
 		FUZZ_CHECK(sc->name != NULL && sc->module != NULL);
-		FUZZ_CHECK(sc->instance != NULL);
+		/* Loading parses; nothing is started before the bind. */
+		FUZZ_CHECK(sc->options != NULL && sc->instance == NULL);
 		FUZZ_CHECK(sc->nlisten >= 1);
 		FUZZ_CHECK(sc->max_request >= 1 &&
 		    sc->max_request <= UDPD_MAX_DATAGRAM);
