@@ -1,0 +1,268 @@
+#!/bin/bash
+# tests/deb/run.sh - udpd's Debian package in a booted Debian (issue 13,
+# SPEC 10): build, lintian, install, boot, upgrade, remove, purge.
+#
+# What it does, as root on a Debian host of the container's release:
+#   1. builds the package from a copy of this source tree (tracked and
+#      untracked, not ignored files) with "dpkg-buildpackage -b -us -uc",
+#      and a second, newer one ("dch -l +upgrade", unit tests skipped) from
+#      another copy, for the upgrade; the source tree is not touched;
+#   2. runs lintian on the first build's .changes: no error, no warning;
+#   3. copies the cached root file system of tests/systemd (made once by
+#      debootstrap) and installs the .deb into it with apt, before the
+#      boot (apt may fetch missing dependencies: the booted container has
+#      no network);
+#   4. boots it (systemd-nspawn -b --private-network) and checks that
+#      udpd.service is enabled and active (udpd.socket neither), the
+#      services answer "nc -u", "man udpd" renders;
+#   5. edits /etc/udpd.conf, upgrades to the newer package, checks that the
+#      edit is kept and the daemon restarted (a new MainPID) with it;
+#   6. removes the package (udpd stops; the configuration stays), purges it
+#      (configuration and state go), powers the container off.
+#
+# Output: "ok N - ..." / "not ok N - ..." per check, then "N passed, M
+# failed".  Exit status 0 if everything passed, 1 otherwise, 77 (skip)
+# when not root, a tool or a build dependency is missing, or the host is
+# not the container's Debian release.
+#
+# Usage: tests/deb/run.sh [--keep]     (--keep: keep the scratch directory)
+# Environment: UDPD_TEST_TIMEOUT (seconds, default 900) and the cache
+# settings of tests/systemd/run.sh (UDPD_TEST_CACHE, UDPD_TEST_SUITE,
+# UDPD_TEST_MIRROR).
+
+# Functions run through check() and traps look unreachable to shellcheck;
+# the sh -c scripts are single-quoted on purpose.
+# shellcheck disable=SC2317,SC2016
+set -u
+
+: "${UDPD_TEST_TIMEOUT:=900}"
+if [ -z "${UDPD_DEB_TEST_BOUNDED:-}" ] && command -v timeout >/dev/null 2>&1; then
+	export UDPD_DEB_TEST_BOUNDED=1
+	exec timeout --kill-after=180 "$UDPD_TEST_TIMEOUT" bash "$0" "$@"
+fi
+
+KEEP=0
+for arg in "$@"; do
+	case $arg in
+	--keep) KEEP=1 ;;
+	*) echo "usage: $0 [--keep]" >&2; exit 2 ;;
+	esac
+done
+
+SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
+TEST_TITLE="package test"
+# shellcheck source=tests/systemd/lib.sh
+. "$SRCDIR/tests/systemd/lib.sh"
+
+# ---- can we run at all? --------------------------------------------------
+
+[ "$(id -u)" = 0 ] || skip "must run as root (it boots a container)"
+for tool in dpkg-buildpackage dpkg-checkbuilddeps dpkg-parsechangelog \
+    dpkg-architecture dh dch lintian debootstrap systemd-nspawn nsenter \
+    timeout flock; do
+	command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed"
+done
+[ -d /sys/fs/cgroup ] || skip "no cgroup file system"
+# The package is built here and run there: same release, same libraries.
+host_suite=$( (. /etc/os-release && echo "${VERSION_CODENAME:-}") 2>/dev/null)
+[ "$host_suite" = "$SUITE" ] ||
+    skip "the host is '${host_suite:-not Debian}', the container Debian $SUITE (set UDPD_TEST_SUITE)"
+unmet=$(cd "$SRCDIR" && dpkg-checkbuilddeps 2>&1) ||
+    skip "build dependencies missing (script/setup --test installs them): $unmet"
+
+start_scratch
+
+# ---- build ---------------------------------------------------------------
+
+# copy_tree DIR: the source tree as git has it (no build products), or the
+# whole directory of an unpacked tarball.
+copy_tree() {
+	mkdir -p "$1"
+	if git -C "$SRCDIR" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		(cd "$SRCDIR" && git ls-files -z -c -o --exclude-standard |
+		    xargs -0 cp --parents -a -t "$1")
+	else
+		cp -a "$SRCDIR/." "$1/"
+		[ -f "$1/Makefile" ] && make -C "$1" distclean >/dev/null 2>&1
+		rm -rf "$1/build" "$1/build-asan"
+	fi
+}
+
+# build_package DIR [DEB_BUILD_OPTIONS]: dpkg-buildpackage in DIR/src, so
+# the results land in DIR.
+build_package() {
+	(
+		set -e
+		cd "$1/src"
+		DEB_BUILD_OPTIONS="${2:-} parallel=$(nproc)" dpkg-buildpackage -b -us -uc
+	) >"$1/build.log" 2>&1
+}
+
+# The upgrade: the same tree with a newer local version.  Its unit tests
+# were run by the first build.
+copy_tree "$WORK/new/src"
+# dch -l leaves the distribution UNRELEASED; name it, as a release would.
+if ! (cd "$WORK/new/src" && DEBFULLNAME="udpd package test" DEBEMAIL=dev@udpd.invalid \
+    dch -l +upgrade -D unstable --force-distribution "Upgrade test build.") \
+    >"$WORK/dch.log" 2>&1; then
+	not_ok "dch -l +upgrade"
+	sed 's/^/#   /' "$WORK/dch.log"
+	finish
+fi
+
+copy_tree "$WORK/pkg/src"
+VERSION=$(dpkg-parsechangelog -l "$WORK/pkg/src/debian/changelog" -S Version)
+NEW_VERSION=$(dpkg-parsechangelog -l "$WORK/new/src/debian/changelog" -S Version)
+ARCH=$(dpkg-architecture -qDEB_HOST_ARCH)
+DEB=udpd_${VERSION}_$ARCH.deb
+NEW_DEB=udpd_${NEW_VERSION}_$ARCH.deb
+log "building $DEB (with the unit tests) and $NEW_DEB"
+if build_package "$WORK/pkg" && [ -f "$WORK/pkg/$DEB" ]; then
+	ok "dpkg-buildpackage -b -us -uc builds $DEB"
+else
+	not_ok "dpkg-buildpackage -b -us -uc builds $DEB"
+	tail -n 40 "$WORK/pkg/build.log" | sed 's/^/#   /'
+	finish
+fi
+expect_re "the package build ran the unit tests, and they passed" \
+    '^# FAIL: +0$' "$(grep -E '^# (PASS|FAIL):' "$WORK/pkg/build.log")"
+if build_package "$WORK/new" nocheck && [ -f "$WORK/new/$NEW_DEB" ]; then
+	ok "the upgrade package $NEW_DEB builds"
+else
+	not_ok "the upgrade package $NEW_DEB builds"
+	tail -n 40 "$WORK/new/build.log" | sed 's/^/#   /'
+	finish
+fi
+
+# ---- lintian -------------------------------------------------------------
+
+lint=$(lintian --allow-root "$WORK/pkg/udpd_${VERSION}_$ARCH.changes" 2>&1)
+printf '%s\n' "$lint" | grep -v '^$' | sed 's/^/#   lintian: /'
+expect "lintian on the .changes: no error, no warning" "" \
+    "$(printf '%s\n' "$lint" | grep -E '^[EW]: ')"
+
+# ---- what the package holds ----------------------------------------------
+
+contents=$(dpkg-deb -c "$WORK/pkg/$DEB" | awk '{ print $NF }' | sed 's|^\./|/|')
+for f in /usr/sbin/udpd /usr/share/man/man8/udpd.8.gz \
+    /usr/share/man/man5/udpd.conf.5.gz /etc/udpd.conf /etc/logrotate.d/udpd \
+    /usr/share/doc/udpd/copyright; do
+	check "the package has $f" grep -qxF "$f" <<<"$contents"
+done
+for unit in udpd.service udpd.socket; do
+	check "the package has $unit" grep -qx ".*/systemd/system/$unit" <<<"$contents"
+done
+expect "conffiles: /etc/logrotate.d/udpd and /etc/udpd.conf" \
+    "/etc/logrotate.d/udpd /etc/udpd.conf" \
+    "$(dpkg-deb -I "$WORK/pkg/$DEB" conffiles | sort | tr '\n' ' ' | sed 's/ $//')"
+
+# ---- install before the boot ---------------------------------------------
+
+if prepare_cache; then
+	ok "cached Debian $SUITE root file system ready"
+else
+	not_ok "cached Debian $SUITE root file system ready"
+	finish
+fi
+log "copying the cached root file system"
+flock -s -w 1200 "$CACHE/.lock" cp -a --reflink=auto "$CACHED_ROOT" "$ROOT" ||
+    { not_ok "copy the cached root file system"; finish; }
+mkdir -p "$ROOT/root/debs"
+cp "$WORK/pkg/$DEB" "$WORK/new/$NEW_DEB" "$ROOT/root/debs/"
+
+# apt resolves the dependencies (from the root's own package lists; it
+# downloads only what the cached root lacks).  nspawn without -b: no
+# systemd runs, so the package enables udpd.service without starting it.
+if systemd-nspawn -q -D "$ROOT" --register=no --keep-unit \
+    --machine="udpd-deb-install-$$" ${http_proxy:+--setenv=http_proxy="$http_proxy"} \
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "/root/debs/$DEB" \
+    </dev/null >"$WORK/apt.log" 2>&1; then
+	ok "apt-get install ./$DEB into the container root"
+	rmdir "/run/systemd/nspawn/propagate/udpd-deb-install-$$" 2>/dev/null
+else
+	not_ok "apt-get install ./$DEB into the container root"
+	tail -n 30 "$WORK/apt.log" | sed 's/^/#   /'
+	finish
+fi
+check "enabled: multi-user.target wants udpd.service" \
+    test -L "$ROOT/etc/systemd/system/multi-user.target.wants/udpd.service"
+# (The links are absolute: they would dangle here, so test -L.)
+check "udpd.socket is not enabled" \
+    test ! -L "$ROOT/etc/systemd/system/sockets.target.wants/udpd.socket"
+
+# ---- boot: enabled and running -------------------------------------------
+
+boot_container
+expect "udpd.service is enabled" enabled "$(ct systemctl is-enabled udpd.service)"
+expect "udpd.service is active after the boot" active "$(ct systemctl is-active udpd.service)"
+expect "udpd.socket is not enabled" disabled "$(ct systemctl is-enabled udpd.socket)"
+expect "udpd.socket is not active" inactive "$(ct systemctl is-active udpd.socket)"
+expect "greet 127.0.0.1:6000" "Hello Alice!" "$(ask 127.0.0.1 6000 Alice)"
+expect "echo [::1]:6001" "echo me" "$(ask ::1 6001 'echo me')"
+expect "upper 127.0.0.1:6002" "SHOUT!" "$(ask 127.0.0.1 6002 'shout!')"
+chat1=$(ask 127.0.0.1 6004 'before the upgrade')
+expect_re "chat 127.0.0.1:6004 acknowledges" '^ok [0-9]+$' "$chat1"
+
+# man_renders PAGE TITLE: "man PAGE" prints the page headed TITLE, with
+# PAGE in its NAME section.
+man_renders() {
+	if ct sh -c 'MANWIDTH=80 man -P cat "$1"' sh "$1" >"$WORK/man.out" 2>&1 &&
+	    head -n 1 "$WORK/man.out" | grep -q "^$2 " &&
+	    awk -v page="$1" 'f { exit !($1 == page) } $0 == "NAME" { f = 1 }' "$WORK/man.out"; then
+		return 0
+	fi
+	head -n 8 "$WORK/man.out"
+	return 1
+}
+check "man udpd renders udpd(8)" man_renders udpd 'UDPD(8)'
+check "man udpd.conf renders udpd.conf(5)" man_renders udpd.conf 'UDPD\.CONF(5)'
+
+# ---- upgrade ---------------------------------------------------------------
+
+conf=$ROOT/etc/udpd.conf
+sed -i 's/greeting[[:space:]]*=[[:space:]]*"[^"]*"/greeting = "Howdy %s!"/' "$conf"
+check "edited /etc/udpd.conf (greeting = \"Howdy %s!\")" grep -q 'Howdy %s!' "$conf"
+OLDPID=$(ct systemctl show -p MainPID --value udpd)
+# No --force-conf*: dpkg itself must keep the edited file.
+if ct -t 180 env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q "/root/debs/$NEW_DEB" </dev/null >"$WORK/upgrade.log" 2>&1; then
+	ok "apt-get install ./$NEW_DEB (upgrade, in the booted container)"
+else
+	not_ok "apt-get install ./$NEW_DEB (upgrade, in the booted container)"
+	tail -n 30 "$WORK/upgrade.log" | sed 's/^/#   /'
+fi
+expect "the installed version is $NEW_VERSION" "$NEW_VERSION" \
+    "$(ct dpkg-query -W -f='${Version}' udpd)"
+check "the upgrade kept the edited /etc/udpd.conf" grep -q 'Howdy %s!' "$conf"
+check "... and left no udpd.conf.dpkg-* beside it" \
+    sh -c "! ls '$ROOT'/etc/udpd.conf.dpkg-* 2>/dev/null"
+NEWPID=$(ct systemctl show -p MainPID --value udpd)
+if [ -n "$NEWPID" ] && [ "$NEWPID" != 0 ] && [ "$NEWPID" != "$OLDPID" ]; then
+	ok "the upgrade restarted udpd (MainPID $OLDPID -> $NEWPID)"
+else
+	not_ok "the upgrade restarted udpd (MainPID $OLDPID -> '$NEWPID')"
+fi
+expect "udpd.service is active after the upgrade" active "$(ct systemctl is-active udpd)"
+expect "the restarted udpd serves the edited configuration" "Howdy Alice!" \
+    "$(ask 127.0.0.1 6000 Alice)"
+expect "chat state survived the upgrade (the sequence goes on)" \
+    "ok $((${chat1#ok } + 1))" "$(ask 127.0.0.1 6004 'after the upgrade')"
+expect "udpd.socket is still not enabled" disabled "$(ct systemctl is-enabled udpd.socket)"
+
+# ---- remove, purge -------------------------------------------------------
+
+check "state directory /var/lib/private/udpd exists (DynamicUser=)" \
+    test -d "$ROOT/var/lib/private/udpd"
+check "dpkg --remove udpd" ct -t 120 dpkg --remove udpd
+expect "remove stopped udpd" inactive "$(ct systemctl is-active udpd)"
+expect "nothing answers on 127.0.0.1:6000 any more" "" "$(ask 127.0.0.1 6000 Alice)"
+check "remove keeps the configuration" test -f "$conf"
+check "dpkg --purge udpd" ct -t 120 dpkg --purge udpd
+for f in /etc/udpd.conf /etc/logrotate.d/udpd /var/lib/udpd /var/lib/private/udpd \
+    /etc/systemd/system/multi-user.target.wants/udpd.service; do
+	check "purge removed $f" sh -c "! test -e '$ROOT$f' && ! test -L '$ROOT$f'"
+done
+expect "dpkg forgot udpd" "" "$(ct dpkg-query -W -f='${Status}' udpd 2>/dev/null)"
+
+poweroff_container
+finish
