@@ -156,6 +156,19 @@ expect "conffiles: /etc/logrotate.d/udpd and /etc/udpd.conf" \
     "/etc/logrotate.d/udpd /etc/udpd.conf" \
     "$(dpkg-deb -I "$WORK/pkg/$DEB" conffiles | sort | tr '\n' ' ' | sed 's/ $//')"
 
+# The optional libraries are required by debian/rules (--with-X): the
+# package must depend on them once configure.ac knows the option.
+depends=$(dpkg-deb -f "$WORK/pkg/$DEB" Depends)
+for pair in hiredis:libhiredis openssl:libssl systemd:libsystemd; do
+	opt=${pair%%:*} lib=${pair#*:}
+	if grep -q "AC_ARG_WITH(\[$opt\]" "$SRCDIR/configure.ac"; then
+		expect_re "the package depends on $lib (configure --with-$opt)" \
+		    "(^|, )${lib}[0-9]" "$depends"
+	else
+		skip_check "configure.ac has no --with-$opt (yet)"
+	fi
+done
+
 # ---- install before the boot ---------------------------------------------
 
 if prepare_cache; then

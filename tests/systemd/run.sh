@@ -58,6 +58,7 @@ for arg in "$@"; do
 	esac
 done
 
+SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
 TEST_TITLE="systemd test"
 # shellcheck source=tests/systemd/lib.sh
 . "$SRCDIR/tests/systemd/lib.sh"
