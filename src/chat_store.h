@@ -8,7 +8,10 @@
  * later (a store on a network server): it then returns CHAT_STORE_LATER
  * and calls the request's done callback exactly once, on the event loop
  * of the worker that asked (ctx->bases[worker]), never from another
- * thread and never before returning.
+ * thread and never before returning.  The chat module passes as arg a
+ * slot of the worker's pending-reply table (pending.h), never its own
+ * state: done() may come after the chat instance that asked was replaced
+ * by a reload, as long as the worker lives.
  */
 #ifndef UDPD_CHAT_STORE_H
 #define UDPD_CHAT_STORE_H
@@ -70,10 +73,15 @@ struct chat_doubt {
 /* One started store, the first member of each implementation's state. */
 struct chat_store {
 	const struct chat_store_ops *ops;
+	/* A store that answers later: how long the client's reply may wait
+	 * for done() (past it, "error: store unavailable"); 0: 1000 ms. */
+	unsigned		 timeout_ms;
 };
 
 struct chat_store_ops {
 	const char	*name;		/* the value of `store` */
+	/* append() and history() may return CHAT_STORE_LATER. */
+	int		 answers_later;
 	/* The settings this store reads (NULL-ended); others' are refused. */
 	const char *const *options;
 
@@ -120,7 +128,8 @@ struct chat_store_ops {
 	void		 (*reopen)(struct chat_store *s);
 };
 
-/* Every store built in, NULL-ended; the first is the default. */
+/* Every store built in, NULL-ended, the first the default (chat_stores.c:
+ * a test binary may link its own list). */
 extern const struct chat_store_ops *const chat_stores[];
 
 extern const struct chat_store_ops chat_file_store;

@@ -359,6 +359,7 @@ listener_close(struct listener *l)
 {
 	if (l == NULL)
 		return;
+	pending_forget_sender(l->pending, l);
 	ratelimit_free(l->rl);
 	if (l->ev != NULL)
 		event_free(l->ev);
@@ -533,6 +534,41 @@ listener_queue_reply(struct listener *l, struct batch *b, size_t i,
 	return n + 1;
 }
 
+void
+listener_send_later(void *listener, const struct sockaddr *peer,
+    socklen_t peerlen, const struct cmsghdr *pktinfo, const void *data,
+    size_t len, enum udpd_verdict v)
+{
+	struct listener *l = listener;
+	union {
+		char		 buf[CTL_SIZE];
+		struct cmsghdr	 align;
+	} ctl;
+	struct iovec iov = { (void *)(uintptr_t)data, len };
+	struct msghdr m = {
+		.msg_name = (void *)(uintptr_t)peer, .msg_namelen = peerlen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+	};
+	ssize_t r;
+
+	if (pktinfo != NULL) {
+		m.msg_control = ctl.buf;
+		m.msg_controllen = listener_reply_pktinfo(pktinfo, ctl.buf);
+	}
+	if (v == UDPD_REPLY_ERROR)
+		COUNT(l, errors, 1);
+	do
+		r = sendmsg(l->fd, &m, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		log_debug("%s: send: %s", l->label, strerror(errno));
+		COUNT(l, errors, 1);
+		return;
+	}
+	COUNT(l, replies, 1);
+	COUNT(l, bytes_out, (uint64_t)r);
+}
+
 static void
 listener_send(struct listener *l, struct batch *b, unsigned n)
 {
@@ -602,6 +638,7 @@ listener_round(struct listener *l, struct batch *b)
 	}
 	for (int i = 0; i < n; i++) {
 		struct msghdr *m = &b->rx[i].msg_hdr;
+		struct udpd_origin origin = { l->pending, l, NULL };
 		struct udpd_request req = {
 			.data = b->riov[i].iov_base,
 			.len = b->rx[i].msg_len,
@@ -610,9 +647,12 @@ listener_round(struct listener *l, struct batch *b)
 			.rx_time = batch_time,
 			.now = listener_clock,
 			.worker = l->worker_index,
+			.origin = &origin,
 		};
 
 		listener_parse_cmsgs(m, &req.rx_time, &pktinfo[i]);
+		if (l->wildcard)
+			origin.pktinfo = pktinfo[i];
 		b->verdict[i] = listener_process(l, &req,
 		    (m->msg_flags & MSG_TRUNC) != 0, &b->rep[i]);
 	}
@@ -643,9 +683,10 @@ listener_readable(evutil_socket_t fd, short what, void *arg)
 
 int
 listener_attach(struct listener *l, struct event_base *base, struct batch *b,
-    const struct loop_guard *guard)
+    struct pending_table *pending, const struct loop_guard *guard)
 {
 	l->batch = b;
+	l->pending = pending;
 	l->guard = guard;
 	l->ev = event_new(base, l->fd, EV_READ | EV_PERSIST, listener_readable,
 	    l);

@@ -13,6 +13,7 @@
 #include "ratelimit.h"
 #include "conf.h"
 #include "module.h"
+#include "pending.h"
 
 struct listener;
 struct batch;
@@ -28,6 +29,7 @@ struct listener {
 	struct service_conf		*svc;		/* may be switched on reload */
 	const struct loop_guard		*guard;
 	struct batch			*batch;		/* the worker's buffers */
+	struct pending_table		*pending;	/* the worker's late replies */
 	struct udpd_sockaddr		 local;		/* as bound (real port) */
 	size_t				 listen_index;	/* in svc->listen */
 	int				 wildcard;	/* needs IP_PKTINFO */
@@ -68,9 +70,14 @@ struct listener *listener_adopt(struct service_conf *svc, size_t i, int fd,
  * freed with listener_close(). */
 struct listener *listener_new_unbound(struct service_conf *svc, size_t i,
 	    const struct loop_guard *guard);
-/* Starts reading on base with the worker's buffers. */
+/* Starts reading on base with the worker's buffers and late replies. */
 int	listener_attach(struct listener *l, struct event_base *base,
-	    struct batch *b, const struct loop_guard *guard);
+	    struct batch *b, struct pending_table *pending,
+	    const struct loop_guard *guard);
+/* Sends a reply given later (pending.h's pending_send_fn). */
+void	listener_send_later(void *listener, const struct sockaddr *peer,
+	    socklen_t peerlen, const struct cmsghdr *pktinfo,
+	    const void *data, size_t len, enum udpd_verdict v);
 /* Hands a kept socket to the service that now owns its address. */
 void	listener_retarget(struct listener *l, struct service_conf *svc,
 	    size_t i);

@@ -18,12 +18,9 @@
 #include "module.h"
 
 #define CHAT_HISTORY_DEFAULT	10
+#define CHAT_LATER_MS		1000	/* default wait for a late store */
 
-/* Every store built in; the first is the default. */
-const struct chat_store_ops *const chat_stores[] = {
-	&chat_file_store,
-	NULL
-};
+static const char chat_unavailable[] = "error: store unavailable\n";
 
 /* The protocol's settings, then every store's (each store checks its own). */
 static const char *const chat_options[] = {
@@ -218,6 +215,74 @@ chat_reply(struct udpd_reply *rep, enum udpd_verdict v, const char *fmt, ...)
 	return v;
 }
 
+/* "error: <why>\n" for a reply given later (which has no buffer). */
+static void
+chat_later_error(struct udpd_later *p, const char *why)
+{
+	char text[160];
+	int n = snprintf(text, sizeof(text), "error: %s\n",
+	    why != NULL ? why : "store unavailable");
+
+	if (n < 0 || (size_t)n >= sizeof(text))
+		udpd_later_reply(p, UDPD_REPLY_ERROR, chat_unavailable,
+		    sizeof(chat_unavailable) - 1);
+	else
+		udpd_later_reply(p, UDPD_REPLY_ERROR, text, (size_t)n);
+}
+
+/* A store's late answer to an append; arg is the reply's slot. */
+static void
+chat_appended(void *arg, uint64_t seq, const char *error)
+{
+	char text[32];
+	int n;
+
+	if (error != NULL || seq == 0) {
+		chat_later_error(arg, error);
+		return;
+	}
+	n = snprintf(text, sizeof(text), "ok %" PRIu64 "\n", seq);
+	udpd_later_reply(arg, UDPD_REPLY, text, (size_t)n);
+}
+
+/* A store's late answer to /history; arg is the reply's slot. */
+static void
+chat_history_read(void *arg, const char *lines, size_t len,
+    const char *error)
+{
+	if (error != NULL)
+		chat_later_error(arg, error);
+	else
+		udpd_later_reply(arg, UDPD_REPLY, lines, len);
+}
+
+/*
+ * For a store that may answer later, the slot its answer will fill, taken
+ * before the store is asked; NULL for a store that answers at once.
+ * *busy when the worker's table is full.
+ */
+static struct udpd_later *
+chat_later(const struct chat *c, const struct udpd_request *req, int *busy)
+{
+	struct udpd_later *p;
+
+	*busy = 0;
+	if (!c->store->ops->answers_later)
+		return NULL;
+	p = udpd_later_take(req, c->store->timeout_ms != 0 ?
+	    c->store->timeout_ms : CHAT_LATER_MS, chat_unavailable);
+	*busy = p == NULL;
+	return p;
+}
+
+/* The store answered at once after all: the slot goes back unused. */
+static void
+chat_later_unused(struct udpd_later *p)
+{
+	if (p != NULL)
+		udpd_later_reply(p, UDPD_DROP_SILENT, NULL, 0);
+}
+
 static enum udpd_verdict
 chat_post(struct chat *c, const struct udpd_request *req, size_t len,
     struct udpd_reply *rep)
@@ -227,7 +292,9 @@ chat_post(struct chat *c, const struct udpd_request *req, size_t len,
 	struct timespec ts = req->rx_time;
 	struct chat_append a = {
 		.worker = req->worker, .why = why, .whylen = sizeof(why),
+		.done = chat_appended,
 	};
+	int busy;
 
 	if (ts.tv_sec == 0 && ts.tv_nsec == 0 && req->now != NULL)
 		req->now(&ts);
@@ -236,16 +303,22 @@ chat_post(struct chat *c, const struct udpd_request *req, size_t len,
 	    req->peerlen, req->data, len)) == 0)	/* cannot happen */
 		return chat_reply(rep, UDPD_REPLY_ERROR, "error: line too "
 		    "long\n");
+	if ((a.arg = chat_later(c, req, &busy)) == NULL && busy)
+		return chat_reply(rep, UDPD_REPLY_ERROR, "error: busy\n");
 	switch (c->store->ops->append(c->store, &a)) {
+	case CHAT_STORE_LATER:
+		if (a.arg != NULL)
+			return UDPD_LATER;
+		break;				/* a store's bug */
 	case CHAT_STORE_OK:
+		chat_later_unused(a.arg);
 		rep->mark = a.seq;
 		return chat_reply(rep, UDPD_REPLY, "ok %" PRIu64 "\n", a.seq);
 	case CHAT_STORE_FAILED:
+		chat_later_unused(a.arg);
 		return chat_reply(rep, UDPD_REPLY_ERROR, "error: %s\n", why);
-	default:
-		return chat_reply(rep, UDPD_REPLY_ERROR,
-		    "error: store unavailable\n");
 	}
+	return chat_reply(rep, UDPD_REPLY_ERROR, "%s", chat_unavailable);
 }
 
 /*
@@ -291,18 +364,26 @@ chat_history(struct chat *c, const struct udpd_request *req, size_t count,
 		.worker = req->worker, .count = count,
 		.max_bytes = c->max_reply < rep->cap ? c->max_reply : rep->cap,
 		.out = rep->buf, .why = why, .whylen = sizeof(why),
+		.done = chat_history_read,
 	};
+	int busy;
 
+	if ((h.arg = chat_later(c, req, &busy)) == NULL && busy)
+		return chat_reply(rep, UDPD_REPLY_ERROR, "error: busy\n");
 	switch (c->store->ops->history(c->store, &h)) {
+	case CHAT_STORE_LATER:
+		if (h.arg != NULL)
+			return UDPD_LATER;
+		break;				/* a store's bug */
 	case CHAT_STORE_OK:
+		chat_later_unused(h.arg);
 		rep->len = h.len;
 		return UDPD_REPLY;
 	case CHAT_STORE_FAILED:
+		chat_later_unused(h.arg);
 		return chat_reply(rep, UDPD_REPLY_ERROR, "error: %s\n", why);
-	default:
-		return chat_reply(rep, UDPD_REPLY_ERROR,
-		    "error: store unavailable\n");
 	}
+	return chat_reply(rep, UDPD_REPLY_ERROR, "%s", chat_unavailable);
 }
 
 static enum udpd_verdict

@@ -37,6 +37,9 @@ struct udpd_request {
 	struct timespec		 rx_time;	/* when it arrived (realtime) */
 	udpd_clock_fn		 now;		/* current realtime, for late stamps */
 	int			 worker;	/* index of the worker handling it */
+	/* Where a reply given later goes (udpd_later_take); NULL when none
+	 * can be (unit tests of pure modules). */
+	const struct udpd_origin *origin;
 };
 
 struct udpd_reply {
@@ -52,8 +55,29 @@ enum udpd_verdict {
 	UDPD_REPLY,		/* send reply.len bytes (0 is a valid reply) */
 	UDPD_REPLY_ERROR,	/* send the reply, count it as an error */
 	UDPD_DROP,		/* no reply, counted as a malformed request */
-	UDPD_DROP_SILENT	/* no reply, not an error (e.g. rate limited) */
+	UDPD_DROP_SILENT,	/* no reply, not an error (e.g. rate limited) */
+	UDPD_LATER		/* the reply comes later: udpd_later_reply() */
 };
+
+/*
+ * Replies that come later.  In handle(), a module whose answer waits on
+ * I/O (a store on the network) takes a slot of the worker's table, starts
+ * the I/O and returns UDPD_LATER; when the I/O completes, on the worker's
+ * event loop, it gives the answer with udpd_later_reply(), exactly once.
+ * If timeout_ms pass first, timeout_reply (a static text, e.g. "error:
+ * store unavailable\n") is sent as an error, and the answer that comes
+ * after only frees the slot.  take() returns NULL when the table is full
+ * (the module answers "error: busy\n" at once) or req has no origin.
+ * udpd_later_reply() with UDPD_DROP or UDPD_DROP_SILENT sends nothing
+ * (a slot taken but answered at once after all).  Both run on the
+ * worker's thread.  Implemented in pending.c: no socket code in modules.
+ */
+struct udpd_origin;
+struct udpd_later;
+struct udpd_later *udpd_later_take(const struct udpd_request *req,
+	    unsigned timeout_ms, const char *timeout_reply);
+void	udpd_later_reply(struct udpd_later *p, enum udpd_verdict v,
+	    const void *data, size_t len);
 
 /* Counters of one service (summed over workers for the stats module). */
 struct udpd_counters {

@@ -19,6 +19,7 @@
 #include "server.h"
 
 #define SUMMARY_INTERVAL	10	/* seconds between drop summaries */
+#define PENDING_MAX		1024	/* late replies per worker */
 
 /* One socket the new configuration needs, and whose it will be. */
 struct plan {
@@ -142,7 +143,9 @@ server_create_workers(struct server *srv, int n)
 		w->srv = srv;
 		w->index = i;
 		w->base = i == 0 ? srv->base : event_base_new();
-		if (w->base == NULL || (w->batch = batch_new()) == NULL)
+		if (w->base == NULL || (w->batch = batch_new()) == NULL ||
+		    (w->pending = pending_new(w->base, PENDING_MAX,
+		    listener_send_later)) == NULL)
 			fatalx("worker %d: out of memory", i);
 		srv->bases[i] = w->base;
 		w->park_ev = event_new(w->base, -1, 0, server_park, w);
@@ -457,7 +460,7 @@ server_switch(struct server *srv, struct plan *plan, size_t n)
 		loop_guard_add(&srv->guard,
 		    addr_port((struct sockaddr *)&l->local.ss));
 		if (!plan[k].reused) {
-			if (listener_attach(l, w->base, w->batch,
+			if (listener_attach(l, w->base, w->batch, w->pending,
 			    &srv->guard) < 0)
 				fatalx("%s: cannot add event", l->label);
 			if (plan[k].worker == 0)
@@ -645,6 +648,10 @@ server_write_ports(const struct server *srv, const char *path)
 void
 server_free(struct server *srv)
 {
+	/* Instances first: a store that answers later answers its pending
+	 * requests now, while their sockets are still open. */
+	if (srv->conf != NULL)
+		server_stop_instances(srv->conf);
 	for (int i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 
@@ -655,7 +662,6 @@ server_free(struct server *srv)
 			w->listeners = next;
 		}
 	}
-	/* Instances first: a store may hold events on the workers' bases. */
 	conf_free(srv->conf);
 	srv->conf = NULL;
 	for (int i = 0; i < srv->nworkers; i++) {
@@ -664,6 +670,7 @@ server_free(struct server *srv)
 		event_free(w->park_ev);
 		event_free(w->summary_ev);
 		batch_free(w->batch);
+		pending_free(w->pending);
 		if (i > 0)
 			event_base_free(w->base);
 	}

@@ -26,6 +26,7 @@ struct worker {
 	int			 index;
 	struct event_base	*base;
 	struct batch		*batch;
+	struct pending_table	*pending;	/* replies that come later */
 	struct listener		*listeners;
 	struct event		*park_ev;	/* main asks it to pause */
 	struct event		*summary_ev;	/* rate-limit log summary */

@@ -1,0 +1,181 @@
+/*
+ * pending.c - the per-worker table of replies that come later (pending.h).
+ *
+ * A slot is taken in handle() and given back when the module answers,
+ * exactly once, whatever happened meanwhile: if the deadline passed first
+ * the timeout reply went out and the module's answer is dropped; if the
+ * listener closed, the answer is dropped.  A slot is never reused before
+ * the module answered, so the pointer the module holds stays valid, and
+ * a late answer can never go to another request.  Slots and their timers
+ * are made once, with the table: nothing is allocated per request.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pending.h"
+
+enum slot_state {
+	SLOT_FREE,
+	SLOT_WAITING,		/* for the module, within the deadline */
+	SLOT_ORPHAN		/* answered or dropped: the module's answer
+				 * only gives the slot back */
+};
+
+struct udpd_later {
+	struct pending_table	*table;
+	struct event		*timer;
+	enum slot_state		 state;
+	void			*sender;
+	struct sockaddr_storage	 peer;
+	socklen_t		 peerlen;
+	/* the request's pktinfo, aligned as a struct cmsghdr */
+	_Alignas(struct cmsghdr) unsigned char ctl[PENDING_CTL_SIZE];
+	int			 has_ctl;
+	const char		*timeout_reply;
+	struct udpd_later	*next_free;
+};
+
+struct pending_table {
+	struct udpd_later	*slots;
+	size_t			 max;
+	size_t			 in_use;
+	struct udpd_later	*free;
+	pending_send_fn		 send;
+};
+
+static void	pending_expired(evutil_socket_t fd, short what, void *arg);
+
+struct pending_table *
+pending_new(struct event_base *base, size_t max, pending_send_fn send)
+{
+	struct pending_table *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->slots = calloc(max, sizeof(*t->slots))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->max = max;
+	t->send = send;
+	for (size_t i = max; i-- > 0;) {
+		struct udpd_later *p = &t->slots[i];
+
+		p->table = t;
+		if ((p->timer = evtimer_new(base, pending_expired, p)) ==
+		    NULL) {
+			pending_free(t);
+			return NULL;
+		}
+		p->next_free = t->free;
+		t->free = p;
+	}
+	return t;
+}
+
+void
+pending_free(struct pending_table *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->max; i++)
+		if (t->slots[i].timer != NULL)
+			event_free(t->slots[i].timer);
+	if (t->in_use > 0)
+		log_debug("%zu late replies dropped at exit", t->in_use);
+	free(t->slots);
+	free(t);
+}
+
+void
+pending_forget_sender(struct pending_table *t, const void *sender)
+{
+	for (size_t i = 0; t != NULL && i < t->max; i++)
+		if (t->slots[i].state != SLOT_FREE &&
+		    t->slots[i].sender == sender)
+			t->slots[i].sender = NULL;
+}
+
+size_t
+pending_in_use(const struct pending_table *t)
+{
+	return t->in_use;
+}
+
+/* Sends data for slot p, unless its listener is gone. */
+static void
+pending_send(struct udpd_later *p, enum udpd_verdict v, const void *data,
+    size_t len)
+{
+	if (p->sender == NULL)
+		return;
+	p->table->send(p->sender, (const struct sockaddr *)&p->peer,
+	    p->peerlen, p->has_ctl ? (const struct cmsghdr *)(void *)p->ctl :
+	    NULL, data, len, v);
+}
+
+/* The deadline passed: the timeout reply now, the module's answer later
+ * only frees the slot. */
+static void
+pending_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct udpd_later *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->state != SLOT_WAITING)
+		return;
+	if (p->timeout_reply != NULL)
+		pending_send(p, UDPD_REPLY_ERROR, p->timeout_reply,
+		    strlen(p->timeout_reply));
+	p->state = SLOT_ORPHAN;
+}
+
+struct udpd_later *
+udpd_later_take(const struct udpd_request *req, unsigned timeout_ms,
+    const char *timeout_reply)
+{
+	const struct udpd_origin *o = req->origin;
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	struct pending_table *t;
+	struct udpd_later *p;
+
+	if (o == NULL || (t = o->table) == NULL || (p = t->free) == NULL ||
+	    req->peerlen > sizeof(p->peer))
+		return NULL;
+	if (o->pktinfo != NULL && o->pktinfo->cmsg_len > sizeof(p->ctl))
+		return NULL;
+	t->free = p->next_free;
+	t->in_use++;
+	p->state = SLOT_WAITING;
+	p->sender = o->sender;
+	memcpy(&p->peer, req->peer, req->peerlen);
+	p->peerlen = req->peerlen;
+	p->has_ctl = o->pktinfo != NULL;
+	if (p->has_ctl)
+		memcpy(p->ctl, o->pktinfo, o->pktinfo->cmsg_len);
+	p->timeout_reply = timeout_reply;
+	evtimer_add(p->timer, &tv);
+	return p;
+}
+
+void
+udpd_later_reply(struct udpd_later *p, enum udpd_verdict v,
+    const void *data, size_t len)
+{
+	struct pending_table *t = p->table;
+
+	if (p->state == SLOT_FREE)		/* answered twice: a bug */
+		return;
+	if (p->state == SLOT_WAITING) {
+		evtimer_del(p->timer);
+		if (v == UDPD_REPLY || v == UDPD_REPLY_ERROR)
+			pending_send(p, v, data, len);
+	}
+	p->state = SLOT_FREE;
+	p->sender = NULL;
+	p->next_free = t->free;
+	t->free = p;
+	t->in_use--;
+}
