@@ -60,7 +60,7 @@
 #define HIST_HALF	(1U << (HIST_SUB_BITS - 1))
 #define HIST_BUCKETS	((40 - HIST_SUB_BITS + 2) * HIST_HALF)
 
-enum mode { M_ECHO, M_UPPER, M_GREET, M_PREFIX, M_ANY };
+enum mode { M_ECHO, M_UPPER, M_GREET, M_PREFIX, M_ANY, M_LEN };
 
 struct slot {
 	uint64_t	seq;		/* the request this slot waits for */
@@ -95,7 +95,9 @@ static struct {
 	double			 duration;
 	double			 warmup;
 	const char		*text;
+	const char		*hex;		/* -x: binary payload */
 	enum mode		 mode;
+	size_t			 replylen;	/* len:N */
 	const char		*prefix;
 	size_t			 prefixlen;
 	const char		*mode_str;
@@ -154,7 +156,9 @@ usage(void)
 "  -s  source sockets, requests spread round-robin (default 1)\n"
 "  -l  payload bytes (default 32, at least %d: the id token)\n"
 "  -p  fixed payload text; \"{id}\" in it is replaced by the id token\n"
-"  -e  expected reply: echo (default), upper, greet, prefix:STR, any\n"
+"  -x  fixed binary payload in hex (an SNTP request), no id token\n"
+"  -e  expected reply: echo (default), upper, greet, prefix:STR, len:N\n"
+"      (exactly N bytes), any\n"
 "  -d  duration in seconds (default 5, at most %.0f)\n"
 "  -w  warm-up seconds not counted (default 0)\n"
 "  -T  a request unanswered after this many ms is lost (default 200)\n"
@@ -280,9 +284,13 @@ parse_mode(const char *s)
 		U.mode = M_PREFIX;
 		U.prefix = s + 7;
 		U.prefixlen = strlen(U.prefix);
+	} else if (strncmp(s, "len:", 4) == 0) {
+		U.mode = M_LEN;
+		U.replylen = (size_t)parse_num(s + 4, "reply length", 0,
+		    MAX_PAYLOAD);
 	} else
-		fatal("bad mode \"%s\" (echo, upper, greet, prefix:STR, any)",
-		    s);
+		fatal("bad mode \"%s\" (echo, upper, greet, prefix:STR, "
+		    "len:N, any)", s);
 }
 
 /* Build the request template: -p text with {id}, or the id and filler. */
@@ -292,7 +300,24 @@ make_template(void)
 	const char	*p;
 	size_t		 i, tl;
 
-	if (U.text != NULL) {
+	if (U.hex != NULL) {
+		tl = strlen(U.hex);
+		if (tl == 0 || tl % 2 != 0 || tl / 2 > MAX_PAYLOAD)
+			fatal("-x needs an even number of hex digits");
+		if ((U.tmpl = malloc(tl / 2 + 1)) == NULL)
+			fatal("out of memory");
+		for (i = 0; i < tl / 2; i++) {
+			unsigned int b;
+
+			if (!isxdigit((unsigned char)U.hex[2 * i]) ||
+			    !isxdigit((unsigned char)U.hex[2 * i + 1]) ||
+			    sscanf(U.hex + 2 * i, "%2x", &b) != 1)
+				fatal("-x: bad hex");
+			U.tmpl[i] = (unsigned char)b;
+		}
+		U.tmpllen = tl / 2;
+		U.has_token = 0;
+	} else if (U.text != NULL) {
 		tl = strlen(U.text);
 		p = strstr(U.text, "{id}");
 		U.has_token = p != NULL;
@@ -382,6 +407,8 @@ reply_ok(const unsigned char *r, size_t rlen, uint64_t seq)
 	switch (U.mode) {
 	case M_ANY:
 		return 1;
+	case M_LEN:
+		return rlen == U.replylen;
 	case M_PREFIX:
 		return rlen >= U.prefixlen &&
 		    memcmp(r, U.prefix, U.prefixlen) == 0;
@@ -965,7 +992,7 @@ main(int argc, char *argv[])
 	U.mode = M_ECHO;
 	U.mode_str = "echo";
 
-	while ((ch = getopt(argc, argv, "bd:e:hl:n:p:qr:s:t:T:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "bd:e:hl:n:p:qr:s:t:T:w:x:")) != -1) {
 		switch (ch) {
 		case 'b':
 			U.busy = 1;
@@ -988,6 +1015,9 @@ main(int argc, char *argv[])
 			break;
 		case 'p':
 			U.text = optarg;
+			break;
+		case 'x':
+			U.hex = optarg;
 			break;
 		case 'q':
 			U.quiet = 1;

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "log.h"
 #include "notify.h"
+#include "ntp_auth.h"
 #include "server.h"
 
 #define EXIT_CONFIG	1
@@ -105,7 +106,8 @@ parse_options(int argc, char **argv)
 		exit(0);
 	}
 	if (version) {
-		printf("udpd %s\n", PACKAGE_VERSION);
+		printf("udpd %s\nNTP authentication (libcrypto): %s\n",
+		    PACKAGE_VERSION, ntp_auth_library());
 		exit(0);
 	}
 	opts.config = opts.config_path = absolute_path(opts.config);
@@ -404,8 +406,10 @@ main(int argc, char **argv)
 	/* A file size limit must fail a chat write, not kill the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
 	event_set_log_callback(on_libevent_log);
-	/* Modules may log while the config loads (a torn chat line). */
-	log_init(opts.foreground && !stderr_is_journal(), LOG_DAEMON);
+	/* Modules may log while the config loads (a torn chat line, a key
+	 * file others can read): -t shows those warnings on stderr too. */
+	log_init((opts.foreground || opts.check_only) && !stderr_is_journal(),
+	    LOG_DAEMON);
 	server_init(&server, NULL);
 	conf = load_or_exit();
 	if (opts.check_only) {

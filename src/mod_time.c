@@ -9,6 +9,11 @@
  * Every protocol reports the time the datagram was received (rx_time, the
  * kernel's receive timestamp where available); only the SNTP transmit
  * timestamp is read later, just before the reply is written.
+ *
+ * SNTP with a key file (keys, trusted_keys, require_auth) authenticates
+ * through ntp_auth.c: a request whose MAC verifies under a trusted key is
+ * answered with a reply signed by that key; any other MAC is dropped (as
+ * ntpsec and chrony do: a crypto-NAK would be unauthenticated anyway).
  */
 #include "config.h"
 
@@ -21,8 +26,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "module.h"
 #include "ntp.h"
+#include "ntp_auth.h"
 
 #define TIME_FORMAT_MAX		256	/* bytes of strftime format */
 #define TIME_OUTPUT_MAX		1024	/* bytes of formatted text */
@@ -50,6 +57,9 @@ struct time_state {
 	int		 ks_valid;
 	time_t		 ks_sec;
 	struct ntp_kstate ks;
+	/* SNTP authentication: NULL without a key file. */
+	struct ntp_keys	*keys;
+	int		 require_auth;
 };
 
 static const char *const time_proto_names[] = {
@@ -60,7 +70,8 @@ static const char *const time_proto_names[] = {
 };
 
 static const char *const time_options[] = {
-	"protocol", "utc", "stratum", "refid", NULL
+	"protocol", "utc", "stratum", "refid", "keys", "trusted_keys",
+	"require_auth", NULL
 };
 
 /* Rejects an option that the instance's protocol would silently ignore. */
@@ -135,9 +146,113 @@ time_read_refid(const config_setting_t *svc, unsigned char refid[4],
 	return 0;
 }
 
+/* The ids listed in trusted_keys (1 to 65535, at least one). */
 static int
-time_read_options(const config_setting_t *svc, struct time_state *st,
-    struct conf_err *err)
+time_read_trusted(const config_setting_t *svc, struct ntp_keys *keys,
+    const char *path, struct conf_err *err)
+{
+	const config_setting_t *t = config_setting_get_member(svc,
+	    "trusted_keys");
+	uint32_t ids[64], missing;
+	int n;
+
+	if (t == NULL)
+		return 0;
+	if (!config_setting_is_aggregate(t) || config_setting_is_group(t))
+		return conf_error(err, t, "must be a list of key ids");
+	n = config_setting_length(t);
+	if (n < 1 || n > (int)(sizeof(ids) / sizeof(*ids)))
+		return conf_error(err, t, "must list 1 to %zu key ids",
+		    sizeof(ids) / sizeof(*ids));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(t,
+		    (unsigned)i);
+		long long id;
+
+		if (config_setting_type(e) != CONFIG_TYPE_INT &&
+		    config_setting_type(e) != CONFIG_TYPE_INT64)
+			return conf_error(err, e, "must be a key id (integer)");
+		id = config_setting_get_int64(e);
+		if (id < 1 || id > NTP_AUTH_KEYID_MAX)
+			return conf_error(err, e, "key id %lld is not from 1 "
+			    "to %d", id, NTP_AUTH_KEYID_MAX);
+		ids[i] = (uint32_t)id;
+	}
+	if (ntp_keys_trust(keys, ids, (size_t)n, &missing) == -1)
+		return conf_error(err, t, "key %u is not in %s",
+		    (unsigned)missing, path);
+	return 0;
+}
+
+static char *
+time_resolve(const char *dir, const char *file)
+{
+	char *path;
+
+	if (file[0] == '/' || dir == NULL || dir[0] == '\0')
+		return strdup(file);
+	if (asprintf(&path, "%s/%s", dir, file) == -1)
+		return NULL;
+	return path;
+}
+
+/*
+ * Reads the key file now, while the configuration is parsed: a bad file
+ * must fail "udpd -t" and a reload before anything is replaced, and
+ * reading changes nothing on disk.
+ */
+static int
+time_read_keys(const config_setting_t *svc,
+    const struct module_parse_ctx *ctx,
+    struct time_state *st, struct conf_err *err)
+{
+	const config_setting_t *ks = config_setting_get_member(svc, "keys");
+	const char *file = NULL, *service = ctx != NULL ? ctx->service : "?";
+	char label[128], *path;
+	int others = 0, at_line = 0;
+
+	if (conf_get_bool(svc, "require_auth", &st->require_auth, err) == -1 ||
+	    conf_get_string(svc, "keys", &file, err) == -1)
+		return -1;
+	if (file == NULL) {
+		if (config_setting_get_member(svc, "trusted_keys") != NULL)
+			return conf_error(err, config_setting_get_member(svc,
+			    "trusted_keys"), "needs keys (a key file)");
+		if (st->require_auth)
+			return conf_error(err, config_setting_get_member(svc,
+			    "require_auth"), "needs keys (a key file)");
+		return 0;
+	}
+	if (!ntp_auth_available())
+		return conf_error(err, ks, "service \"%s\": udpd was built "
+		    "without OpenSSL (libcrypto): no NTP authentication",
+		    service);
+	if ((path = time_resolve(ctx != NULL ? ctx->config_dir : NULL,
+	    file)) == NULL)
+		return conf_error(err, ks, "out of memory");
+	snprintf(label, sizeof(label), "keys of service \"%s\"", service);
+	st->keys = ntp_keys_load(path, label, &others, &at_line, err);
+	if (st->keys == NULL && !at_line) {
+		struct conf_err whole = *err;
+
+		conf_error(err, ks, "%s", whole.msg);
+	}
+	if (st->keys != NULL && others)
+		log_warning("%s: key file of service \"%s\" is readable by "
+		    "others (chmod o-r)", path, service);
+	if (st->keys == NULL || time_read_trusted(svc, st->keys, path,
+	    err) == -1) {
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
+static int
+time_read_options(const config_setting_t *svc,
+    const struct module_parse_ctx *ctx,
+    struct time_state *st, struct conf_err *err)
 {
 	long long stratum = 0;
 	int sntp, text;
@@ -149,14 +264,20 @@ time_read_options(const config_setting_t *svc, struct time_state *st,
 	if (time_check_scope(svc, "utc", text, "\"format\" or \"daytime\"",
 	    err) == -1 ||
 	    time_check_scope(svc, "stratum", sntp, "\"sntp\"", err) == -1 ||
-	    time_check_scope(svc, "refid", sntp, "\"sntp\"", err) == -1)
+	    time_check_scope(svc, "refid", sntp, "\"sntp\"", err) == -1 ||
+	    time_check_scope(svc, "keys", sntp, "\"sntp\"", err) == -1 ||
+	    time_check_scope(svc, "trusted_keys", sntp, "\"sntp\"",
+	    err) == -1 ||
+	    time_check_scope(svc, "require_auth", sntp, "\"sntp\"", err) == -1)
 		return -1;
 	if (conf_get_bool(svc, "utc", &st->utc, err) == -1)
 		return -1;
 	if (conf_get_int(svc, "stratum", 1, 15, &stratum, err) == -1)
 		return -1;
 	st->stratum = (int)stratum;
-	return time_read_refid(svc, st->refid, err);
+	if (time_read_refid(svc, st->refid, err) == -1)
+		return -1;
+	return time_read_keys(svc, ctx, st, err);
 }
 
 /* The options are the settings part of the state (no lock, no clock). */
@@ -166,12 +287,12 @@ time_parse(const config_setting_t *svc, const struct module_parse_ctx *ctx,
 {
 	struct time_state *o;
 
-	(void)ctx;
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
 		conf_error(err, svc, "out of memory");
 		return NULL;
 	}
-	if (time_read_options(svc, o, err) == -1) {
+	if (time_read_options(svc, ctx, o, err) == -1) {
+		ntp_keys_free(o->keys);
 		free(o);
 		return NULL;
 	}
@@ -181,6 +302,10 @@ time_parse(const config_setting_t *svc, const struct module_parse_ctx *ctx,
 static void
 time_free_options(void *options)
 {
+	struct time_state *o = options;
+
+	if (o != NULL)
+		ntp_keys_free(o->keys);
 	free(options);
 }
 
@@ -201,7 +326,11 @@ time_start(const void *options, const struct module_ctx *ctx,
 	st->utc = o->utc;
 	st->stratum = o->stratum;
 	memcpy(st->refid, o->refid, sizeof(st->refid));
+	/* The keys are read-only once parsed: shared, not copied. */
+	st->keys = ntp_keys_ref(o->keys);
+	st->require_auth = o->require_auth;
 	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		ntp_keys_free(st->keys);
 		snprintf(err, errlen, "cannot create a mutex");
 		free(st);
 		return NULL;
@@ -220,6 +349,7 @@ time_destroy(void *arg)
 	if (st == NULL)
 		return;
 	pthread_mutex_destroy(&st->lock);
+	ntp_keys_free(st->keys);
 	free(st);
 }
 
@@ -427,20 +557,62 @@ time_server_info(struct time_state *st, const struct timespec *rx,
 	}
 }
 
+/*
+ * With a key file: the key that will sign the reply to req (*key NULL: an
+ * unsigned one), or -1 when req gets no answer: a MAC that does not
+ * verify under a trusted key, a malformed trailer, or no MAC at all when
+ * require_auth is set.
+ */
+static int
+time_auth(const struct time_state *st, const struct udpd_request *req,
+    const struct ntp_key **key)
+{
+	struct ntp_mac mac;
+
+	*key = NULL;
+	if (st->keys == NULL)
+		return 0;
+	switch (ntp_auth_parse(req->data, req->len, &mac)) {
+	case NTP_MAC_NONE:
+		return st->require_auth ? -1 : 0;
+	case NTP_MAC_PRESENT:
+		*key = ntp_auth_verify(st->keys, req->data, &mac);
+		return *key != NULL ? 0 : -1;
+	case NTP_MAC_NAK:
+	case NTP_MAC_INVALID:
+	default:
+		return -1;
+	}
+}
+
+/* Appends the MAC of key (if any) to the rep->len bytes in rep. */
+static enum udpd_verdict
+time_sign(const struct ntp_key *key, struct udpd_reply *rep)
+{
+	if (rep->len == 0)
+		return UDPD_DROP;
+	if (key == NULL)
+		return UDPD_REPLY;
+	rep->len = ntp_auth_sign(key, rep->buf, rep->len, rep->cap);
+	return rep->len == 0 ? UDPD_DROP : UDPD_REPLY;
+}
+
 static enum udpd_verdict
 time_sntp(struct time_state *st, const struct udpd_request *req,
     struct udpd_reply *rep)
 {
+	const struct ntp_key *key;
 	struct ntp_packet q;
 	struct ntp_server_info si;
 
 	rep->len = 0;
-	if (ntp_parse_request(req->data, req->len, &q) == -1)
+	if (ntp_parse_request(req->data, req->len, &q) == -1 ||
+	    time_auth(st, req, &key) == -1)
 		return UDPD_DROP;
 	time_server_info(st, &req->rx_time, &si);
 	rep->len = ntp_build_reply(&q, &si, &req->rx_time, req->now, rep->buf,
 	    rep->cap);
-	return rep->len == 0 ? UDPD_DROP : UDPD_REPLY;
+	return time_sign(key, rep);
 }
 
 static enum udpd_verdict
@@ -475,18 +647,23 @@ time_reply_is_terminal(const void *arg)
 /*
  * A rate-limited SNTP client gets, now and then, a Kiss-o'-Death RATE
  * (RFC 5905 section 7.4) telling it to back off, rather than silence that
- * it would answer by retrying.  Other protocols stay silent.
+ * it would answer by retrying.  An authenticated client only heeds a
+ * signed KoD, so it gets one signed with its key, or nothing when its MAC
+ * does not verify.  Other protocols stay silent.
  */
 static enum udpd_verdict
 time_limited(void *state, const struct udpd_request *req,
     struct udpd_reply *rep)
 {
 	const struct time_state *ts = state;
+	const struct ntp_key *key;
 
-	if (ts->proto != TIME_SNTP)
+	rep->len = 0;
+	if (ts->proto != TIME_SNTP || time_auth(ts, req, &key) == -1)
 		return UDPD_DROP_SILENT;
 	rep->len = ntp_build_kod(req->data, req->len, rep->buf, rep->cap);
-	return rep->len > 0 ? UDPD_REPLY : UDPD_DROP_SILENT;
+	return time_sign(key, rep) == UDPD_REPLY ? UDPD_REPLY :
+	    UDPD_DROP_SILENT;
 }
 
 const struct udpd_module module_time = {

@@ -105,7 +105,7 @@ struct udpd_stats_view {
 	void		*arg;
 };
 
-/* What parse() is given: nothing that touches the disk or the network. */
+/* What parse() is given: nothing that writes to disk or the network. */
 struct module_parse_ctx {
 	const char			*service;	/* service name */
 	const char			*config_dir;	/* for relative paths */
@@ -141,8 +141,12 @@ struct udpd_module {
 
 	/*
 	 * Phase 1, pure: reads and checks the options of a service group
-	 * (no file opened, nothing created, no socket).  `udpd -t` stops
-	 * here.  Returns the options, or NULL with err filled in.
+	 * (nothing created or written, no socket).  `udpd -t` stops here.
+	 * The one file it may read is one the options name as input whose
+	 * errors are configuration errors: the SNTP key file, read here so
+	 * that -t and a reload fail on a bad key before anything changes,
+	 * and read once, so start() uses exactly the keys that were checked.
+	 * Returns the options, or NULL with err filled in.
 	 */
 	void		*(*parse)(const config_setting_t *service,
 			    const struct module_parse_ctx *ctx,
