@@ -20,7 +20,10 @@ upstream=${debian_version#*:}
 	fail "debian/changelog version $debian_version has no Debian revision (the source format is 3.0 (quilt))"
 upstream=${upstream%-*}
 
+# The first line of "udpd -V" is "udpd VERSION" (the next ones list the
+# optional libraries).
 built=$("$UDPD" -V) || fail "udpd -V failed"
+built=${built%%$'\n'*}
 [ "$built" = "udpd $upstream" ] ||
 	fail "debian/changelog says $debian_version (upstream $upstream), udpd -V says '$built': bump both"
 ok "debian/changelog ($debian_version) matches configure.ac ($built)"
