@@ -76,6 +76,9 @@ log_facility_from_name(const char *name)
 	return -1;
 }
 
+static void log_vwrite(int, const char *, va_list) LOG_FMT(2, 0);
+static void log_vwrite_errno(int, const char *, va_list) LOG_FMT(2, 0);
+
 static void
 log_vwrite(int pri, const char *fmt, va_list ap)
 {

@@ -347,7 +347,6 @@ ntp_kernel_query(struct ntp_kstate *ks)
 	}
 	ks->synced = r != TIME_ERROR && (tx.status & STA_UNSYNC) == 0;
 	ks->maxerror_us = tx.maxerror;
-	ks->esterror_us = tx.esterror;
 	return 0;
 }
 

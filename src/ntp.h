@@ -66,7 +66,6 @@ struct ntp_server_info {
 struct ntp_kstate {
 	int		synced;		/* 0 when STA_UNSYNC or TIME_ERROR */
 	long		maxerror_us;	/* kernel's maximum error estimate */
-	long		esterror_us;	/* kernel's estimated error */
 };
 
 /* Reads the kernel's clock state; returns 0, or -1 (state unsynced). */

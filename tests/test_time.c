@@ -40,7 +40,6 @@ k_synced(struct ntp_kstate *ks)
 	kernel_calls++;
 	ks->synced = 1;
 	ks->maxerror_us = 250000;
-	ks->esterror_us = 1000;
 	return 0;
 }
 
@@ -50,7 +49,6 @@ k_unsynced(struct ntp_kstate *ks)
 	kernel_calls++;
 	ks->synced = 0;
 	ks->maxerror_us = 16000000;
-	ks->esterror_us = 16000000;
 	return 0;
 }
 

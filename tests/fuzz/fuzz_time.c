@@ -40,7 +40,6 @@ fake_kernel(struct ntp_kstate *ks)
 {
 	ks->synced = kernel_synced;
 	ks->maxerror_us = kernel_synced ? 12345 : 16000000;
-	ks->esterror_us = kernel_synced ? 100 : 16000000;
 	return 0;
 }
 
