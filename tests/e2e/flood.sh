@@ -239,8 +239,8 @@ ok "sampled RSS peak ${rss_peak} KiB <= ${BOUND_KB} KiB"
 ok "VmHWM ${hwm} KiB <= ${BOUND_KB} KiB"
 
 # ---- every service still answers correctly
-# q HOST PORT HEX: one request, the reply in hex.
-q() {
+# ask_hex HOST PORT HEX: one request, the reply in hex.
+ask_hex() {
 	python3 - "$1" "$2" "$3" <<'PY'
 import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
@@ -253,36 +253,37 @@ except socket.timeout:
     pass
 PY
 }
-txt() { printf '%s' "$1" | hex; }
-expect_eq "greet after the flood" "$(txt 'Hello x!
-')" "$(q 127.0.0.1 "$(port greet)" "$(txt 'x
+# text_hex TEXT: TEXT as hex, for ask_hex.
+text_hex() { printf '%s' "$1" | hex; }
+expect_eq "greet after the flood" "$(text_hex 'Hello x!
+')" "$(ask_hex 127.0.0.1 "$(port greet)" "$(text_hex 'x
 ')")"
-expect_eq "greet over IPv6 after the flood" "$(txt 'Hello x!
-')" "$(q ::1 "$(port greet 6)" "$(txt x)")"
+expect_eq "greet over IPv6 after the flood" "$(text_hex 'Hello x!
+')" "$(ask_hex ::1 "$(port greet 6)" "$(text_hex x)")"
 expect_eq "echo after the flood" "00ff0a0d61" \
-	"$(q 127.0.0.1 "$(port echo)" 00ff0a0d61)"
+	"$(ask_hex 127.0.0.1 "$(port echo)" 00ff0a0d61)"
 expect_eq "echo over IPv6 after the flood" "00ff0a0d61" \
-	"$(q ::1 "$(port echo 6)" 00ff0a0d61)"
-expect_eq "upper after the flood" "$(txt 'ABC
-')" "$(q 127.0.0.1 "$(port upper)" "$(txt 'abc
+	"$(ask_hex ::1 "$(port echo 6)" 00ff0a0d61)"
+expect_eq "upper after the flood" "$(text_hex 'ABC
+')" "$(ask_hex 127.0.0.1 "$(port upper)" "$(text_hex 'abc
 ')")"
 expect_eq "time %Y after the flood" "$(date -u +%Y | hex)" \
-	"$(q 127.0.0.1 "$(port time)" "$(txt '%Y')")"
+	"$(ask_hex 127.0.0.1 "$(port time)" "$(text_hex '%Y')")"
 req=23$(printf '%078d' 0)0102030405060708
 for fam in 4 6; do
 	host=127.0.0.1; [ $fam = 6 ] && host=::1
-	r=$(q "$host" "$(port sntp $fam)" "$req")
+	r=$(ask_hex "$host" "$(port sntp $fam)" "$req")
 	[ "${#r}" = 96 ] && [ "${r:0:4}" = 240a ] &&
 		[ "${r:48:16}" = 0102030405060708 ] ||
 		fail "sntp over IPv$fam after the flood: '$r'"
 	ok "sntp over IPv$fam after the flood (mode 4, stratum 10, origin)"
 done
-r=$(q 127.0.0.1 "$(port rfc868)" "")
+r=$(ask_hex 127.0.0.1 "$(port rfc868)" "")
 [ "${#r}" = 8 ] && d=$((16#$r - 2208988800 - $(date +%s))) &&
 	[ "$d" -ge -2 ] && [ "$d" -le 2 ] || fail "rfc868 after the flood: '$r'"
 ok "rfc868 after the flood (4 bytes, now)"
 r=$(python3 -c 'import sys; sys.stdout.write(bytes.fromhex(sys.argv[1]).decode())' \
-	"$(q 127.0.0.1 "$(port daytime)" "")")
+	"$(ask_hex 127.0.0.1 "$(port daytime)" "")")
 [[ $r =~ ^[A-Z][a-z]{2}\ [A-Z][a-z]{2}\ [\ 0-9][0-9]\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ [0-9]{4}$'\r'$ ]] ||
 	fail "daytime after the flood: '$r'"
 ok "daytime after the flood"
@@ -304,9 +305,9 @@ PY
 n=$(cat "$TMP/chatcheck")
 ok "chat log: $n lines, seq 1..$n without gap, no raw control byte"
 expect_eq "chat after the flood" "$(printf 'ok %d\n' $((n + 1)) | hex)" \
-	"$(q 127.0.0.1 "$(port chat)" "$(txt 'after the flood')")"
+	"$(ask_hex 127.0.0.1 "$(port chat)" "$(text_hex 'after the flood')")"
 expect_eq "chat over IPv6 after the flood" "$(printf 'ok %d\n' $((n + 2)) | hex)" \
-	"$(q ::1 "$(port chat 6)" "$(txt 'again')")"
+	"$(ask_hex ::1 "$(port chat 6)" "$(text_hex 'again')")"
 # chat "ok" replies in stats = lines written
 python3 - "$(port stats)" "$n" <<'PY' || fail "stats after the flood"
 import json, socket, sys

@@ -11,11 +11,11 @@
 . "$(dirname "$0")/../lib.sh"
 need python3
 
-# cl [--src HOST[:PORT]] [--hex HEX | --size N] [--n N] [--wait S] [--lens]
+# udp_client [--src HOST[:PORT]] [--hex HEX | --size N] [--n N] [--wait S] [--lens]
 #    HOST PORT: sends N copies of one datagram back to back, then collects
 #    the replies until none came for S seconds; prints one line per reply:
 #    its hex, or its length with --lens.
-cat >"$TMP/cl.py" <<'PY'
+cat >"$TMP/udp_client.py" <<'PY'
 import socket, sys, time
 args = sys.argv[1:]
 src, payload, n, wait, lens = None, b"", 1, 0.3, False
@@ -27,7 +27,7 @@ while args and args[0].startswith("--"):
     elif opt == "--n": n = int(args.pop(0))
     elif opt == "--wait": wait = float(args.pop(0))
     elif opt == "--lens": lens = True
-    else: sys.exit("cl: unknown option " + opt)
+    else: sys.exit("udp_client: unknown option " + opt)
 host, port = args[0], int(args[1])
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_DGRAM)
@@ -58,9 +58,9 @@ while got < n and time.monotonic() < end:   # one datagram, one reply at most
     got += 1
     print(len(r) if lens else r.hex())
 PY
-cl() { python3 "$TMP/cl.py" "$@"; }
-# count: replies printed by cl
-count() { cl "$@" | grep -vc '^BINDFAIL' || true; }
+udp_client() { python3 "$TMP/udp_client.py" "$@"; }
+# count: replies printed by udp_client
+count() { udp_client "$@" | grep -vc '^BINDFAIL' || true; }
 
 # counter SERVICE KEY[.KEY]: one counter of the stats service.
 counter() {
@@ -143,7 +143,7 @@ P=$(port allow2)
 expect_eq "allow 127.0.0.2/32: no reply to 127.0.0.1" 0 \
 	"$(count --n 3 --hex 6869 --src 127.0.0.1 127.0.0.1 "$P")"
 expect_eq "allow 127.0.0.2/32: 127.0.0.2 answered" 6869 \
-	"$(cl --hex 6869 --src 127.0.0.2 127.0.0.1 "$P")"
+	"$(udp_client --hex 6869 --src 127.0.0.2 127.0.0.1 "$P")"
 expect_eq "allow2 dropped.acl counts the 3 refused" 3 \
 	"$(counter allow2 dropped.acl)"
 expect_eq "allow2 replies" 1 "$(counter allow2 replies)"
@@ -152,7 +152,7 @@ P=$(port denywins)
 expect_eq "deny 127.0.0.2 wins over allow 127.0.0.0/8" 0 \
 	"$(count --n 2 --hex 6869 --src 127.0.0.2 127.0.0.1 "$P")"
 expect_eq "allow 127.0.0.0/8: 127.0.0.3 answered" 6869 \
-	"$(cl --hex 6869 --src 127.0.0.3 127.0.0.1 "$P")"
+	"$(udp_client --hex 6869 --src 127.0.0.3 127.0.0.1 "$P")"
 expect_eq "denywins dropped.acl" 2 "$(counter denywins dropped.acl)"
 
 P=$(port deny6 6)
@@ -161,7 +161,7 @@ expect_eq "IPv6 deny ::1/128 (wins over allow ::1/128): no reply" 0 \
 expect_eq "deny6 dropped.acl" 4 "$(counter deny6 dropped.acl)"
 P=$(port open6 6)
 expect_eq "IPv4 and other IPv6 deny entries leave ::1 alone" 6869 \
-	"$(cl --hex 6869 ::1 "$P")"
+	"$(udp_client --hex 6869 ::1 "$P")"
 expect_eq "open6 dropped.acl" 0 "$(counter open6 dropped.acl)"
 
 # ---- (b) rate limit: rate 1/s, burst 5.  20 packets sent back to back
@@ -187,7 +187,7 @@ echo "# two sources in one IPv6 /64 need two addresses of a /64: loopback" \
 
 # ---- (c) SNTP KoD: rate 1 burst 1, a burst of 10 from one source.
 P=$(port ntp)
-replies=$(cl --n 10 --hex "$SNTP_REQ" --src 127.0.0.1 127.0.0.1 "$P")
+replies=$(udp_client --n 10 --hex "$SNTP_REQ" --src 127.0.0.1 127.0.0.1 "$P")
 normal=0 kod=0
 for r in $replies; do
 	[ "${#r}" = 96 ] || fail "SNTP reply of ${#r} hex digits: $r"
@@ -210,7 +210,7 @@ expect_eq "SNTP burst of 10 at burst 1: one normal reply" 1 "$normal"
 ok "SNTP burst of 10: $kod KoD (at least 1, at most 2)"
 # A second burst within 8 s of the KoD: no KoD again (at most 1 normal
 # reply if a token was refilled in the meantime).
-replies=$(cl --n 10 --hex "$SNTP_REQ" --src 127.0.0.1 127.0.0.1 "$P")
+replies=$(udp_client --n 10 --hex "$SNTP_REQ" --src 127.0.0.1 127.0.0.1 "$P")
 kod2=0
 for r in $replies; do
 	[ "${r:2:2}" = 00 ] && kod2=$((kod2 + 1))
@@ -225,18 +225,18 @@ echo "# a reply is never sent to source port 0: untestable from userspace" \
 	"(nothing can send from port 0); tests/test_*.c cover the guard table"
 LE=$(port loopecho); LS=$(port loopsntp); LR=$(port looprfc)
 expect_eq "loopecho answers an ordinary port" 6869 \
-	"$(cl --hex 6869 --src 127.0.0.1 127.0.0.1 "$LE")"
+	"$(udp_client --hex 6869 --src 127.0.0.1 127.0.0.1 "$LE")"
 loops=0
 # The daemon's own ports: 127.0.0.2 has them free, udpd holds 127.0.0.1.
 for own in loopsntp stats; do
-	got=$(cl --hex 6869 --src "127.0.0.2:$(port $own)" 127.0.0.1 "$LE")
+	got=$(udp_client --hex 6869 --src "127.0.0.2:$(port $own)" 127.0.0.1 "$LE")
 	case $got in BINDFAIL*) fail "bind 127.0.0.2:$(port $own): $got" ;; esac
 	expect_eq "no echo to the daemon's own port ($own)" "" "$got"
 	loops=$((loops + 1))
 done
 if [ "$(id -u)" = 0 ]; then
 	for sp in 7 13 19 37 123; do
-		got=$(cl --hex 6869 --src "127.0.0.2:$sp" 127.0.0.1 "$LE")
+		got=$(udp_client --hex 6869 --src "127.0.0.2:$sp" 127.0.0.1 "$LE")
 		case $got in
 		BINDFAIL*) echo "# source port $sp busy here: skipped ($got)"
 			continue ;;
@@ -244,17 +244,17 @@ if [ "$(id -u)" = 0 ]; then
 		expect_eq "no echo to source port $sp" "" "$got"
 		loops=$((loops + 1))
 	done
-	got=$(cl --hex 6869 --src 127.0.0.2:7 127.0.0.1 "$LS")
+	got=$(udp_client --hex 6869 --src 127.0.0.2:7 127.0.0.1 "$LS")
 	case $got in BINDFAIL*) ;; *)
 		expect_eq "sntp service: nothing to source port 7" "" "$got"
 		expect_eq "loopsntp dropped.loop" 1 "$(counter loopsntp dropped.loop)"
 	esac
-	got=$(cl --hex "$SNTP_REQ" --src 127.0.0.2:123 127.0.0.1 "$LS")
+	got=$(udp_client --hex "$SNTP_REQ" --src 127.0.0.2:123 127.0.0.1 "$LS")
 	case $got in
 	BINDFAIL*) echo "# source port 123 busy here: skipped ($got)" ;;
 	*)	expect_eq "sntp answers source port 123 (mode 4 is terminal)" \
 			240a "${got:0:4}"
-		got=$(cl --src 127.0.0.2:123 127.0.0.1 "$LR")
+		got=$(udp_client --src 127.0.0.2:123 127.0.0.1 "$LR")
 		expect_eq "rfc868 service: nothing to source port 123" "" "$got"
 		expect_eq "looprfc dropped.loop" 1 "$(counter looprfc dropped.loop)"
 	esac
@@ -269,22 +269,22 @@ expect_eq "loopecho replies (only the ordinary port)" 1 \
 # ---- (e) size guard
 P=$(port small)
 expect_eq "max_request 100: 100 bytes answered" 100 \
-	"$(cl --lens --size 100 127.0.0.1 "$P")"
+	"$(udp_client --lens --size 100 127.0.0.1 "$P")"
 expect_eq "max_request 100: 101 bytes dropped" "" \
-	"$(cl --lens --size 101 127.0.0.1 "$P")"
+	"$(udp_client --lens --size 101 127.0.0.1 "$P")"
 expect_eq "max_request 100: 65507 bytes dropped" "" \
-	"$(cl --lens --size 65507 127.0.0.1 "$P")"
+	"$(udp_client --lens --size 65507 127.0.0.1 "$P")"
 expect_eq "small dropped.size" 2 "$(counter small dropped.size)"
 P=$(port big)
 expect_eq "default max_request: 65507 bytes over IPv4 echoed" 65507 \
-	"$(cl --lens --size 65507 127.0.0.1 "$P")"
+	"$(udp_client --lens --size 65507 127.0.0.1 "$P")"
 P6=$(port big 6)
 expect_eq "default max_request: 65507 bytes over IPv6 echoed" 65507 \
-	"$(cl --lens --size 65507 ::1 "$P6")"
+	"$(udp_client --lens --size 65507 ::1 "$P6")"
 # 65527 bytes is the largest IPv6 UDP payload without jumbograms; it is
 # above the 65507 limit (the largest IPv4 one), so no reply, counted.
 expect_eq "65527 bytes over IPv6: no reply" "" \
-	"$(cl --lens --size 65527 ::1 "$P6")"
+	"$(udp_client --lens --size 65527 ::1 "$P6")"
 expect_eq "big dropped.size counts the IPv6 datagram" 1 \
 	"$(counter big dropped.size)"
 expect_eq "big replies" 2 "$(counter big replies)"
@@ -292,12 +292,12 @@ expect_eq "big replies" 2 "$(counter big replies)"
 # ---- (f) malformed SNTP
 P=$(port sntp)
 expect_eq "mode-4 packet to sntp: no reply" "" \
-	"$(cl --hex "$SNTP_MODE4" 127.0.0.1 "$P")"
+	"$(udp_client --hex "$SNTP_MODE4" 127.0.0.1 "$P")"
 expect_eq "47-byte packet to sntp: no reply" "" \
-	"$(cl --hex "${SNTP_REQ:0:94}" 127.0.0.1 "$P")"
-expect_eq "empty packet to sntp: no reply" "" "$(cl 127.0.0.1 "$P")"
+	"$(udp_client --hex "${SNTP_REQ:0:94}" 127.0.0.1 "$P")"
+expect_eq "empty packet to sntp: no reply" "" "$(udp_client 127.0.0.1 "$P")"
 expect_eq "sntp dropped.malformed" 3 "$(counter sntp dropped.malformed)"
-got=$(cl --hex "$SNTP_REQ" 127.0.0.1 "$P")
+got=$(udp_client --hex "$SNTP_REQ" 127.0.0.1 "$P")
 expect_eq "sntp still answers a valid request" 240a "${got:0:4}"
 
 # ---- (g) summaries: every 10 s, one line per listener with drops and
