@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "chat_redis.h"
 #include "conf.h"
 #include "log.h"
 #include "notify.h"
@@ -108,6 +109,8 @@ parse_options(int argc, char **argv)
 	if (version) {
 		printf("udpd %s\nNTP authentication (libcrypto): %s\n",
 		    PACKAGE_VERSION, ntp_auth_library());
+		printf("Chat store on Redis (libhiredis): %s\n",
+		    chat_redis_library());
 		exit(0);
 	}
 	opts.config = opts.config_path = absolute_path(opts.config);

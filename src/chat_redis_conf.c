@@ -1,0 +1,420 @@
+/*
+ * chat_redis_conf.c - the options of the chat store on Redis, read without
+ * connecting (udpd -t), and the password file.  Built with or without
+ * libhiredis, so that a build without it can refuse store = "redis" with
+ * a reason.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chat_redis.h"
+#include "log.h"
+
+#define CHAT_REDIS_PASSWORD_MAX	4096
+
+const char *const chat_redis_options[] = {
+	"redis", "key", "password_file", "wait_replicas", "timeout_ms", NULL
+};
+
+int
+chat_redis_available(void)
+{
+#ifdef HAVE_HIREDIS
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+const char *
+chat_redis_library(void)
+{
+#ifdef HAVE_HIREDIS
+	return chat_redis_hiredis_version();
+#else
+	return "not built in";
+#endif
+}
+
+/* path, or config_dir/path when it is relative; NULL on no memory. */
+static char *
+chat_redis_resolve(const char *dir, const char *path)
+{
+	char *out;
+
+	if (path[0] == '/' || dir == NULL || dir[0] == '\0')
+		return strdup(path);
+	if (asprintf(&out, "%s/%s", dir, path) == -1)
+		return NULL;
+	return out;
+}
+
+/* A decimal port, 1-65535, and nothing after it. */
+static int
+chat_redis_port(const char *p, int *port)
+{
+	long v = 0;
+
+	if (*p == '\0')
+		return -1;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+		if (v > 65535)
+			return -1;
+	}
+	if (v == 0)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/*
+ * "unix:/path": the path fits in sun_path (with its NUL).  A relative
+ * path is resolved like every other file of the config.
+ */
+static int
+chat_redis_addr_unix(const char *path, const char *dir,
+    struct chat_redis_conf *c, const char **why)
+{
+	struct sockaddr_un sun;
+
+	if (*path == '\0') {
+		*why = "the unix socket path is empty";
+		return -1;
+	}
+	if ((c->unix_path = chat_redis_resolve(dir, path)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (strlen(c->unix_path) >= sizeof(sun.sun_path)) {
+		*why = "the unix socket path is too long";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A numeric address only: a worker must never wait on DNS, and a name
+ * resolved once would go stale.
+ */
+static int
+chat_redis_addr_tcp(const char *text, struct chat_redis_conf *c,
+    const char **why)
+{
+	char host[INET6_ADDRSTRLEN + 2], buf[16];
+	const char *colon, *end;
+	size_t n;
+	int v6 = text[0] == '[';
+
+	if (v6) {
+		if ((end = strchr(text, ']')) == NULL || end[1] != ':') {
+			*why = "expected \"[v6address]:port\"";
+			return -1;
+		}
+		n = (size_t)(end - text - 1);
+		colon = end + 1;
+		text++;
+	} else {
+		if ((colon = strrchr(text, ':')) == NULL) {
+			*why = "expected \"host:port\", \"[v6]:port\" or "
+			    "\"unix:/path\"";
+			return -1;
+		}
+		n = (size_t)(colon - text);
+	}
+	if (n == 0 || n >= sizeof(host)) {
+		*why = "bad address";
+		return -1;
+	}
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, buf) != 1) {
+		*why = v6 ? "not a numeric IPv6 address" :
+		    "not a numeric IPv4 address (names are not resolved)";
+		return -1;
+	}
+	if (chat_redis_port(colon + 1, &c->port) == -1) {
+		*why = "bad port (1-65535)";
+		return -1;
+	}
+	if ((c->host = strdup(host)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+int
+chat_redis_conf_addr(const char *text, const char *config_dir,
+    struct chat_redis_conf *c, const char **why)
+{
+	snprintf(c->label, sizeof(c->label), "%s", text);
+	if (strncmp(text, "unix:", 5) == 0)
+		return chat_redis_addr_unix(text + 5, config_dir, c, why);
+	return chat_redis_addr_tcp(text, c, why);
+}
+
+/* The key: not empty, bounded, and printable, so logs can name it. */
+static int
+chat_redis_key_ok(const char *key, const char **why)
+{
+	size_t n = strlen(key);
+
+	if (n == 0) {
+		*why = "must not be empty";
+		return -1;
+	}
+	if (n > CHAT_REDIS_KEY_MAX) {
+		*why = "too long";
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
+			*why = "must not hold control characters";
+			return -1;
+		}
+	return 0;
+}
+
+/* The string options: redis (required), key, password_file. */
+static int
+chat_redis_conf_strings(const config_setting_t *service,
+    const char *service_name, const char *dir, struct chat_redis_conf *c,
+    struct conf_err *err)
+{
+	const char *addr = NULL, *key = NULL, *pw = NULL, *why;
+
+	if (conf_get_string(service, "redis", &addr, err) < 0 ||
+	    conf_get_string(service, "key", &key, err) < 0 ||
+	    conf_get_string(service, "password_file", &pw, err) < 0)
+		return -1;
+	if (addr == NULL)
+		return conf_error(err, service, "store = \"redis\" needs "
+		    "redis = \"host:port\" (or \"[v6]:port\", "
+		    "\"unix:/path\")");
+	if (chat_redis_conf_addr(addr, dir, c, &why) == -1)
+		return conf_error(err, config_setting_get_member(service,
+		    "redis"), "%s", why);
+	if (key != NULL && chat_redis_key_ok(key, &why) == -1)
+		return conf_error(err, config_setting_get_member(service,
+		    "key"), "%s", why);
+	if (key != NULL)
+		c->key = strdup(key);
+	else if (asprintf(&c->key, "udpd:%s", service_name) == -1)
+		c->key = NULL;
+	if (pw != NULL && pw[0] == '\0')
+		return conf_error(err, config_setting_get_member(service,
+		    "password_file"), "must not be empty");
+	if (c->key == NULL || (pw != NULL &&
+	    (c->password_file = chat_redis_resolve(dir, pw)) == NULL))
+		return conf_error(err, service, "out of memory");
+	return 0;
+}
+
+int
+chat_redis_conf_parse(const config_setting_t *service,
+    const char *service_name, const char *config_dir,
+    struct chat_redis_conf *c, struct conf_err *err)
+{
+	long long wait = 0, timeout = CHAT_REDIS_TIMEOUT_DEFAULT;
+
+	memset(c, 0, sizeof(*c));
+	if (chat_redis_conf_strings(service, service_name, config_dir, c,
+	    err) == -1 ||
+	    conf_get_int(service, "wait_replicas", 0, CHAT_REDIS_WAIT_MAX,
+	    &wait, err) < 0 ||
+	    conf_get_int(service, "timeout_ms", CHAT_REDIS_TIMEOUT_MIN,
+	    CHAT_REDIS_TIMEOUT_MAX, &timeout, err) < 0) {
+		chat_redis_conf_free(c);
+		return -1;
+	}
+	c->wait_replicas = (int)wait;
+	c->timeout_ms = (int)timeout;
+	return 0;
+}
+
+/* A copy of n bytes of p as a string; NULL on no memory. */
+static char *
+chat_redis_strndup(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	if (s != NULL) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+int
+chat_redis_auth_parse(const char *text, size_t len, char **user,
+    char **password, const char **why)
+{
+	const char *sp;
+
+	*user = *password = NULL;
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) {
+			*why = text[i] == '\n' ? "more than one line" :
+			    "control characters";
+			return -1;
+		}
+	if (len == 0) {
+		*why = "no password in it";
+		return -1;
+	}
+	if ((sp = memchr(text, ' ', len)) != NULL &&
+	    (sp == text || (size_t)(sp - text) == len - 1)) {
+		*why = "expected \"password\" or \"user password\"";
+		return -1;
+	}
+	if (sp != NULL) {
+		*user = chat_redis_strndup(text, (size_t)(sp - text));
+		*password = chat_redis_strndup(sp + 1, len -
+		    (size_t)(sp - text) - 1);
+	} else
+		*password = chat_redis_strndup(text, len);
+	if (*password == NULL || (sp != NULL && *user == NULL)) {
+		free(*user);
+		free(*password);
+		*user = *password = NULL;
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+/* Up to cap - 1 bytes of fd; -1 with errno, EFBIG when there are more. */
+static ssize_t
+chat_redis_read_small(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, buf + got, cap - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			return (ssize_t)got;
+		got += (size_t)r;
+		if (got == cap) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+}
+
+/*
+ * The whole of a small regular file into buf; its mode in *mode.  -1 with
+ * a reason in *why.
+ */
+static int
+chat_redis_read_file(const char *path, char *buf, size_t cap, size_t *len,
+    mode_t *mode, const char **why)
+{
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		*why = strerror(errno);
+	} else if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+	} else if ((n = chat_redis_read_small(fd, buf, cap)) == -1) {
+		*why = errno == EFBIG ? "too big for a password file" :
+		    strerror(errno);
+	} else {
+		*len = (size_t)n;
+		*mode = st.st_mode;
+	}
+	if (fd != -1)
+		close(fd);
+	return n == -1 ? -1 : 0;
+}
+
+int
+chat_redis_conf_auth(struct chat_redis_conf *c,
+    const config_setting_t *service, struct conf_err *err)
+{
+	const config_setting_t *s = config_setting_get_member(service,
+	    "password_file");
+	char buf[CHAT_REDIS_PASSWORD_MAX + 1];
+	const char *why = NULL;
+	size_t n = 0;
+	mode_t mode = 0;
+	int rc;
+
+	if (c->password_file == NULL)
+		return 0;
+	if (chat_redis_read_file(c->password_file, buf, sizeof(buf), &n,
+	    &mode, &why) == -1)
+		return conf_error(err, s, "%s: %s", c->password_file, why);
+	if (mode & S_IROTH)
+		log_warning("%s: readable by others: the Redis password "
+		    "should not be", c->password_file);
+	free(c->user);
+	free(c->password);
+	rc = chat_redis_auth_parse(buf, n, &c->user, &c->password, &why);
+	explicit_bzero(buf, sizeof(buf));
+	if (rc == -1)
+		return conf_error(err, s, "%s: %s", c->password_file, why);
+	return 0;
+}
+
+/* Both NULL, or the same string. */
+static int
+chat_redis_str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+int
+chat_redis_conf_equal(const struct chat_redis_conf *a,
+    const struct chat_redis_conf *b)
+{
+	return chat_redis_str_eq(a->host, b->host) && a->port == b->port &&
+	    chat_redis_str_eq(a->unix_path, b->unix_path) &&
+	    chat_redis_str_eq(a->key, b->key) &&
+	    chat_redis_str_eq(a->user, b->user) &&
+	    chat_redis_str_eq(a->password, b->password) &&
+	    a->wait_replicas == b->wait_replicas &&
+	    a->timeout_ms == b->timeout_ms;
+}
+
+void
+chat_redis_conf_free(struct chat_redis_conf *c)
+{
+	free(c->host);
+	free(c->unix_path);
+	free(c->key);
+	free(c->password_file);
+	free(c->user);
+	if (c->password != NULL)
+		explicit_bzero(c->password, strlen(c->password));
+	free(c->password);
+	c->host = c->unix_path = c->key = c->password_file = NULL;
+	c->user = c->password = NULL;
+}

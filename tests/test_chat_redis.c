@@ -1,0 +1,716 @@
+/*
+ * test_chat_redis.c - chat_redis.c against a real, private redis-server
+ * (tests/redis.sh: a temp dir, a unix socket, a 127.0.0.1 port, AOF with
+ * appendfsync always), driven by its own event_base: the seq and the
+ * append in one script, the stream's fields, pipelining, two connections
+ * on one sequence, /history, SCRIPT FLUSH, a lost counter, a restart, a
+ * deadline, AUTH with a password and an ACL user, WAIT with and without a
+ * replica, and free() failing what is in flight.  Exits 77 without
+ * redis-server or without libhiredis.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chat_redis.h"
+#include "log.h"
+#include "unit.h"
+
+#ifdef HAVE_HIREDIS
+#include <event2/event.h>
+
+#define MAXN	1024
+
+static char top[64];			/* every server's directory is in it */
+static struct event_base *base;
+
+/* What the callbacks saw, in the order they came. */
+static struct {
+	int		 n;
+	uint64_t	 seq[MAXN];
+	intptr_t	 arg[MAXN];
+	char		 err[MAXN][96];
+	char		 text[UDPD_MAX_DATAGRAM];
+	size_t		 textlen;
+	int		 history_done;
+	char		 history_err[96];
+} got;
+
+/* ---- servers -------------------------------------------------------- */
+
+/* tests/redis.sh CMD top/NAME [options]; its exit status. */
+static int
+redis_sh(const char *cmd, const char *name, const char *opts)
+{
+	char line[1024];
+	int st;
+
+	snprintf(line, sizeof(line), "%s/redis.sh %s %s/%s %s", TEST_SRCDIR,
+	    cmd, top, name, opts != NULL ? opts : "");
+	st = system(line);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+redis_up(const char *name, const char *opts)
+{
+	ck_assert_msg(redis_sh("start", name, opts) == 0,
+	    "redis-server %s did not start", name);
+}
+
+/* redis-cli on NAME's socket; its output in out (trailing newline cut). */
+static void __attribute__((format(printf, 3, 4)))
+cli(const char *name, char *out, const char *fmt, ...)
+{
+	char cmd[1024], args[768];
+	size_t n = 0;
+	va_list ap;
+	FILE *p;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "redis-cli -s %s/%s/redis.sock %s", top,
+	    name, args);
+	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+	if (out != NULL) {
+		n = fread(out, 1, 8191, p);
+		out[n] = '\0';
+		while (n > 0 && out[n - 1] == '\n')
+			out[--n] = '\0';
+	} else {
+		char sink[256];
+
+		while (fread(sink, 1, sizeof(sink), p) > 0)
+			;
+	}
+	pclose(p);
+}
+
+static int
+redis_port(const char *name)
+{
+	char path[128];
+	int port = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/redis.port", top, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_int_eq(fscanf(f, "%d", &port), 1);
+	fclose(f);
+	return port;
+}
+
+/* A conf for NAME's unix socket and the room key. */
+static void
+conf_for(struct chat_redis_conf *c, const char *name, const char *key)
+{
+	memset(c, 0, sizeof(*c));
+	ck_assert_int_ne(asprintf(&c->unix_path, "%s/%s/redis.sock", top,
+	    name), -1);
+	c->key = strdup(key);
+	c->timeout_ms = 1000;
+	snprintf(c->label, sizeof(c->label), "unix:%s", c->unix_path);
+}
+
+static void
+servers_start(void)
+{
+	snprintf(top, sizeof(top), "/tmp/test_chat_redis.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	redis_up("main", NULL);
+}
+
+/* Runs in the parent: every server any test started is stopped. */
+static void
+servers_stop(void)
+{
+	char cmd[256];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "for d in %s/*/; do %s/redis.sh stop "
+	    "\"$d\"; done; rm -rf %s", top, TEST_SRCDIR, top);
+	st = system(cmd);
+	(void)st;
+}
+
+/* ---- the loop ------------------------------------------------------- */
+
+static int (*until)(void);
+static struct timespec until_deadline;
+
+static void
+tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct timespec now;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (until() || now.tv_sec > until_deadline.tv_sec ||
+	    (now.tv_sec == until_deadline.tv_sec &&
+	    now.tv_nsec >= until_deadline.tv_nsec))
+		event_base_loopbreak(base);
+}
+
+/* Runs the loop until cond() holds, at most ms; returns cond(). */
+static int
+run_until(int (*cond)(void), int ms)
+{
+	struct timeval tv = { 0, 2000 };
+	struct event *t;
+
+	until = cond;
+	clock_gettime(CLOCK_MONOTONIC, &until_deadline);
+	until_deadline.tv_sec += ms / 1000;
+	until_deadline.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (until_deadline.tv_nsec >= 1000000000) {
+		until_deadline.tv_sec++;
+		until_deadline.tv_nsec -= 1000000000;
+	}
+	t = event_new(base, -1, EV_PERSIST, tick, NULL);
+	event_add(t, &tv);
+	if (!cond())
+		event_base_dispatch(base);
+	event_free(t);
+	return cond();
+}
+
+static struct chat_redis *cur;
+static int want;
+
+static int is_ready(void) { return chat_redis_ready(cur); }
+static int not_ready(void) { return !chat_redis_ready(cur); }
+static int have_all(void) { return got.n >= want; }
+static int history_in(void) { return got.history_done; }
+
+static void
+on_append(void *arg, uint64_t seq, const char *err)
+{
+	ck_assert_int_lt(got.n, MAXN);
+	got.seq[got.n] = seq;
+	got.arg[got.n] = (intptr_t)arg;
+	snprintf(got.err[got.n], sizeof(got.err[0]), "%s",
+	    err != NULL ? err : "");
+	got.n++;
+}
+
+static void
+on_history(void *arg, const char *text, size_t len, const char *err)
+{
+	(void)arg;
+	ck_assert_int_lt(len, sizeof(got.text));
+	if (text != NULL)
+		memcpy(got.text, text, len);
+	got.textlen = len;
+	snprintf(got.history_err, sizeof(got.history_err), "%s",
+	    err != NULL ? err : "");
+	got.history_done = 1;
+}
+
+/* A connection that is up, or the test fails. */
+static struct chat_redis *
+connect_ready(const struct chat_redis_conf *c)
+{
+	struct chat_redis *r = chat_redis_new(base, c, "chat", NULL);
+
+	ck_assert_ptr_nonnull(r);
+	cur = r;
+	ck_assert_msg(run_until(is_ready, 5000), "not ready in 5 s");
+	return r;
+}
+
+static void
+post(struct chat_redis *r, const char *suffix, intptr_t tag)
+{
+	const char *why = NULL;
+
+	ck_assert_msg(chat_redis_append(r, suffix, strlen(suffix), on_append,
+	    (void *)tag, &why) == 0, "append refused: %s", why);
+}
+
+/* Posts n messages and waits for every answer. */
+static void
+post_wait(struct chat_redis *r, int n)
+{
+	int first = got.n;
+
+	for (int i = 0; i < n; i++)
+		post(r, " 2026-11-22T00:00:01.234Z 127.0.0.1:5000 m", i);
+	want = first + n;
+	ck_assert_msg(run_until(have_all, 5000), "%d of %d answers",
+	    got.n - first, n);
+}
+
+static void
+setup(void)
+{
+	memset(&got, 0, sizeof(got));
+	ck_assert_ptr_nonnull(base = event_base_new());
+}
+
+static void
+teardown(void)
+{
+	event_base_free(base);
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+/* seq 1, 2, 3; each entry {seq, line} with line "<seq><suffix>". */
+START_TEST(append_writes_the_stream)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	char out[8192];
+
+	conf_for(&c, "main", "t:append");
+	r = connect_ready(&c);
+	post(r, " 2026-11-22T00:00:01.234Z 127.0.0.1:5000 hello", 0);
+	post(r, " 2026-11-22T00:00:01.234Z [::1]:6000 caf\xc3\xa9 \\x01", 1);
+	post(r, " 2026-11-22T00:00:02.000Z 127.0.0.1:5000 bye", 2);
+	want = 3;
+	ck_assert(run_until(have_all, 5000));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_str_eq(got.err[i], "");
+		ck_assert_int_eq(got.seq[i], i + 1);
+	}
+	cli("main", out, "--no-raw XRANGE t:append - +");
+	ck_assert_msg(strstr(out, "\"seq\"\n") != NULL, "%s", out);
+	cli("main", out, "XRANGE t:append - +");
+	ck_assert_msg(strstr(out, "\nseq\n1\nline\n1 2026-11-22T00:00:01.234Z "
+	    "127.0.0.1:5000 hello\n") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\nseq\n2\nline\n2 2026-11-22T00:00:01.234Z "
+	    "[::1]:6000 caf\xc3\xa9 \\x01\n") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "\nseq\n3\nline\n3 2026-11-22T00:00:02.000Z "
+	    "127.0.0.1:5000 bye") != NULL, "%s", out);
+	cli("main", out, "GET t:append:seq");
+	ck_assert_str_eq(out, "3");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* A line that is not one is refused before anything is sent. */
+START_TEST(append_refuses_non_lines)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	const char *why = NULL;
+
+	conf_for(&c, "main", "t:nonline");
+	r = connect_ready(&c);
+	ck_assert_int_eq(chat_redis_append(r, "x", 1, on_append, NULL, &why),
+	    -1);
+	ck_assert_int_eq(chat_redis_append(r, " a\nb", 4, on_append, NULL,
+	    &why), -1);
+	ck_assert_str_eq(why, "not a line");
+	ck_assert_int_eq(chat_redis_inflight(r), 0);
+	chat_redis_free(r);
+	ck_assert_int_eq(got.n, 0);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* Over TCP, 500 messages in flight at once, answered in order. */
+START_TEST(pipelined_in_order)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	memset(&c, 0, sizeof(c));
+	c.host = strdup("127.0.0.1");
+	c.port = redis_port("main");
+	c.key = strdup("t:pipe");
+	c.timeout_ms = 5000;
+	snprintf(c.label, sizeof(c.label), "127.0.0.1:%d", c.port);
+	r = connect_ready(&c);
+	for (int i = 0; i < 500; i++)
+		post(r, " t 127.0.0.1:1 x", i);
+	ck_assert_int_eq(chat_redis_inflight(r), 500);
+	want = 500;
+	ck_assert(run_until(have_all, 10000));
+	for (int i = 0; i < 500; i++) {
+		ck_assert_str_eq(got.err[i], "");
+		ck_assert_int_eq(got.arg[i], i);
+		ck_assert_int_eq(got.seq[i], i + 1);
+	}
+	ck_assert_int_eq(chat_redis_inflight(r), 0);
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* Two connections (two workers, or two hosts) share one sequence. */
+START_TEST(two_connections_one_sequence)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *a, *b;
+	int seen[201] = { 0 };
+
+	conf_for(&c, "main", "t:two");
+	a = connect_ready(&c);
+	b = connect_ready(&c);
+	for (int i = 0; i < 100; i++) {
+		post(a, " t 127.0.0.1:1 from a", i);
+		post(b, " t 127.0.0.1:2 from b", 1000 + i);
+	}
+	want = 200;
+	ck_assert(run_until(have_all, 10000));
+	for (int i = 0; i < 200; i++) {
+		ck_assert_str_eq(got.err[i], "");
+		ck_assert(got.seq[i] >= 1 && got.seq[i] <= 200);
+		ck_assert_int_eq(seen[got.seq[i]]++, 0);
+	}
+	chat_redis_free(a);
+	chat_redis_free(b);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+static void
+history(struct chat_redis *r, size_t count, size_t max_reply)
+{
+	const char *why = NULL;
+
+	got.history_done = 0;
+	ck_assert_msg(chat_redis_history(r, count, max_reply, on_history,
+	    NULL, &why) == 0, "%s", why);
+	ck_assert(run_until(history_in, 5000));
+	ck_assert_str_eq(got.history_err, "");
+	got.text[got.textlen] = '\0';
+}
+
+/* Newest last, whole oldest lines dropped to fit, as the file store. */
+START_TEST(history_like_the_file)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	conf_for(&c, "main", "t:history");
+	r = connect_ready(&c);
+	history(r, 10, 1200);
+	ck_assert_str_eq(got.text, "");		/* no stream yet */
+	for (int i = 1; i <= 5; i++) {
+		char s[32];
+
+		snprintf(s, sizeof(s), " line%d", i);
+		post(r, s, i);
+	}
+	want = 5;
+	ck_assert(run_until(have_all, 5000));
+	history(r, 3, 1200);
+	ck_assert_str_eq(got.text, "3 line3\n4 line4\n5 line5\n");
+	history(r, 10, 1200);
+	ck_assert_str_eq(got.text,
+	    "1 line1\n2 line2\n3 line3\n4 line4\n5 line5\n");
+	history(r, 5, 17);		/* two lines of 8 bytes fit, not 3 */
+	ck_assert_str_eq(got.text, "4 line4\n5 line5\n");
+	history(r, 5, 16);
+	ck_assert_str_eq(got.text, "4 line4\n5 line5\n");
+	history(r, 5, 15);
+	ck_assert_str_eq(got.text, "5 line5\n");
+	history(r, 1, 7);		/* the newest does not fit: nothing */
+	ck_assert_str_eq(got.text, "");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* After SCRIPT FLUSH (or a Redis restart) the script is sent again. */
+START_TEST(script_flushed)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	conf_for(&c, "main", "t:flush");
+	r = connect_ready(&c);
+	post_wait(r, 1);
+	cli("main", NULL, "SCRIPT FLUSH");
+	post_wait(r, 10);
+	for (int i = 0; i < 11; i++) {
+		ck_assert_str_eq(got.err[i], "");
+		ck_assert_int_eq(got.seq[i], i + 1);
+	}
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* A lost counter goes on from the stream; a wrong type writes nothing. */
+START_TEST(counter_lost_or_wrong)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	char out[8192];
+
+	conf_for(&c, "main", "t:lost");
+	r = connect_ready(&c);
+	post_wait(r, 3);
+	cli("main", NULL, "DEL t:lost:seq");
+	post_wait(r, 1);
+	ck_assert_int_eq(got.seq[3], 4);
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+
+	cli("main", NULL, "SET t:string notastream");
+	conf_for(&c, "main", "t:string");
+	r = connect_ready(&c);
+	post_wait(r, 1);
+	ck_assert_int_eq(got.seq[4], 0);
+	ck_assert_msg(strncmp(got.err[4], "WRONGTYPE", 9) == 0, "%s",
+	    got.err[4]);
+	cli("main", out, "EXISTS t:string:seq");
+	ck_assert_str_eq(out, "0");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* Stopped: refused at once; restarted: acks again, no gap, no loss. */
+START_TEST(restart)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	const char *why = NULL;
+	char out[8192];
+
+	redis_up("restart", NULL);
+	conf_for(&c, "restart", "t:restart");
+	r = connect_ready(&c);
+	post_wait(r, 2);
+	ck_assert_int_eq(redis_sh("stop", "restart", NULL), 0);
+	ck_assert(run_until(not_ready, 5000));
+	ck_assert_int_eq(chat_redis_append(r, " x", 2, on_append, NULL, &why),
+	    -1);
+	ck_assert_str_eq(why, "store unavailable");
+	ck_assert_int_eq(redis_sh("restart", "restart", NULL), 0);
+	ck_assert_msg(run_until(is_ready, 10000), "no reconnection");
+	post_wait(r, 1);
+	ck_assert_str_eq(got.err[2], "");
+	ck_assert_int_eq(got.seq[2], 3);
+	cli("restart", out, "XLEN t:restart");
+	ck_assert_str_eq(out, "3");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+	redis_sh("stop", "restart", NULL);
+}
+END_TEST
+
+/* No answer within timeout_ms: an error, then a new session. */
+START_TEST(deadline)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	char out[8192];
+
+	conf_for(&c, "main", "t:deadline");
+	c.timeout_ms = 200;
+	r = connect_ready(&c);
+	post_wait(r, 1);
+	cli("main", NULL, "CLIENT PAUSE 10000 WRITE");
+	post_wait(r, 1);
+	ck_assert_int_eq(got.seq[1], 0);
+	ck_assert_str_eq(got.err[1], "connection lost");
+	cli("main", NULL, "CLIENT UNPAUSE");
+	ck_assert(run_until(is_ready, 10000));
+	post_wait(r, 1);
+	ck_assert_str_eq(got.err[2], "");
+	ck_assert_int_ge(got.seq[2], 2);
+	/* whatever became of the unanswered one, the stream has no gap */
+	cli("main", out, "XLEN t:deadline");
+	ck_assert_int_eq(atoi(out), (int)got.seq[2]);
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* AUTH with a password, with an ACL user; a wrong one never gets in. */
+START_TEST(auth)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	const char *why = NULL;
+
+	redis_up("auth", "--requirepass sekret");
+	conf_for(&c, "auth", "t:auth");
+	c.password = strdup("sekret");
+	r = connect_ready(&c);
+	post_wait(r, 1);
+	ck_assert_int_eq(got.seq[0], 1);
+	chat_redis_free(r);
+
+	cli("auth", NULL, "-a sekret --no-auth-warning ACL SETUSER alice on "
+	    "'>pw2' '~t:*' +@all");
+	c.user = strdup("alice");
+	free(c.password);
+	c.password = strdup("pw2");
+	r = connect_ready(&c);
+	post_wait(r, 1);
+	ck_assert_int_eq(got.seq[1], 2);
+	chat_redis_free(r);
+
+	free(c.password);
+	c.password = strdup("wrong");
+	cur = r = chat_redis_new(base, &c, "chat", NULL);
+	ck_assert(!run_until(is_ready, 500));
+	ck_assert_int_eq(chat_redis_append(r, " x", 2, on_append, NULL, &why),
+	    -1);
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+	redis_sh("stop", "auth", NULL);
+}
+END_TEST
+
+/* Polls "INCR; WAIT 1 100" on NAME until a replica took the write. */
+static int
+replica_acks(const char *name)
+{
+	char cmd[256], out[64];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "printf 'INCR t:probe\\nWAIT 1 100\\n' | "
+	    "redis-cli -s %s/%s/redis.sock", top, name);
+	for (int i = 0; i < 100; i++) {
+		ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+		n = fread(out, 1, sizeof(out) - 1, p);
+		out[n] = '\0';
+		pclose(p);
+		if (n >= 2 && strcmp(out + n - 2, "1\n") == 0 &&
+		    strchr(out, '\n') < out + n - 2)
+			return 1;
+	}
+	return 0;
+}
+
+/* wait_replicas: no replica, an error; with one, acks it has. */
+START_TEST(wait_replicas)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	char opts[64], out[8192];
+
+	redis_up("primary", "--repl-diskless-sync-delay 0");
+	conf_for(&c, "primary", "t:wait");
+	c.wait_replicas = 1;
+	c.timeout_ms = 400;
+	r = connect_ready(&c);
+	post_wait(r, 1);
+	ck_assert_int_eq(got.seq[0], 0);
+	ck_assert_str_eq(got.err[0], "not replicated");
+	ck_assert(chat_redis_ready(r));		/* the session stays */
+
+	snprintf(opts, sizeof(opts), "--replicaof 127.0.0.1 %d --appendonly no",
+	    redis_port("primary"));
+	redis_up("replica", opts);
+	/* polled: the replica takes writes (a write then WAIT on one
+	 * connection answers 1) */
+	ck_assert_msg(replica_acks("primary"), "the replica never acked");
+	post_wait(r, 20);
+	for (int i = 1; i <= 20; i++) {
+		ck_assert_msg(got.err[i][0] == '\0', "%d: %s", i, got.err[i]);
+		ck_assert_int_eq(got.seq[i], i + 1);
+	}
+	cli("replica", out, "XLEN t:wait");
+	ck_assert_str_eq(out, "21");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+	redis_sh("stop", "replica", NULL);
+	redis_sh("stop", "primary", NULL);
+}
+END_TEST
+
+/* free() answers every request in flight, with an error. */
+START_TEST(free_fails_inflight)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	conf_for(&c, "main", "t:free");
+	r = connect_ready(&c);
+	for (int i = 0; i < 20; i++)
+		post(r, " x", i);
+	chat_redis_free(r);
+	ck_assert_int_eq(got.n, 20);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(got.seq[i], 0);
+		ck_assert_str_ne(got.err[i], "");
+	}
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* No Redis at all: start anyway, refuse at once, never hang. */
+START_TEST(no_server)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	const char *why = NULL;
+
+	conf_for(&c, "nothing-here", "t:none");
+	cur = r = chat_redis_new(base, &c, "chat", NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(!run_until(is_ready, 300));
+	ck_assert_int_eq(chat_redis_append(r, " x", 2, on_append, NULL, &why),
+	    -1);
+	ck_assert_str_eq(why, "store unavailable");
+	ck_assert_int_eq(chat_redis_history(r, 1, 100, on_history, NULL,
+	    &why), -1);
+	chat_redis_free(r);
+	ck_assert_int_eq(got.n, 0);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("chat_redis");
+	TCase *tc = tcase_create("redis");
+
+	if (system("command -v redis-server >/dev/null 2>&1 && "
+	    "command -v redis-cli >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "SKIP: redis-server or redis-cli is not "
+		    "installed\n");
+		return 77;
+	}
+	log_init(1, LOG_DAEMON);		/* the module's log lines to stderr */
+	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, servers_start, servers_stop);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, append_writes_the_stream);
+	tcase_add_test(tc, append_refuses_non_lines);
+	tcase_add_test(tc, pipelined_in_order);
+	tcase_add_test(tc, two_connections_one_sequence);
+	tcase_add_test(tc, history_like_the_file);
+	tcase_add_test(tc, script_flushed);
+	tcase_add_test(tc, counter_lost_or_wrong);
+	tcase_add_test(tc, restart);
+	tcase_add_test(tc, deadline);
+	tcase_add_test(tc, auth);
+	tcase_add_test(tc, wait_replicas);
+	tcase_add_test(tc, free_fails_inflight);
+	tcase_add_test(tc, no_server);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
+
+#else
+
+int
+main(void)
+{
+	fprintf(stderr, "SKIP: built without libhiredis\n");
+	return 77;
+}
+
+#endif
