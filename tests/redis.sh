@@ -11,6 +11,8 @@
 # written to DIR/redis.port.  It is started and stopped by the PID in
 # DIR/redis.pid, and waited for by polling PING, never by sleeping.
 # A restart keeps the port and the AOF: the same Redis, back again.
+# REDIS_BIND (default 127.0.0.1) adds addresses of a network namespace
+# the test made (tests/fleet), never of the host's network.
 
 # A free TCP port on 127.0.0.1 (the kernel's choice; redis-server gets it
 # a moment later, and a lost race is retried by redis_start).
@@ -42,7 +44,8 @@ redis_wait() {
 redis_launch() {
 	local dir=$1 port=$2
 	shift 2
-	redis-server --bind 127.0.0.1 --port "$port" \
+	# shellcheck disable=SC2086 # one word per address
+	redis-server --bind ${REDIS_BIND:-127.0.0.1} --port "$port" \
 		--unixsocket "$dir/redis.sock" --unixsocketperm 700 \
 		--dir "$dir" --appendonly yes --appendfsync always --save '' \
 		--daemonize no --protected-mode no --logfile "$dir/redis.log" \

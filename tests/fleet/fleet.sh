@@ -1,0 +1,221 @@
+#!/bin/bash
+# tests/fleet/fleet.sh - several udpd hosts behind one virtual address.
+#
+# Network namespaces are the machines, joined by veth pairs to a balancer
+# namespace that routes between them:
+#
+#   client 10.250.1.2 --- 10.250.1.1 [balancer] 10.250.2.1 --- 10.250.2.2 host1
+#                 VIP 10.250.0.10:   10.250.3.1 --- 10.250.3.2 host2
+#                 nftables numgen    10.250.4.1 --- 10.250.4.2 redis
+#
+# The balancer spreads new flows to the virtual address over the two hosts
+# (nftables "numgen inc mod 2" DNAT); conntrack turns the replies' source
+# back into the virtual address.  Both hosts run udpd with the chat room
+# on the Redis in its own namespace (when built with libhiredis).  Checked:
+# replies come from the virtual address, both hosts serve, one chat room
+# with one gap-free sequence, and when one host is killed (and the
+# balancer's health check takes it out) the other goes on with the room.
+#
+# Only addresses inside namespaces this test made, none linked to the
+# host's network; everything is torn down at the end.  Needs root.
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/redis.sh"
+
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
+need ip nft nc python3
+VIP=10.250.0.10
+NS_PREFIX=udpdfleet$$
+LB=${NS_PREFIX}lb
+CL=${NS_PREFIX}c
+H1=${NS_PREFIX}h1
+H2=${NS_PREFIX}h2
+DB=${NS_PREFIX}db
+NAMESPACES=()
+HOST_PID=()
+
+fleet_cleanup() {
+	local pid ns
+	for pid in "${HOST_PID[@]}"; do
+		kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	[ -d "$TMP/redis" ] && redis_stop "$TMP/redis"
+	for ns in "${NAMESPACES[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	cleanup
+}
+trap fleet_cleanup EXIT
+
+in_ns() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+new_ns() {
+	ip netns add "$1" || skip "cannot create network namespaces here"
+	NAMESPACES+=("$1")
+	in_ns "$1" ip link set lo up
+}
+
+# link NS N: a veth pair balancer 10.250.N.1 <-> NS 10.250.N.2, and NS's
+# default route through the balancer.
+link() {
+	local ns=$1 n=$2
+	ip link add "fl$$b$n" netns "$LB" type veth peer name "fl$$n$n" \
+		netns "$ns" || fail "veth for $ns"
+	in_ns "$LB" ip addr add "10.250.$n.1/24" dev "fl$$b$n"
+	in_ns "$LB" ip link set "fl$$b$n" up
+	in_ns "$ns" ip addr add "10.250.$n.2/24" dev "fl$$n$n"
+	in_ns "$ns" ip link set "fl$$n$n" up
+	in_ns "$ns" ip route add default via "10.250.$n.1"
+}
+
+# balance "a b ...": the virtual address's UDP flows over those hosts.
+balance() {
+	local targets=() i=0 h
+	for h in "$@"; do
+		targets+=("$i : $h")
+		i=$((i + 1))
+	done
+	local map
+	map=$(IFS=,; echo "${targets[*]}")
+	in_ns "$LB" nft -f - <<NFT || fail "nft rules"
+flush ruleset
+table ip fleet {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		ip daddr $VIP udp dport { 6000, 6004 } dnat to numgen inc mod $# map { $map }
+	}
+}
+NFT
+}
+
+new_ns "$LB"
+for ns in "$CL" "$H1" "$H2" "$DB"; do
+	new_ns "$ns"
+done
+link "$CL" 1
+link "$H1" 2
+link "$H2" 3
+link "$DB" 4
+in_ns "$LB" sysctl -qw net.ipv4.ip_forward=1
+balance 10.250.2.2 10.250.3.2
+in_ns "$CL" ip -o addr show | grep -q "10.250.1.2/24" || fail "client address"
+ok "namespaces, veths and the balancer are up"
+
+# The chat room on Redis needs udpd built with libhiredis and a chat
+# module that takes store = "redis" (udpd -t says).
+have_redis=no
+cat >"$TMP/probe.conf" <<'CONF'
+services = ( { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+  store = "redis"; redis = "127.0.0.1:1"; } );
+CONF
+if "$UDPD" -t -c "$TMP/probe.conf" 2>/dev/null &&
+	command -v redis-server >/dev/null; then
+	have_redis=yes
+	REDIS_BIND="127.0.0.1 10.250.4.2" in_ns "$DB" bash -c \
+		". '$TESTS_DIR/redis.sh'; redis_start '$TMP/redis'" ||
+		fail "redis-server in its namespace"
+	REDIS_PORT=$(cat "$TMP/redis/redis.port")
+	ok "redis-server on 10.250.4.2:$REDIS_PORT"
+fi
+
+# host N NAME: udpd in NAME's namespace; greet names the host, chat is
+# the shared room (on Redis when there is one).
+host() {
+	local n=$1 ns=$2 dir="$TMP/host$1" chat
+	mkdir -p "$dir"
+	chat="log_file = \"chat.log\";"
+	[ "$have_redis" = yes ] &&
+		chat="store = \"redis\"; redis = \"10.250.4.2:$REDIS_PORT\"; key = \"fleet\";"
+	cat >"$dir/udpd.conf" <<CONF
+daemon = { workers = 2; };
+services = (
+  { name = "greet"; module = "greet"; listen = [ "*:6000" ];
+    greeting = "host$n: Hello %s!"; },
+  { name = "chat"; module = "chat"; listen = [ "*:6004" ]; $chat }
+);
+CONF
+	UDPD_PORT_FILE="$dir/ports" in_ns "$ns" "$UDPD" -f -c "$dir/udpd.conf" \
+		2>>"$TMP/udpd.err" &
+	HOST_PID[n]=$!
+	for _ in $(seq 1 100); do
+		[ -s "$dir/ports" ] && return 0
+		kill -0 "${HOST_PID[n]}" 2>/dev/null || fail "udpd on host$n exited"
+		sleep 0.05
+	done
+	fail "udpd on host$n did not start"
+}
+host 1 "$H1"
+host 2 "$H2"
+ok "udpd runs on host1 and host2"
+
+# vip PORT: each line of stdin as one datagram from the client to the
+# virtual address, each from a new socket (a new source port: a new flow
+# for the balancer); prints one line per reply ("TIMEOUT" if none in 2 s).
+# The sockets are connected to the virtual address: a reply from any other
+# source is not read.
+vip() {
+	in_ns "$CL" python3 -c '
+import socket, sys
+for line in sys.stdin.buffer:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2.0)
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    s.send(line)
+    try:
+        sys.stdout.buffer.write(s.recv(65535))
+    except socket.timeout:
+        sys.stdout.buffer.write(b"TIMEOUT\n")
+    sys.stdout.flush()
+    s.close()' "$VIP" "$1"
+}
+
+# The virtual address answers, and both hosts are behind it.
+seen1=0
+seen2=0
+i=0
+while IFS= read -r reply; do
+	i=$((i + 1))
+	case $reply in
+	"host1: Hello c$i!") seen1=$((seen1 + 1)) ;;
+	"host2: Hello c$i!") seen2=$((seen2 + 1)) ;;
+	*) fail "greet through $VIP: got $(printf '%q' "$reply")" ;;
+	esac
+done < <(seq 1 8 | sed 's/^/c/' | vip 6000)
+[ "$i" = 8 ] || fail "$i replies of 8"
+[ "$seen1" -gt 0 ] && [ "$seen2" -gt 0 ] ||
+	fail "one host got everything (host1 $seen1, host2 $seen2)"
+ok "8 greetings through $VIP, replies from it, host1 $seen1 and host2 $seen2"
+
+if [ "$have_redis" != yes ]; then
+	echo "# no Redis store built in (or no redis-server): the chat room part is skipped"
+	done_testing
+	exit 0
+fi
+
+# One room: interleaved posts through the virtual address (both hosts)
+# get one gap-free sequence.
+got=$(seq 1 20 | sed 's/^/msg /' | vip 6004)
+[ "$got" = "$(seq 1 20 | sed 's/^/ok /')" ] ||
+	fail "20 posts through $VIP: $(printf '%q' "$got")"
+ok "20 posts through $VIP: ok 1 .. ok 20, in order"
+[ "$(in_ns "$DB" redis-cli -s "$TMP/redis/redis.sock" XLEN fleet)" = 20 ] ||
+	fail "the stream does not hold 20 entries"
+hist=$(printf '/history 2\n' | vip 6004)
+printf '%s\n' "$hist" | grep -q '^19 .* 10\.250\.1\.2:[0-9]* msg 19$' &&
+	printf '%s\n' "$hist" | grep -q '^20 .* 10\.250\.1\.2:[0-9]* msg 20$' ||
+	fail "/history 2: $(printf '%q' "$hist")"
+ok "/history through either host reads the one room"
+
+# host1 dies; the balancer's health check takes it out; host2 goes on.
+kill -KILL "${HOST_PID[1]}"
+wait "${HOST_PID[1]}" 2>/dev/null
+HOST_PID[1]=
+balance 10.250.3.2
+got=$(seq 21 25 | sed 's/^/after /' | vip 6004)
+[ "$got" = "$(seq 21 25 | sed 's/^/ok /')" ] ||
+	fail "after host1 died: $(printf '%q' "$got")"
+ok "host1 killed: host2 serves the same room (ok 21 .. ok 25)"
+done_testing
