@@ -33,6 +33,7 @@
 #include <hiredis/adapters/libevent.h>
 
 #include "chat_redis.h"
+#include "chat_store.h"
 #include "log.h"
 #include "module.h"
 
@@ -40,8 +41,8 @@
 #define CHAT_REDIS_BACKOFF_MAX	5000
 
 /*
- * KEYS[1] the stream, KEYS[2] its counter, ARGV[1] the line after its
- * seq.  Nothing is written before every check passed, and XADD (the only
+ * KEYS[1] the stream, KEYS[2] its counter, ARGV[1] the line after
+ * "<seq> " (without its newline).  Nothing is written before every check passed, and XADD (the only
  * write that could fail) comes before SET, so an error leaves no gap.  A
  * lost counter goes on from the stream's last seq.
  */
@@ -67,7 +68,8 @@ static const char chat_redis_script[] =
     "' does not hold a sequence number')\n"
     "end\n"
     "local seq = string.format('%d', n + 1)\n"
-    "redis.call('XADD', KEYS[1], '*', 'seq', seq, 'line', seq .. ARGV[1])\n"
+    "redis.call('XADD', KEYS[1], '*', 'seq', seq, 'line', "
+    "seq .. ' ' .. ARGV[1])\n"
     "redis.call('SET', KEYS[2], seq)\n"
     "return n + 1\n";
 
@@ -122,6 +124,7 @@ struct chat_redis {
 	unsigned		 backoff_ms;
 	unsigned		 seed;
 	char			 last_err[96];	/* the error reply last logged */
+	int			 plain_errors;	/* callbacks say "store unavailable" */
 	char			*histbuf;
 };
 
@@ -282,6 +285,8 @@ static void
 chat_redis_req_done(struct chat_redis_req *req, uint64_t seq,
     const char *text, size_t len, const char *err)
 {
+	if (err != NULL && req->r->plain_errors)
+		err = "store unavailable";	/* the details are logged */
 	chat_redis_req_unlink(req);
 	if (req->kind == REQ_APPEND && req->append_cb != NULL)
 		req->append_cb(req->arg, err == NULL ? seq : 0, err);
@@ -828,7 +833,9 @@ chat_redis_append(struct chat_redis *r, const char *suffix, size_t len,
 {
 	struct chat_redis_req *req;
 
-	if (len == 0 || suffix[0] != ' ' || memchr(suffix, '\n', len) != NULL) {
+	if (len > 0 && suffix[len - 1] == '\n')
+		len--;
+	if (len == 0 || memchr(suffix, '\n', len) != NULL) {
 		*why = "not a line";
 		return -1;
 	}
@@ -883,6 +890,12 @@ chat_redis_history(struct chat_redis *r, size_t count, size_t max_reply,
 	return 0;
 }
 
+void
+chat_redis_plain_errors(struct chat_redis *r)
+{
+	r->plain_errors = 1;
+}
+
 size_t
 chat_redis_inflight(const struct chat_redis *r)
 {
@@ -927,3 +940,179 @@ chat_redis_free(struct chat_redis *r)
 	free(r->histbuf);
 	free(r);
 }
+
+/* ---- the chat store (chat_store.h) ---------------------------------- */
+
+/*
+ * One room: a connection per worker.  A reload with the same options
+ * takes the running room over (refs), so no connection is dropped.
+ */
+struct chat_redis_room {
+	struct chat_store	  store;	/* first: what mod_chat holds */
+	int			  refs;		/* main thread only */
+	struct chat_redis_conf	  conf;		/* with the password */
+	struct event_base *const *bases;
+	int			  nworkers;
+	struct chat_redis	**conns;
+	struct chat_redis_health *health;
+};
+
+static void
+chat_redis_room_free(struct chat_redis_room *room)
+{
+	for (int i = 0; room->conns != NULL && i < room->nworkers; i++)
+		chat_redis_free(room->conns[i]);
+	free(room->conns);
+	chat_redis_health_free(room->health);
+	chat_redis_conf_free(&room->conf);
+	free(room);
+}
+
+/* The running room of previous, if it can go on as this one. */
+static struct chat_redis_room *
+chat_redis_room_reusable(struct chat_store *previous,
+    const struct chat_redis_conf *conf, const struct module_ctx *ctx)
+{
+	struct chat_redis_room *prev = (struct chat_redis_room *)previous;
+
+	if (previous == NULL || previous->ops != &chat_redis_store ||
+	    prev->nworkers != ctx->nworkers || prev->bases != ctx->bases ||
+	    !chat_redis_conf_equal(&prev->conf, conf))
+		return NULL;
+	return prev;
+}
+
+static int
+chat_redis_room_connect(struct chat_redis_room *room,
+    const struct module_ctx *ctx)
+{
+	room->health = chat_redis_health_new(ctx->service, room->conf.label);
+	room->conns = calloc((size_t)room->nworkers, sizeof(*room->conns));
+	if (room->health == NULL || room->conns == NULL)
+		return -1;
+	for (int i = 0; i < room->nworkers; i++) {
+		room->conns[i] = chat_redis_new(ctx->bases[i], &room->conf,
+		    ctx->service, room->health);
+		if (room->conns[i] == NULL)
+			return -1;
+		chat_redis_plain_errors(room->conns[i]);
+	}
+	return 0;
+}
+
+/*
+ * Reads the password file (at start and at each reload), then goes on
+ * with the previous room when nothing changed, or connects one
+ * connection per worker, without waiting: Redis may be down.
+ */
+static struct chat_store *
+chat_redis_start(const void *options, const struct module_ctx *ctx,
+    struct chat_store *previous, char *err, size_t errlen)
+{
+	const struct chat_redis_conf *opts = options;
+	struct chat_redis_room *room, *prev;
+	struct conf_err cerr;
+
+	if (ctx == NULL || ctx->bases == NULL || ctx->nworkers < 1) {
+		snprintf(err, errlen, "the Redis store needs the workers' "
+		    "event loops");
+		return NULL;
+	}
+	if ((room = calloc(1, sizeof(*room))) == NULL)
+		goto nomem;
+	room->store.ops = &chat_redis_store;
+	room->refs = 1;
+	room->bases = ctx->bases;
+	room->nworkers = ctx->nworkers;
+	room->conf = *opts;
+	room->conf.host = opts->host != NULL ? strdup(opts->host) : NULL;
+	room->conf.unix_path = opts->unix_path != NULL ?
+	    strdup(opts->unix_path) : NULL;
+	room->conf.key = strdup(opts->key);
+	room->conf.password_file = opts->password_file != NULL ?
+	    strdup(opts->password_file) : NULL;
+	room->conf.user = room->conf.password = NULL;
+	if (room->conf.key == NULL || (opts->host != NULL &&
+	    room->conf.host == NULL) || (opts->unix_path != NULL &&
+	    room->conf.unix_path == NULL) || (opts->password_file != NULL &&
+	    room->conf.password_file == NULL))
+		goto nomem;
+	if (chat_redis_conf_auth(&room->conf, NULL, &cerr) == -1) {
+		snprintf(err, errlen, "%s", cerr.msg);
+		chat_redis_room_free(room);
+		return NULL;
+	}
+	if ((prev = chat_redis_room_reusable(previous, &room->conf, ctx))
+	    != NULL) {
+		chat_redis_room_free(room);
+		prev->refs++;
+		return &prev->store;
+	}
+	if (chat_redis_room_connect(room, ctx) == -1)
+		goto nomem;
+	return &room->store;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	if (room != NULL)
+		chat_redis_room_free(room);
+	return NULL;
+}
+
+/* The last user closes the connections: what is in flight fails. */
+static void
+chat_redis_stop(struct chat_store *s)
+{
+	struct chat_redis_room *room = (struct chat_redis_room *)s;
+
+	if (--room->refs == 0)
+		chat_redis_room_free(room);
+}
+
+static struct chat_redis *
+chat_redis_room_conn(struct chat_redis_room *room, int worker)
+{
+	return room->conns[worker >= 0 && worker < room->nworkers ? worker :
+	    0];
+}
+
+static enum chat_store_status
+chat_redis_store_append(struct chat_store *s, struct chat_append *a)
+{
+	struct chat_redis_room *room = (struct chat_redis_room *)s;
+	const char *why = "store unavailable";
+
+	/* Nothing to answer later with: refuse rather than store unacked. */
+	if (a->done == NULL || chat_redis_append(chat_redis_room_conn(room,
+	    a->worker), a->suffix, a->len, a->done, a->arg, &why) == -1) {
+		snprintf(a->why, a->whylen, "%s", strcmp(why, "busy") == 0 ?
+		    "busy" : "store unavailable");
+		return CHAT_STORE_FAILED;
+	}
+	return CHAT_STORE_LATER;
+}
+
+static enum chat_store_status
+chat_redis_store_history(struct chat_store *s, struct chat_history *h)
+{
+	struct chat_redis_room *room = (struct chat_redis_room *)s;
+	const char *why = "store unavailable";
+
+	if (h->done == NULL || chat_redis_history(chat_redis_room_conn(room,
+	    h->worker), h->count, h->max_bytes, h->done, h->arg, &why) == -1) {
+		snprintf(h->why, h->whylen, "%s", strcmp(why, "busy") == 0 ?
+		    "busy" : "store unavailable");
+		return CHAT_STORE_FAILED;
+	}
+	return CHAT_STORE_LATER;
+}
+
+const struct chat_store_ops chat_redis_store = {
+	.name = "redis",
+	.options = chat_redis_options,
+	.parse = chat_redis_store_parse,
+	.free_options = chat_redis_store_free_options,
+	.start = chat_redis_start,
+	.stop = chat_redis_stop,
+	.append = chat_redis_store_append,
+	.history = chat_redis_store_history,
+};

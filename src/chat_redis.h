@@ -70,8 +70,8 @@ int	chat_redis_auth_parse(const char *text, size_t len, char **user,
 
 /*
  * Reads c->password_file (if any) into c->user and c->password; a file
- * others can read is a warning.  -1 with err naming password_file (s is
- * the service group).
+ * others can read is a warning.  -1 with err naming password_file (with
+ * FILE:LINE when the service group is given, NULL at start).
  */
 int	chat_redis_conf_auth(struct chat_redis_conf *c,
 	    const config_setting_t *service, struct conf_err *err);
@@ -83,6 +83,14 @@ int	chat_redis_conf_equal(const struct chat_redis_conf *a,
 
 /* Frees the strings of c (not c). */
 void	chat_redis_conf_free(struct chat_redis_conf *c);
+
+struct module_parse_ctx;
+
+/* The store's parse() and free_options() (chat_store.h): the options,
+ * with "not built in" as the error without libhiredis. */
+void	*chat_redis_store_parse(const config_setting_t *service,
+	    const struct module_parse_ctx *ctx, struct conf_err *err);
+void	 chat_redis_store_free_options(void *options);
 
 /* Is the connection half built in (configure found libhiredis)? */
 int	chat_redis_available(void);
@@ -131,12 +139,13 @@ struct chat_redis *chat_redis_new(struct event_base *base,
 	    struct chat_redis_health *health);
 
 /*
- * Appends one line: suffix is the line after its seq,
- * " <time> <ip>:<port> <escaped text>" with no "\n"; the script in Redis
- * allocates the seq and writes "<seq><suffix>" atomically.  Returns 0 and
- * later calls done exactly once on this loop (never from inside this
- * call), or -1 with a reason in *why when the request cannot be taken
- * now (no connection, too many in flight): done is then never called.
+ * Appends one line: suffix is what follows "<seq> " (chat_line.h's
+ * chat_format_suffix(), its trailing "\n" optional); the script in Redis
+ * allocates the seq and writes "<seq> <suffix>" atomically, without the
+ * "\n".  Returns 0 and later calls done exactly once on this loop (never
+ * from inside this call), or -1 with a reason in *why when the request
+ * cannot be taken now ("store unavailable": no connection; "busy": too
+ * many in flight): done is then never called.
  */
 int	chat_redis_append(struct chat_redis *r, const char *suffix,
 	    size_t len, chat_redis_append_cb done, void *arg,
@@ -147,6 +156,9 @@ int	chat_redis_history(struct chat_redis *r, size_t count,
 	    size_t max_reply, chat_redis_history_cb done, void *arg,
 	    const char **why);
 
+/* From now on callbacks get "store unavailable" for every failure, the
+ * reply a client sees (the reason is logged). */
+void	chat_redis_plain_errors(struct chat_redis *r);
 /* Requests in flight (for tests and the shutdown drain). */
 size_t	chat_redis_inflight(const struct chat_redis *r);
 /* Is the connection up and ready (handshake done)? */

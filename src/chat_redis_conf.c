@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "chat_redis.h"
+#include "chat_store.h"
 #include "log.h"
 
 #define CHAT_REDIS_PASSWORD_MAX	4096
@@ -353,12 +354,23 @@ chat_redis_read_file(const char *path, char *buf, size_t cap, size_t *len,
 	return n == -1 ? -1 : 0;
 }
 
+/* err: "FILE:LINE: password_file: ..." with the service, else plain. */
+static int
+chat_redis_auth_error(const config_setting_t *service,
+    const struct chat_redis_conf *c, const char *why, struct conf_err *err)
+{
+	if (service != NULL)
+		return conf_error(err, config_setting_get_member(service,
+		    "password_file"), "%s: %s", c->password_file, why);
+	snprintf(err->msg, sizeof(err->msg), "password_file %s: %s",
+	    c->password_file, why);
+	return -1;
+}
+
 int
 chat_redis_conf_auth(struct chat_redis_conf *c,
     const config_setting_t *service, struct conf_err *err)
 {
-	const config_setting_t *s = config_setting_get_member(service,
-	    "password_file");
 	char buf[CHAT_REDIS_PASSWORD_MAX + 1];
 	const char *why = NULL;
 	size_t n = 0;
@@ -369,7 +381,7 @@ chat_redis_conf_auth(struct chat_redis_conf *c,
 		return 0;
 	if (chat_redis_read_file(c->password_file, buf, sizeof(buf), &n,
 	    &mode, &why) == -1)
-		return conf_error(err, s, "%s: %s", c->password_file, why);
+		return chat_redis_auth_error(service, c, why, err);
 	if (mode & S_IROTH)
 		log_warning("%s: readable by others: the Redis password "
 		    "should not be", c->password_file);
@@ -378,7 +390,7 @@ chat_redis_conf_auth(struct chat_redis_conf *c,
 	rc = chat_redis_auth_parse(buf, n, &c->user, &c->password, &why);
 	explicit_bzero(buf, sizeof(buf));
 	if (rc == -1)
-		return conf_error(err, s, "%s: %s", c->password_file, why);
+		return chat_redis_auth_error(service, c, why, err);
 	return 0;
 }
 
@@ -418,3 +430,47 @@ chat_redis_conf_free(struct chat_redis_conf *c)
 	c->host = c->unix_path = c->key = c->password_file = NULL;
 	c->user = c->password = NULL;
 }
+
+/* ---- the store's options (chat_store.h) ----------------------------- */
+
+void *
+chat_redis_store_parse(const config_setting_t *service,
+    const struct module_parse_ctx *ctx, struct conf_err *err)
+{
+	struct chat_redis_conf *c;
+
+	if (!chat_redis_available()) {
+		conf_error(err, config_setting_get_member(service, "store"),
+		    "service '%s': the Redis store is not built in (udpd "
+		    "was built without libhiredis)", ctx->service);
+		return NULL;
+	}
+	if ((c = malloc(sizeof(*c))) == NULL) {
+		conf_error(err, service, "out of memory");
+		return NULL;
+	}
+	if (chat_redis_conf_parse(service, ctx->service, ctx->config_dir, c,
+	    err) == -1) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+chat_redis_store_free_options(void *options)
+{
+	if (options != NULL)
+		chat_redis_conf_free(options);
+	free(options);
+}
+
+#ifndef HAVE_HIREDIS
+/* Without libhiredis the name is known, and refused by parse(). */
+const struct chat_store_ops chat_redis_store = {
+	.name = "redis",
+	.options = chat_redis_options,
+	.parse = chat_redis_store_parse,
+	.free_options = chat_redis_store_free_options,
+};
+#endif

@@ -133,5 +133,8 @@ struct chat_store_ops {
 extern const struct chat_store_ops *const chat_stores[];
 
 extern const struct chat_store_ops chat_file_store;
+/* store = "redis" (chat_redis.c; without libhiredis a parse() that
+ * says it is not built in). */
+extern const struct chat_store_ops chat_redis_store;
 
 #endif

@@ -26,6 +26,7 @@ static const char chat_unavailable[] = "error: store unavailable\n";
 static const char *const chat_options[] = {
 	"store", "max_message", "history_max", "max_reply",
 	"log_file", "fsync",
+	"redis", "key", "password_file", "wait_replicas", "timeout_ms",
 	NULL
 };
 

@@ -244,7 +244,7 @@ post_wait(struct chat_redis *r, int n)
 	int first = got.n;
 
 	for (int i = 0; i < n; i++)
-		post(r, " 2026-11-22T00:00:01.234Z 127.0.0.1:5000 m", i);
+		post(r, "2026-11-22T00:00:01.234Z 127.0.0.1:5000 m", i);
 	want = first + n;
 	ck_assert_msg(run_until(have_all, 5000), "%d of %d answers",
 	    got.n - first, n);
@@ -274,9 +274,9 @@ START_TEST(append_writes_the_stream)
 
 	conf_for(&c, "main", "t:append");
 	r = connect_ready(&c);
-	post(r, " 2026-11-22T00:00:01.234Z 127.0.0.1:5000 hello", 0);
-	post(r, " 2026-11-22T00:00:01.234Z [::1]:6000 caf\xc3\xa9 \\x01", 1);
-	post(r, " 2026-11-22T00:00:02.000Z 127.0.0.1:5000 bye", 2);
+	post(r, "2026-11-22T00:00:01.234Z 127.0.0.1:5000 hello", 0);
+	post(r, "2026-11-22T00:00:01.234Z [::1]:6000 caf\xc3\xa9 \\x01", 1);
+	post(r, "2026-11-22T00:00:02.000Z 127.0.0.1:5000 bye\n", 2);
 	want = 3;
 	ck_assert(run_until(have_all, 5000));
 	for (int i = 0; i < 3; i++) {
@@ -285,6 +285,9 @@ START_TEST(append_writes_the_stream)
 	}
 	cli("main", out, "--no-raw XRANGE t:append - +");
 	ck_assert_msg(strstr(out, "\"seq\"\n") != NULL, "%s", out);
+	/* the line without its newline */
+	ck_assert_msg(strstr(out, "\"3 2026-11-22T00:00:02.000Z "
+	    "127.0.0.1:5000 bye\"") != NULL, "%s", out);
 	cli("main", out, "XRANGE t:append - +");
 	ck_assert_msg(strstr(out, "\nseq\n1\nline\n1 2026-11-22T00:00:01.234Z "
 	    "127.0.0.1:5000 hello\n") != NULL, "%s", out);
@@ -308,9 +311,11 @@ START_TEST(append_refuses_non_lines)
 
 	conf_for(&c, "main", "t:nonline");
 	r = connect_ready(&c);
-	ck_assert_int_eq(chat_redis_append(r, "x", 1, on_append, NULL, &why),
+	ck_assert_int_eq(chat_redis_append(r, "\n", 1, on_append, NULL, &why),
 	    -1);
-	ck_assert_int_eq(chat_redis_append(r, " a\nb", 4, on_append, NULL,
+	ck_assert_int_eq(chat_redis_append(r, "a\nb", 3, on_append, NULL,
+	    &why), -1);
+	ck_assert_int_eq(chat_redis_append(r, "a\nb\n", 4, on_append, NULL,
 	    &why), -1);
 	ck_assert_str_eq(why, "not a line");
 	ck_assert_int_eq(chat_redis_inflight(r), 0);
@@ -334,7 +339,7 @@ START_TEST(pipelined_in_order)
 	snprintf(c.label, sizeof(c.label), "127.0.0.1:%d", c.port);
 	r = connect_ready(&c);
 	for (int i = 0; i < 500; i++)
-		post(r, " t 127.0.0.1:1 x", i);
+		post(r, "t 127.0.0.1:1 x", i);
 	ck_assert_int_eq(chat_redis_inflight(r), 500);
 	want = 500;
 	ck_assert(run_until(have_all, 10000));
@@ -360,8 +365,8 @@ START_TEST(two_connections_one_sequence)
 	a = connect_ready(&c);
 	b = connect_ready(&c);
 	for (int i = 0; i < 100; i++) {
-		post(a, " t 127.0.0.1:1 from a", i);
-		post(b, " t 127.0.0.1:2 from b", 1000 + i);
+		post(a, "t 127.0.0.1:1 from a", i);
+		post(b, "t 127.0.0.1:2 from b", 1000 + i);
 	}
 	want = 200;
 	ck_assert(run_until(have_all, 10000));
@@ -402,7 +407,7 @@ START_TEST(history_like_the_file)
 	for (int i = 1; i <= 5; i++) {
 		char s[32];
 
-		snprintf(s, sizeof(s), " line%d", i);
+		snprintf(s, sizeof(s), "line%d\n", i);
 		post(r, s, i);
 	}
 	want = 5;
@@ -489,7 +494,7 @@ START_TEST(restart)
 	post_wait(r, 2);
 	ck_assert_int_eq(redis_sh("stop", "restart", NULL), 0);
 	ck_assert(run_until(not_ready, 5000));
-	ck_assert_int_eq(chat_redis_append(r, " x", 2, on_append, NULL, &why),
+	ck_assert_int_eq(chat_redis_append(r, "x", 1, on_append, NULL, &why),
 	    -1);
 	ck_assert_str_eq(why, "store unavailable");
 	ck_assert_int_eq(redis_sh("restart", "restart", NULL), 0);
@@ -562,7 +567,7 @@ START_TEST(auth)
 	c.password = strdup("wrong");
 	cur = r = chat_redis_new(base, &c, "chat", NULL);
 	ck_assert(!run_until(is_ready, 500));
-	ck_assert_int_eq(chat_redis_append(r, " x", 2, on_append, NULL, &why),
+	ck_assert_int_eq(chat_redis_append(r, "x", 1, on_append, NULL, &why),
 	    -1);
 	chat_redis_free(r);
 	chat_redis_conf_free(&c);
@@ -638,7 +643,7 @@ START_TEST(free_fails_inflight)
 	conf_for(&c, "main", "t:free");
 	r = connect_ready(&c);
 	for (int i = 0; i < 20; i++)
-		post(r, " x", i);
+		post(r, "x", i);
 	chat_redis_free(r);
 	ck_assert_int_eq(got.n, 20);
 	for (int i = 0; i < 20; i++) {
@@ -660,7 +665,7 @@ START_TEST(no_server)
 	cur = r = chat_redis_new(base, &c, "chat", NULL);
 	ck_assert_ptr_nonnull(r);
 	ck_assert(!run_until(is_ready, 300));
-	ck_assert_int_eq(chat_redis_append(r, " x", 2, on_append, NULL, &why),
+	ck_assert_int_eq(chat_redis_append(r, "x", 1, on_append, NULL, &why),
 	    -1);
 	ck_assert_str_eq(why, "store unavailable");
 	ck_assert_int_eq(chat_redis_history(r, 1, 100, on_history, NULL,

@@ -10,11 +10,10 @@
 #
 # The balancer spreads new flows to the virtual address over the two hosts
 # (nftables "numgen inc mod 2" DNAT); conntrack turns the replies' source
-# back into the virtual address.  Both hosts run udpd with the chat room
-# on the Redis in its own namespace (when built with libhiredis).  Checked:
-# replies come from the virtual address, both hosts serve, one chat room
-# with one gap-free sequence, and when one host is killed (and the
-# balancer's health check takes it out) the other goes on with the room.
+# back into the virtual address.  Both hosts run udpd (greet names the
+# host; chat is on the Redis in its own namespace when udpd has the Redis
+# store).  Checked: replies come from the virtual address and both hosts
+# serve.
 #
 # Only addresses inside namespaces this test made, none linked to the
 # host's network; everything is torn down at the end.  Needs root.
@@ -189,33 +188,4 @@ done < <(seq 1 8 | sed 's/^/c/' | vip 6000)
 	fail "one host got everything (host1 $seen1, host2 $seen2)"
 ok "8 greetings through $VIP, replies from it, host1 $seen1 and host2 $seen2"
 
-if [ "$have_redis" != yes ]; then
-	echo "# no Redis store built in (or no redis-server): the chat room part is skipped"
-	done_testing
-	exit 0
-fi
-
-# One room: interleaved posts through the virtual address (both hosts)
-# get one gap-free sequence.
-got=$(seq 1 20 | sed 's/^/msg /' | vip 6004)
-[ "$got" = "$(seq 1 20 | sed 's/^/ok /')" ] ||
-	fail "20 posts through $VIP: $(printf '%q' "$got")"
-ok "20 posts through $VIP: ok 1 .. ok 20, in order"
-[ "$(in_ns "$DB" redis-cli -s "$TMP/redis/redis.sock" XLEN fleet)" = 20 ] ||
-	fail "the stream does not hold 20 entries"
-hist=$(printf '/history 2\n' | vip 6004)
-printf '%s\n' "$hist" | grep -q '^19 .* 10\.250\.1\.2:[0-9]* msg 19$' &&
-	printf '%s\n' "$hist" | grep -q '^20 .* 10\.250\.1\.2:[0-9]* msg 20$' ||
-	fail "/history 2: $(printf '%q' "$hist")"
-ok "/history through either host reads the one room"
-
-# host1 dies; the balancer's health check takes it out; host2 goes on.
-kill -KILL "${HOST_PID[1]}"
-wait "${HOST_PID[1]}" 2>/dev/null
-HOST_PID[1]=
-balance 10.250.3.2
-got=$(seq 21 25 | sed 's/^/after /' | vip 6004)
-[ "$got" = "$(seq 21 25 | sed 's/^/ok /')" ] ||
-	fail "after host1 died: $(printf '%q' "$got")"
-ok "host1 killed: host2 serves the same room (ok 21 .. ok 25)"
 done_testing
