@@ -1021,6 +1021,11 @@ chat_redis_start(const void *options, const struct module_ctx *ctx,
 	if ((room = calloc(1, sizeof(*room))) == NULL)
 		goto nomem;
 	room->store.ops = &chat_redis_store;
+	/* The client's slot outlives our own deadline a little, so that the
+	 * reply normally comes from here (and the connection is reset). */
+	room->store.timeout_ms = (unsigned)opts->timeout_ms +
+	    (opts->timeout_ms / 10 > 100 ? (unsigned)opts->timeout_ms / 10 :
+	    100);
 	room->refs = 1;
 	room->bases = ctx->bases;
 	room->nworkers = ctx->nworkers;
@@ -1108,6 +1113,7 @@ chat_redis_store_history(struct chat_store *s, struct chat_history *h)
 
 const struct chat_store_ops chat_redis_store = {
 	.name = "redis",
+	.answers_later = 1,
 	.options = chat_redis_options,
 	.parse = chat_redis_store_parse,
 	.free_options = chat_redis_store_free_options,
