@@ -91,6 +91,7 @@ static struct {
 	unsigned int		 inflight;
 	double			 rate;
 	unsigned int		 nsock;
+	int			 spread;	/* -S: 127.0.0.(1 + i) */
 	size_t			 len;
 	double			 duration;
 	double			 warmup;
@@ -148,12 +149,14 @@ usage(void)
 {
 	fprintf(stderr,
 "usage: udpload -t HOST:PORT [-b] [-d seconds] [-e mode] [-l bytes]\n"
-"               [-n inflight] [-p text] [-q] [-r pps] [-s sockets]\n"
+"               [-n inflight] [-p text] [-q] [-r pps] [-s sockets] [-S]\n"
 "               [-T timeout_ms] [-w warmup_seconds]\n"
 "  -t  target, loopback only: 127.0.0.0/8, [::1] or localhost\n"
 "  -n  requests kept in flight (closed loop, default 1)\n"
 "  -r  open loop at this many requests per second (-n ignored)\n"
 "  -s  source sockets, requests spread round-robin (default 1)\n"
+"  -S  socket i sends from 127.0.0.(1 + i) (an IPv4 target): sources a\n"
+"      server steering by source address spreads over its workers\n"
 "  -l  payload bytes (default 32, at least %d: the id token)\n"
 "  -p  fixed payload text; \"{id}\" in it is replaced by the id token\n"
 "  -x  fixed binary payload in hex (an SNTP request), no id token\n"
@@ -718,6 +721,21 @@ drain(unsigned int sock)
 	}
 }
 
+/* -S: socket i sends from 127.0.0.(1 + i % 254), still loopback. */
+static void
+bind_spread(int fd, unsigned int i)
+{
+	struct sockaddr_in	sin;
+
+	if (U.target.ss_family != AF_INET)
+		fatal("-S needs an IPv4 target");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000001u + i % 254);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		fatal("bind 127.0.0.%u: %s", 1 + i % 254, strerror(errno));
+}
+
 static void
 open_sockets(void)
 {
@@ -739,6 +757,8 @@ open_sockets(void)
 		    sizeof(sz));
 		(void)setsockopt(U.fd[i], SOL_SOCKET, SO_SNDBUF, &sz,
 		    sizeof(sz));
+		if (U.spread)
+			bind_spread(U.fd[i], i);
 		if (connect(U.fd[i], (struct sockaddr *)&U.target,
 		    U.targetlen) == -1)
 			fatal("connect %s: %s", U.target_str, strerror(errno));
@@ -992,7 +1012,7 @@ main(int argc, char *argv[])
 	U.mode = M_ECHO;
 	U.mode_str = "echo";
 
-	while ((ch = getopt(argc, argv, "bd:e:hl:n:p:qr:s:t:T:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "bd:e:hl:n:p:qr:s:St:T:w:x:")) != -1) {
 		switch (ch) {
 		case 'b':
 			U.busy = 1;
@@ -1028,6 +1048,9 @@ main(int argc, char *argv[])
 		case 's':
 			U.nsock = (unsigned int)parse_num(optarg, "sockets", 1,
 			    MAX_SOCKETS);
+			break;
+		case 'S':
+			U.spread = 1;
 			break;
 		case 't':
 			parse_target(optarg);
