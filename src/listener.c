@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <linux/filter.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,29 @@
 #define CTL_SIZE	128	/* pktinfo (v4 or v6) + a timespec stamp */
 
 static void	listener_prepare_rx(struct batch *b, size_t n);
+
+/* One socket of one worker. */
+struct listener {
+	int				 fd;
+	struct event			*ev;
+	struct service_conf		*svc;		/* may be switched on reload */
+	const struct loop_guard		*guard;
+	struct batch			*batch;		/* the worker's buffers */
+	struct pending_table		*pending;	/* the worker's late replies */
+	struct udpd_sockaddr		 local;		/* as bound (real port) */
+	size_t				 listen_index;	/* in svc->listen */
+	int				 wildcard;	/* needs IP_PKTINFO */
+	int				 timestamps;	/* SO_TIMESTAMPNS on */
+	struct udpd_counters		 counters;	/* this socket's share */
+	struct udpd_counters		 summarised;	/* at the last summary */
+	struct ratelimit		*rl;		/* per-source buckets */
+	struct rate_limit_conf		 rl_conf;	/* what rl was made for */
+	int				 worker_index;
+	int				 passed_index;	/* systemd's fd, or -1 */
+	uint64_t			 mono_ns;	/* batch time, for rl */
+	struct listener			*next;
+	char				 label[128];	/* "name addr:port" */
+};
 
 struct batch {
 	struct mmsghdr		 rx[BATCH];
@@ -363,9 +387,114 @@ listener_close(struct listener *l)
 	ratelimit_free(l->rl);
 	if (l->ev != NULL)
 		event_free(l->ev);
-	if (l->fd >= 0)
+	/* systemd's socket stays open, free for a later reload */
+	if (l->fd >= 0 && l->passed_index < 0)
 		close(l->fd);
 	free(l);
+}
+
+struct listener *
+listener_next(const struct listener *l)
+{
+	return l->next;
+}
+
+void
+listener_push(struct listener **head, struct listener *l)
+{
+	l->next = *head;
+	*head = l;
+}
+
+struct listener *
+listener_take_bound_to(struct listener **head, const struct service_conf *svc,
+    size_t i)
+{
+	const struct sockaddr *want =
+	    (const struct sockaddr *)&svc->listen[i].ss;
+
+	for (struct listener **pp = head; *pp != NULL; pp = &(*pp)->next) {
+		struct listener *l = *pp;
+		const struct sockaddr *have = (const struct sockaddr *)
+		    &l->svc->listen[l->listen_index].ss;
+
+		if (!addr_equal(have, want))
+			continue;
+		if (addr_port(want) == 0 && strcmp(l->svc->name, svc->name))
+			continue;
+		*pp = l->next;
+		l->next = NULL;
+		return l;
+	}
+	return NULL;
+}
+
+int
+listener_dup_socket(const struct listener *l)
+{
+	return fcntl(l->fd, F_DUPFD_CLOEXEC, 0);
+}
+
+void
+listener_mark_passed(struct listener *l, int index)
+{
+	l->passed_index = index;
+}
+
+int
+listener_passed(const struct listener *l)
+{
+	return l->passed_index;
+}
+
+void
+listener_set_worker(struct listener *l, int worker)
+{
+	l->worker_index = worker;
+}
+
+int
+listener_worker(const struct listener *l)
+{
+	return l->worker_index;
+}
+
+const struct service_conf *
+listener_service(const struct listener *l)
+{
+	return l->svc;
+}
+
+const struct udpd_sockaddr *
+listener_local(const struct listener *l)
+{
+	return &l->local;
+}
+
+const char *
+listener_label(const struct listener *l)
+{
+	return l->label;
+}
+
+void
+listener_counters(const struct listener *l, struct udpd_counters *c)
+{
+	const uint64_t *src = (const uint64_t *)&l->counters;
+	uint64_t *dst = (uint64_t *)c;
+
+	for (size_t i = 0; i < sizeof(*c) / sizeof(*dst); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void
+listener_reset_counters(struct listener *l)
+{
+	uint64_t *c = (uint64_t *)&l->counters;
+
+	for (size_t i = 0; i < sizeof(l->counters) / sizeof(*c); i++)
+		__atomic_store_n(&c[i], 0, __ATOMIC_RELAXED);
+	memset(&l->summarised, 0, sizeof(l->summarised));
 }
 
 /* Access lists: deny wins; with an allow list, only its blocks pass. */

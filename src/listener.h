@@ -23,27 +23,6 @@ struct loop_guard {
 	uint8_t	ports[65536 / 8];
 };
 
-struct listener {
-	int				 fd;
-	struct event			*ev;
-	struct service_conf		*svc;		/* may be switched on reload */
-	const struct loop_guard		*guard;
-	struct batch			*batch;		/* the worker's buffers */
-	struct pending_table		*pending;	/* the worker's late replies */
-	struct udpd_sockaddr		 local;		/* as bound (real port) */
-	size_t				 listen_index;	/* in svc->listen */
-	int				 wildcard;	/* needs IP_PKTINFO */
-	int				 timestamps;	/* SO_TIMESTAMPNS on */
-	struct udpd_counters		 counters;	/* this socket's share */
-	struct udpd_counters		 summarised;	/* at the last summary */
-	struct ratelimit		*rl;		/* per-source buckets */
-	struct rate_limit_conf		 rl_conf;	/* what rl was made for */
-	int				 worker_index;
-	int				 passed_index;	/* systemd's fd, or -1 */
-	uint64_t			 mono_ns;	/* batch time, for rl */
-	struct listener			*next;
-	char				 label[128];	/* "name addr:port" */
-};
 
 /*
  * Opens and binds the socket for listen address i of svc.  reuseport is set
@@ -81,7 +60,40 @@ void	listener_send_later(void *listener, const struct sockaddr *peer,
 /* Hands a kept socket to the service that now owns its address. */
 void	listener_retarget(struct listener *l, struct service_conf *svc,
 	    size_t i);
+/* Closes the socket (never systemd's: see listener_mark_passed) and frees
+ * l; its late replies are dropped. */
 void	listener_close(struct listener *l);
+
+/*
+ * What the server asks of a listener.  The server keeps each worker's
+ * listeners in a list it owns through these; it never touches a field.
+ */
+struct listener *listener_next(const struct listener *l);
+void	listener_push(struct listener **head, struct listener *l);
+/*
+ * Takes out of the list at *head the listener bound to listen address i of
+ * svc, to keep its socket across a reload; NULL if there is none.  Port 0
+ * means "any port": only a listener of the same service matches it.
+ */
+struct listener *listener_take_bound_to(struct listener **head,
+	    const struct service_conf *svc, size_t i);
+/* A new descriptor for l's socket (the workers share a passed socket);
+ * -1 with errno. */
+int	listener_dup_socket(const struct listener *l);
+/* The socket came from systemd (its index in the passed fds): it is
+ * never closed by listener_close(), free for a later reload. */
+void	listener_mark_passed(struct listener *l, int index);
+int	listener_passed(const struct listener *l);	/* index, or -1 */
+void	listener_set_worker(struct listener *l, int worker);
+int	listener_worker(const struct listener *l);
+const struct service_conf *listener_service(const struct listener *l);
+/* The address as bound (the real port, when port 0 was asked). */
+const struct udpd_sockaddr *listener_local(const struct listener *l);
+const char *listener_label(const struct listener *l);	/* "name addr" */
+/* A snapshot of the counters (each read atomically). */
+void	listener_counters(const struct listener *l, struct udpd_counters *c);
+/* The socket now serves another service: counting starts again. */
+void	listener_reset_counters(struct listener *l);
 
 struct batch	*batch_new(void);
 void		 batch_free(struct batch *b);

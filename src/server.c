@@ -28,7 +28,6 @@ struct plan {
 	size_t			 index;
 	int			 worker;
 	int			 reused;	/* was the worker's already */
-	int			 passed;	/* index+1 in srv->passed */
 };
 
 /* Sums the counters of svc over every worker's sockets. */
@@ -39,15 +38,16 @@ server_sum(const struct server *srv, const struct service_conf *svc,
 	memset(c, 0, sizeof(*c));
 	for (int w = 0; w < srv->nworkers; w++)
 		for (const struct listener *l = srv->workers[w].listeners;
-		    l != NULL; l = l->next) {
-			const uint64_t *src = (const uint64_t *)&l->counters;
+		    l != NULL; l = listener_next(l)) {
+			struct udpd_counters one;
+			const uint64_t *src = (const uint64_t *)&one;
 			uint64_t *dst = (uint64_t *)c;
 
-			if (l->svc != svc)
+			if (listener_service(l) != svc)
 				continue;
+			listener_counters(l, &one);
 			for (size_t i = 0; i < sizeof(*c) / sizeof(*dst); i++)
-				dst[i] += __atomic_load_n(&src[i],
-				    __ATOMIC_RELAXED);
+				dst[i] += src[i];
 		}
 }
 
@@ -124,7 +124,8 @@ server_summary(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (struct listener *l = w->listeners; l != NULL; l = l->next)
+	for (struct listener *l = w->listeners; l != NULL;
+	    l = listener_next(l))
 		listener_summarise(l, server_summary_line);
 }
 
@@ -161,72 +162,52 @@ server_create_workers(struct server *srv, int n)
 		fatalx("pthread_barrier_init");
 }
 
-/* Takes out of worker w the open socket for the same address, if any. */
-static struct listener *
-server_take(struct worker *w, const struct service_conf *svc, size_t i)
-{
-	const struct sockaddr *want =
-	    (const struct sockaddr *)&svc->listen[i].ss;
-
-	for (struct listener **pp = &w->listeners; *pp != NULL;
-	    pp = &(*pp)->next) {
-		struct listener *l = *pp;
-		const struct sockaddr *have = (const struct sockaddr *)
-		    &l->svc->listen[l->listen_index].ss;
-
-		if (!addr_equal(have, want))
-			continue;
-		/* Port 0 means "any": only the same service keeps it. */
-		if (addr_port(want) == 0 && strcmp(l->svc->name, svc->name))
-			continue;
-		*pp = l->next;
-		l->next = NULL;
-		return l;
-	}
-	return NULL;
-}
-
 static void
 server_rollback(struct server *srv, struct plan *plan, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
 		struct worker *w = &srv->workers[plan[k].worker];
 
+		if (plan[k].l == NULL)
+			continue;
 		if (plan[k].reused) {
-			plan[k].l->next = w->listeners;
-			w->listeners = plan[k].l;
+			listener_push(&w->listeners, plan[k].l);
 			continue;
 		}
-		if (plan[k].passed) {		/* systemd's: keep it open */
-			srv->passed_used[plan[k].passed - 1] = 0;
-			if (plan[k].l != NULL)
-				plan[k].l->fd = -1;
-		}
+		/* systemd's socket is not closed, but free again */
+		if (listener_passed(plan[k].l) >= 0)
+			srv->passed_used[listener_passed(plan[k].l)] = 0;
 		listener_close(plan[k].l);
 	}
 	free(plan);
 }
 
-/* A socket passed by systemd bound to this service's address, if any. */
-static struct listener *
+/*
+ * A socket passed by systemd bound to this service's address: 1 with it in
+ * *l, 0 if there is none, -1 with err if it cannot be used.
+ */
+static int
 server_adopt_passed(struct server *srv, struct service_conf *svc, size_t k,
-    int *which, char *err, size_t errlen)
+    struct listener **l, char *err, size_t errlen)
 {
 	const struct udpd_sockaddr *a = &svc->listen[k];
 
 	/* sd_is_socket_sockaddr() takes port 0 as "any port". */
 	if (addr_port((const struct sockaddr *)&a->ss) == 0)
-		return NULL;
+		return 0;
 	for (size_t i = 0; i < srv->npassed; i++) {
 		if (srv->passed_used[i] ||
 		    !notify_fd_matches(srv->passed[i], &a->ss, a->len))
 			continue;
-		*which = (int)i + 1;
+		if ((*l = listener_adopt(svc, k, srv->passed[i], err,
+		    errlen)) == NULL)
+			return -1;
 		/* Taken now, so no other address of this plan matches it. */
 		srv->passed_used[i] = 1;
-		return listener_adopt(svc, k, srv->passed[i], err, errlen);
+		listener_mark_passed(*l, (int)i);
+		return 1;
 	}
-	return NULL;
+	return 0;
 }
 
 void
@@ -331,19 +312,21 @@ server_plan_one(struct server *srv, struct plan *p, const struct plan *first,
 	struct worker *w = &srv->workers[p->worker];
 	const struct udpd_sockaddr *at = NULL;
 
-	p->l = server_take(w, p->svc, p->index);
+	int r;
+
+	p->l = listener_take_bound_to(&w->listeners, p->svc, p->index);
 	p->reused = p->l != NULL;
-	if (p->l == NULL && p->worker == 0)
-		p->l = server_adopt_passed(srv, p->svc, p->index, &p->passed,
-		    err, errlen);
-	if (p->l != NULL || p->passed)
-		return p->l != NULL ? 0 : -1;
+	if (p->l != NULL)
+		return 0;
+	if (p->worker == 0 && (r = server_adopt_passed(srv, p->svc, p->index,
+	    &p->l, err, errlen)) != 0)
+		return r > 0 ? 0 : -1;
 	/*
 	 * A socket from systemd belongs to root: an unprivileged udpd cannot
 	 * join its reuseport group, so the other workers share it.
 	 */
-	if (first != NULL && first->passed) {
-		int fd = fcntl(first->l->fd, F_DUPFD_CLOEXEC, 0);
+	if (first != NULL && listener_passed(first->l) >= 0) {
+		int fd = listener_dup_socket(first->l);
 
 		if (fd < 0) {
 			snprintf(err, errlen, "service %s: dup of a passed "
@@ -357,7 +340,7 @@ server_plan_one(struct server *srv, struct plan *p, const struct plan *first,
 	}
 	/* Port 0: every worker binds the port the first one was given. */
 	if (first != NULL)
-		at = &first->l->local;
+		at = listener_local(first->l);
 	p->l = listener_open(p->svc, p->index, at, srv->nworkers > 1, err,
 	    errlen);
 	return p->l != NULL ? 0 : -1;
@@ -388,7 +371,7 @@ server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
 				}
 			}
 			if (srv->nworkers > 1 && !plan[first].reused &&
-			    !plan[first].passed)
+			    listener_passed(plan[first].l) < 0)
 				listener_steer(plan[first].l, srv->nworkers);
 		}
 	}
@@ -396,8 +379,9 @@ server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
 	return 0;
 }
 
+/* Two optional settings (NULL: not set) say the same. */
 static int
-same_text(const char *a, const char *b)
+same_optional_text(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) ||
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
@@ -425,66 +409,73 @@ server_resume(struct server *srv)
 		pthread_barrier_wait(&srv->resumed);
 }
 
-/* Puts the planned sockets in place.  Fails only by exiting (memory). */
-static void
-server_switch(struct server *srv, struct plan *plan, size_t n)
+/* Every worker's listeners, taken out into one list. */
+static struct listener *
+server_take_all(struct server *srv)
 {
-	struct listener *old = NULL;
+	struct listener *all = NULL;
 
-	loop_guard_init(&srv->guard);
 	for (int i = 0; i < srv->nworkers; i++) {
 		struct listener *l = srv->workers[i].listeners;
 
 		while (l != NULL) {
-			struct listener *next = l->next;
+			struct listener *next = listener_next(l);
 
-			l->next = old;
-			old = l;
+			listener_push(&all, l);
 			l = next;
 		}
 		srv->workers[i].listeners = NULL;
 	}
+	return all;
+}
+
+/* Closes what the new configuration did not keep. */
+static void
+server_close_unused(struct server *srv, struct listener *old)
+{
+	while (old != NULL) {
+		struct listener *next = listener_next(old);
+
+		if (listener_worker(old) == 0)
+			log_notice("%s: closed", listener_label(old));
+		/* systemd's socket stays open, free for a later reload. */
+		if (listener_passed(old) >= 0)
+			srv->passed_used[listener_passed(old)] = 0;
+		listener_close(old);
+		old = next;
+	}
+}
+
+/* Puts the planned sockets in place.  Fails only by exiting (memory). */
+static void
+server_switch(struct server *srv, struct plan *plan, size_t n)
+{
+	struct listener *old = server_take_all(srv);
+
+	loop_guard_init(&srv->guard);
 	for (size_t k = 0; k < n; k++) {
 		struct worker *w = &srv->workers[plan[k].worker];
 		struct listener *l = plan[k].l;
 
-		if (plan[k].reused && strcmp(l->svc->name, plan[k].svc->name)) {
-			memset(&l->counters, 0, sizeof(l->counters));
-			memset(&l->summarised, 0, sizeof(l->summarised));
-		}
+		if (plan[k].reused && strcmp(listener_service(l)->name,
+		    plan[k].svc->name) != 0)
+			listener_reset_counters(l);
 		listener_retarget(l, plan[k].svc, plan[k].index);
-		if (plan[k].passed) {
-			srv->passed_used[plan[k].passed - 1] = 1;
-			l->passed_index = plan[k].passed - 1;
-		}
-		loop_guard_add(&srv->guard,
-		    addr_port((struct sockaddr *)&l->local.ss));
+		loop_guard_add(&srv->guard, addr_port((const struct sockaddr *)
+		    &listener_local(l)->ss));
 		if (!plan[k].reused) {
 			if (listener_attach(l, w->base, w->batch, w->pending,
 			    &srv->guard) < 0)
-				fatalx("%s: cannot add event", l->label);
+				fatalx("%s: cannot add event",
+				    listener_label(l));
 			if (plan[k].worker == 0)
-				log_notice("%s: listening%s", l->label,
-				    plan[k].passed ? " (socket from systemd)" :
-				    "");
+				log_notice("%s: listening%s", listener_label(l),
+				    listener_passed(l) >= 0 ?
+				    " (socket from systemd)" : "");
 		}
-		l->next = w->listeners;
-		w->listeners = l;
+		listener_push(&w->listeners, l);
 	}
-	while (old != NULL) {
-		struct listener *next = old->next;
-
-		if (old->worker_index == 0)
-			log_notice("%s: closed", old->label);
-		/* systemd's socket stays open, free for a later reload. */
-		if (old->passed_index >= 0) {
-			srv->passed_used[old->passed_index] = 0;
-			event_del(old->ev);
-			old->fd = -1;
-		}
-		listener_close(old);
-		old = next;
-	}
+	server_close_unused(srv, old);
 }
 
 int
@@ -499,8 +490,9 @@ server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 	else if (conf->workers != srv->nworkers)
 		log_warning("workers = %d takes effect at the next restart; "
 		    "keeping %d", conf->workers, srv->nworkers);
-	if (srv->conf != NULL && (!same_text(conf->user, srv->conf->user) ||
-	    !same_text(conf->group, srv->conf->group)))
+	if (srv->conf != NULL && (!same_optional_text(conf->user,
+	    srv->conf->user) || !same_optional_text(conf->group,
+	    srv->conf->group)))
 		log_warning("user and group take effect at the next restart");
 	plan = calloc(conf_count_sockets(conf) * (size_t)srv->nworkers + 1,
 	    sizeof(*plan));
@@ -520,7 +512,7 @@ server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 		return -1;
 	}
 	for (size_t k = 0; k < n; k++)
-		plan[k].l->worker_index = plan[k].worker;
+		listener_set_worker(plan[k].l, plan[k].worker);
 	server_switch(srv, plan, n);
 	conf_free(srv->conf);
 	srv->conf = conf;
@@ -620,7 +612,7 @@ server_socket_count(const struct server *srv)
 
 	for (int w = 0; w < srv->nworkers; w++)
 		for (const struct listener *l = srv->workers[w].listeners;
-		    l != NULL; l = l->next)
+		    l != NULL; l = listener_next(l))
 			n++;
 	return n;
 }
@@ -637,9 +629,10 @@ server_write_ports(const struct server *srv, const char *path)
 	if ((f = fopen(tmp, "w")) == NULL)
 		return -1;
 	for (const struct listener *l = srv->workers[0].listeners; l != NULL;
-	    l = l->next)
-		fprintf(f, "%s %s\n", l->svc->name, addr_format(
-		    (const struct sockaddr *)&l->local.ss, addr, sizeof(addr)));
+	    l = listener_next(l))
+		fprintf(f, "%s %s\n", listener_service(l)->name, addr_format(
+		    (const struct sockaddr *)&listener_local(l)->ss, addr,
+		    sizeof(addr)));
 	if (fclose(f) != 0)
 		return -1;
 	return rename(tmp, path);	/* readers never see half a file */
@@ -656,7 +649,7 @@ server_free(struct server *srv)
 		struct worker *w = &srv->workers[i];
 
 		while (w->listeners != NULL) {
-			struct listener *next = w->listeners->next;
+			struct listener *next = listener_next(w->listeners);
 
 			listener_close(w->listeners);
 			w->listeners = next;

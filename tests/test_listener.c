@@ -153,8 +153,10 @@ static const char *
 drops(void)
 {
 	static char text[128];
-	const struct udpd_counters *c = &listener->counters;
+	struct udpd_counters snap;
+	const struct udpd_counters *c = &snap;
 
+	listener_counters(listener, &snap);
 	snprintf(text, sizeof(text), "size %llu loop %llu acl %llu rate %llu "
 	    "malformed %llu", (unsigned long long)c->drop_size,
 	    (unsigned long long)c->drop_loop, (unsigned long long)c->drop_acl,
@@ -344,10 +346,10 @@ END_TEST
  * not here. */
 START_TEST(counters)
 {
-	const struct udpd_counters *c;
+	struct udpd_counters snap;
+	const struct udpd_counters *c = &snap;
 
 	make_listener();
-	c = &listener->counters;
 	ck_assert_int_eq(send_from("192.0.2.1", 40000, 10, 0), UDPD_REPLY);
 	probe.verdict = UDPD_REPLY_ERROR;
 	ck_assert_int_eq(send_from("192.0.2.1", 40000, 20, 0),
@@ -359,6 +361,7 @@ START_TEST(counters)
 	    UDPD_DROP_SILENT);
 	send_from("192.0.2.1", 40000, MAX_REQUEST + 1, 0);
 	send_from("192.0.2.1", 7, 1, 0);
+	listener_counters(listener, &snap);
 	ck_assert_uint_eq(c->requests, 6);
 	ck_assert_uint_eq(c->bytes_in, 10 + 20 + 30 + 40 + MAX_REQUEST + 1 + 1);
 	ck_assert_uint_eq(c->errors, 1);

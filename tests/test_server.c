@@ -1,0 +1,262 @@
+/*
+ * test_server.c - reload planning and rollback (server_apply): the
+ * sockets of unchanged addresses are kept, a plan that cannot bind or a
+ * service that cannot start changes nothing (sockets, files), and the
+ * kept sockets go on serving.  Real sockets on 127.0.0.1, one worker's
+ * event loop run by the test; no thread.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "unit.h"
+
+static char dir[64];
+static struct event_base *base;
+static struct server srv;
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test_server.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	server_init(&srv, base);
+}
+
+static void
+teardown(void)
+{
+	char path[128];
+
+	server_free(&srv);
+	event_base_free(base);
+	snprintf(path, sizeof(path), "%s/udpd.conf", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ports", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* The configuration of text, loaded (parsed only). */
+static struct udpd_conf *
+load(const char *text)
+{
+	char path[128];
+	struct conf_err err;
+	struct udpd_conf *conf;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/udpd.conf", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	conf = conf_load(path, &err);
+	ck_assert_msg(conf != NULL, "%s", err.msg);
+	return conf;
+}
+
+static void
+apply_ok(const char *text)
+{
+	char err[512];
+
+	ck_assert_msg(server_apply(&srv, load(text), err, sizeof(err)) == 0,
+	    "%s", err);
+}
+
+/* Applies text, which must fail with a message holding want. */
+static void
+apply_fails(const char *text, const char *want)
+{
+	struct udpd_conf *conf = load(text);
+	char err[512] = "";
+
+	ck_assert_int_eq(server_apply(&srv, conf, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, want) != NULL, "\"%s\" lacks \"%s\"", err,
+	    want);
+	conf_free(conf);		/* not taken on failure */
+}
+
+/* The port service name listens on (0 if it does not). */
+static int
+port_of(const char *name)
+{
+	char path[128], line[256], svc[128], addr[128];
+	int port = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ports", dir);
+	ck_assert_int_eq(server_write_ports(&srv, path), 0);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%127s %127s", svc, addr) == 2 &&
+		    strcmp(svc, name) == 0)
+			port = atoi(strrchr(addr, ':') + 1);
+	fclose(f);
+	return port;
+}
+
+/* A datagram to port, answered by the workers' loops: the reply. */
+static const char *
+ask(int port, const char *text)
+{
+	static char reply[256];
+	struct sockaddr_in to = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ssize_t n = -1;
+
+	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(sendto(fd, text, strlen(text), 0,
+	    (struct sockaddr *)&to, sizeof(to)), (ssize_t)strlen(text));
+	for (int i = 0; i < 500 && n < 0; i++) {	/* at most ~5 s */
+		for (int w = 0; w < srv.nworkers; w++)
+			event_base_loop(srv.bases[w], EVLOOP_NONBLOCK);
+		if ((n = recv(fd, reply, sizeof(reply) - 1, 0)) < 0)
+			usleep(10000);
+	}
+	close(fd);
+	ck_assert_msg(n >= 0, "no reply from port %d", port);
+	reply[n] = '\0';
+	return reply;
+}
+
+/* A port of 127.0.0.1 held by a socket of the test's (fd in *held). */
+static int
+hold_port(int *held)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	*held = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(*held, 0);
+	ck_assert_int_eq(bind(*held, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(*held, (struct sockaddr *)&sin, &len), 0);
+	return ntohs(sin.sin_port);
+}
+
+#define ECHO	"{ name = \"echo\"; module = \"echo\"; " \
+		"listen = [ \"127.0.0.1:0\" ]; }"
+#define GREET(g) "{ name = \"greet\"; module = \"greet\"; " \
+		"listen = [ \"127.0.0.1:0\" ]; greeting = \"" g "\"; }"
+#define UPPER	"{ name = \"upper\"; module = \"upper\"; " \
+		"listen = [ \"127.0.0.1:0\" ]; }"
+
+/* Unchanged addresses keep their sockets (a port 0 one, for the same
+ * service); a changed service takes its new settings on the same socket. */
+START_TEST(reload_keeps_sockets)
+{
+	int echo, greet;
+
+	apply_ok("services = ( " ECHO ", " GREET("Hi %s") " );");
+	echo = port_of("echo");
+	greet = port_of("greet");
+	ck_assert_int_ne(echo, 0);
+	ck_assert_str_eq(ask(greet, "a"), "Hi a\n");
+	apply_ok("services = ( " ECHO ", " GREET("Yo %s") ", " UPPER " );");
+	ck_assert_int_eq(port_of("echo"), echo);
+	ck_assert_int_eq(port_of("greet"), greet);
+	ck_assert_uint_eq(server_socket_count(&srv), 3);
+	ck_assert_str_eq(ask(greet, "b"), "Yo b\n");
+	ck_assert_str_eq(ask(port_of("upper"), "c"), "C");
+	apply_ok("services = ( " ECHO " );");
+	ck_assert_uint_eq(server_socket_count(&srv), 1);
+	ck_assert_int_eq(port_of("echo"), echo);
+	ck_assert_int_eq(port_of("greet"), 0);
+}
+END_TEST
+
+/*
+ * A port in use: nothing changes, the sockets taken out for the plan are
+ * back and serving, the new services' sockets are closed, and the chat
+ * service of the refused plan never created its log.
+ */
+START_TEST(rollback_on_bind_failure)
+{
+	char text[1024], log[128];
+	int echo, greet, held, busy = hold_port(&held);
+
+	apply_ok("services = ( " ECHO ", " GREET("Hi %s") " );");
+	echo = port_of("echo");
+	greet = port_of("greet");
+	snprintf(log, sizeof(log), "%s/room.log", dir);
+	snprintf(text, sizeof(text), "services = ( " ECHO ", "
+	    GREET("Yo %%s") ", " UPPER ", { name = \"room\"; module = "
+	    "\"chat\"; listen = [ \"127.0.0.1:0\" ]; log_file = \"room.log\"; "
+	    "}, { name = \"busy\"; module = \"echo\"; listen = [ "
+	    "\"127.0.0.1:%d\" ]; } );", busy);
+	apply_fails(text, "service busy: cannot bind");
+	close(held);
+	ck_assert_int_eq(access(log, F_OK), -1);
+	ck_assert_uint_eq(server_socket_count(&srv), 2);
+	ck_assert_int_eq(port_of("echo"), echo);
+	ck_assert_int_eq(port_of("greet"), greet);
+	ck_assert_int_eq(port_of("upper"), 0);
+	ck_assert_str_eq(ask(greet, "x"), "Hi x\n");
+	ck_assert_str_eq(ask(echo, "e"), "e");
+}
+END_TEST
+
+/* Every socket bound, but a service cannot start: rolled back the same. */
+START_TEST(rollback_on_start_failure)
+{
+	int echo;
+
+	apply_ok("services = ( " ECHO " );");
+	echo = port_of("echo");
+	apply_fails("services = ( " ECHO ", " UPPER ", { name = \"room\"; "
+	    "module = \"chat\"; listen = [ \"127.0.0.1:0\" ]; "
+	    "log_file = \"no/such/dir/room.log\"; } );",
+	    "service room: ");
+	ck_assert_uint_eq(server_socket_count(&srv), 1);
+	ck_assert_int_eq(port_of("echo"), echo);
+	ck_assert_int_eq(port_of("upper"), 0);
+	ck_assert_str_eq(ask(echo, "still"), "still");
+}
+END_TEST
+
+/* Each of two workers has a socket per address; a reload keeps them all. */
+START_TEST(two_workers_plan)
+{
+	int echo;
+
+	apply_ok("daemon = { workers = 2; }; services = ( " ECHO " );");
+	ck_assert_uint_eq(server_socket_count(&srv), 2);
+	echo = port_of("echo");
+	apply_ok("daemon = { workers = 2; }; services = ( " ECHO ", "
+	    UPPER " );");
+	ck_assert_uint_eq(server_socket_count(&srv), 4);
+	ck_assert_int_eq(port_of("echo"), echo);
+	ck_assert_str_eq(ask(echo, "w"), "w");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("server");
+	TCase *tc = tcase_create("reload");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, reload_keeps_sockets);
+	tcase_add_test(tc, rollback_on_bind_failure);
+	tcase_add_test(tc, rollback_on_start_failure);
+	tcase_add_test(tc, two_workers_plan);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
