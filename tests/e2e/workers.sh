@@ -19,6 +19,11 @@ services = (
 );
 CONF
 start_udpd "$TMP/udpd.conf"
+# the port file comes before the workers start and say so: poll
+for _ in $(seq 1 250); do
+	grep -q "2 workers" "$TMP/udpd.err" && break
+	sleep 0.02
+done
 grep -q "2 workers" "$TMP/udpd.err" || fail "not started with 2 workers"
 ok "2 workers started"
 
