@@ -219,12 +219,12 @@ static size_t
 keys_tokens(char *line, char **tok, size_t max)
 {
 	size_t n = 0;
-	char *p;
+	char *p, *save = NULL;
 
 	if ((p = strchr(line, '#')) != NULL)
 		*p = '\0';
-	for (p = strtok(line, " \t\r\v\f"); p != NULL;
-	    p = strtok(NULL, " \t\r\v\f")) {
+	for (p = strtok_r(line, " \t\r\v\f", &save); p != NULL;
+	    p = strtok_r(NULL, " \t\r\v\f", &save)) {
 		if (n == max)
 			return max + 1;
 		tok[n++] = p;
@@ -673,16 +673,20 @@ ntp_keys_load(const char *path, const char *label, int *others_can_read,
 		keys_error(err, path, 0, label, "out of memory");
 		goto out;
 	}
-	for (ssize_t n = 1; n > 0 && got <= st.st_size; got += n) {
-		n = read(fd, buf + got, (size_t)(st.st_size + 1 - got));
+	/* One byte more than fstat() said, to notice a file that grew. */
+	while (got <= st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)(st.st_size + 1 - got));
+
 		if (n == -1 && errno == EINTR)
-			n = 0;
-		else if (n == -1) {
+			continue;
+		if (n == -1) {
 			keys_error(err, path, 0, label, "read: %s",
 			    strerror(errno));
 			goto out;
-		} else if (n == 0)
+		}
+		if (n == 0)
 			break;
+		got += n;
 	}
 	if (got > st.st_size)
 		keys_error(err, path, 0, label, "the file grew while read");

@@ -585,6 +585,41 @@ START_TEST(test_module_reload_keys)
 }
 END_TEST
 
+/* Reading the file: its mode, and what is not a regular file. */
+START_TEST(test_load_file)
+{
+	char path[PATH_MAX + 16];
+	struct conf_err err;
+	struct ntp_keys *k;
+	int others = -1, at_line = -1;
+
+	snprintf(path, sizeof(path), "%s/ntp.keys", tmpdir);
+	ck_assert_ptr_nonnull(k = ntp_keys_load(path, "keys", &others,
+	    &at_line, &err));
+	ck_assert_int_eq(others, 0);
+	ck_assert_uint_eq(ntp_keys_count(k), 4);
+	ntp_keys_free(k);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_ptr_nonnull(k = ntp_keys_load(path, "keys", &others,
+	    &at_line, &err));
+	ck_assert_int_eq(others, 1);
+	ntp_keys_free(k);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_ptr_nonnull(k = ntp_keys_load(path, "keys", &others,
+	    &at_line, &err));
+	ck_assert_int_eq(others, 0);
+	/* A second holder keeps the keys alive after the first lets go. */
+	ck_assert_ptr_eq(ntp_keys_ref(k), k);
+	ntp_keys_free(k);
+	ck_assert_ptr_nonnull(ntp_keys_find(k, 4, 1));
+	ntp_keys_free(k);
+	ck_assert_ptr_null(ntp_keys_load(tmpdir, "keys", &others, &at_line,
+	    &err));
+	ck_assert_int_eq(at_line, 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
+}
+END_TEST
+
 static const struct {
 	const char	*opts;
 	const char	*msg;		/* after "(config):0: " or the path */
@@ -662,6 +697,7 @@ auth_suite(void)
 	tcase_add_test(tm, test_module_require_auth);
 	tcase_add_test(tm, test_module_without_keys);
 	tcase_add_test(tm, test_module_reload_keys);
+	tcase_add_test(tm, test_load_file);
 	tcase_add_loop_test(tm, test_module_bad_options, 0,
 	    (int)(sizeof(bad_opts) / sizeof(*bad_opts)));
 	tcase_add_test(tm, test_module_scope);
