@@ -17,8 +17,10 @@
 #      services answer "nc -u", "man udpd" renders;
 #   5. edits /etc/udpd.conf, upgrades to the newer package, checks that the
 #      edit is kept and the daemon restarted (a new MainPID) with it;
-#   6. removes the package (udpd stops; the configuration stays), purges it
-#      (configuration and state go), powers the container off.
+#   6. switches to socket activation and upgrades again (--reinstall): the
+#      administrator's choice of units stays, the daemon restarts;
+#   7. removes the package (udpd and the socket stop; the configuration
+#      stays), purges it (configuration and state go), powers off.
 #
 # Output: "ok N - ..." / "not ok N - ..." per check, then "N passed, M
 # failed".  Exit status 0 if everything passed, 1 otherwise, 77 (skip)
@@ -262,12 +264,39 @@ expect "chat state survived the upgrade (the sequence goes on)" \
     "ok $((${chat1#ok } + 1))" "$(ask 127.0.0.1 6004 'after the upgrade')"
 expect "udpd.socket is still not enabled" disabled "$(ct systemctl is-enabled udpd.socket)"
 
+# ---- an administrator's choice: socket activation ------------------------
+
+# udpd.service disabled, udpd.socket enabled: an upgrade must neither
+# re-enable the service nor stop the socket, and removal stops both.
+check "switch to socket activation (disable --now udpd, enable --now udpd.socket)" \
+    ct -t 60 sh -c 'systemctl disable --now udpd.service && systemctl enable --now udpd.socket'
+expect "the socket starts udpd, which answers" "Howdy Alice!" "$(ask -w 5 127.0.0.1 6000 Alice)"
+SOCKPID=$(ct systemctl show -p MainPID --value udpd)
+if ct -t 180 env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --reinstall "/root/debs/$NEW_DEB" </dev/null >"$WORK/reinstall.log" 2>&1; then
+	ok "apt-get install --reinstall ./$NEW_DEB (an upgrade under socket activation)"
+else
+	not_ok "apt-get install --reinstall ./$NEW_DEB (an upgrade under socket activation)"
+	tail -n 30 "$WORK/reinstall.log" | sed 's/^/#   /'
+fi
+expect "udpd.socket is still enabled" enabled "$(ct systemctl is-enabled udpd.socket)"
+expect "udpd.socket is still active" active "$(ct systemctl is-active udpd.socket)"
+expect "udpd.service is still disabled" disabled "$(ct systemctl is-enabled udpd.service)"
+NEWPID=$(ct systemctl show -p MainPID --value udpd)
+if [ -n "$NEWPID" ] && [ "$NEWPID" != 0 ] && [ "$NEWPID" != "$SOCKPID" ]; then
+	ok "the running socket-activated udpd was restarted (MainPID $SOCKPID -> $NEWPID)"
+else
+	not_ok "the running socket-activated udpd was restarted (MainPID $SOCKPID -> '$NEWPID')"
+fi
+expect "... and answers through the passed sockets" "Howdy Bob!" "$(ask 127.0.0.1 6000 Bob)"
+
 # ---- remove, purge -------------------------------------------------------
 
 check "state directory /var/lib/private/udpd exists (DynamicUser=)" \
     test -d "$ROOT/var/lib/private/udpd"
 check "dpkg --remove udpd" ct -t 120 dpkg --remove udpd
 expect "remove stopped udpd" inactive "$(ct systemctl is-active udpd)"
+expect "remove stopped udpd.socket" inactive "$(ct systemctl is-active udpd.socket)"
 expect "nothing answers on 127.0.0.1:6000 any more" "" "$(ask 127.0.0.1 6000 Alice)"
 check "remove keeps the configuration" test -f "$conf"
 check "dpkg --purge udpd" ct -t 120 dpkg --purge udpd
