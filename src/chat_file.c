@@ -791,7 +791,9 @@ file_append(struct chat_store *store, struct chat_append *a)
 	if (f->seq == UINT64_MAX)
 		why = "sequence exhausted";
 	else if ((why = file_write_line(f, a->suffix, a->len)) == NULL) {
-		a->seq = ++f->seq;
+		/* Atomic: file_last_seq() reads it without the lock. */
+		a->seq = f->seq + 1;
+		__atomic_store_n(&f->seq, a->seq, __ATOMIC_RELAXED);
 		file_succeeded(f);
 		pthread_mutex_unlock(&f->append);
 		return CHAT_STORE_OK;
@@ -920,6 +922,17 @@ file_reopen(struct chat_store *store)
 	log_info("chat %s: reopened %s", f->service, f->path);
 }
 
+/* For the metrics (main thread): lock-free, a scrape never waits on a
+ * disk. */
+static int
+file_last_seq(struct chat_store *store, uint64_t *seq)
+{
+	const struct chat_file *f = ((struct file_store *)store)->f;
+
+	*seq = __atomic_load_n(&f->seq, __ATOMIC_RELAXED);
+	return 0;
+}
+
 const struct chat_store_ops chat_file_store = {
 	.name = "file",
 	.options = file_options,
@@ -932,4 +945,5 @@ const struct chat_store_ops chat_file_store = {
 	.history = file_history,
 	.flush = file_flush,
 	.reopen = file_reopen,
+	.last_seq = file_last_seq,
 };

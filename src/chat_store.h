@@ -126,6 +126,12 @@ struct chat_store_ops {
 			    struct chat_doubt *doubt);
 	/* Optional: SIGHUP (log rotation).  Main thread. */
 	void		 (*reopen)(struct chat_store *s);
+	/*
+	 * Optional: the last seq this store handed out or knows of, for the
+	 * udpd_chat_last_seq metric; 0, or -1 when it has none to tell.
+	 * Main thread, while workers append: must not wait for their locks.
+	 */
+	int		 (*last_seq)(struct chat_store *s, uint64_t *seq);
 };
 
 /* Every store built in, NULL-ended, the first the default (chat_stores.c:

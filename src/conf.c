@@ -22,14 +22,19 @@
 
 #define WORKERS_MAX	256
 #define RATE_MAX	1000000
+#define METRICS_CONNECTIONS_DEFAULT	16
 
 static const char *const service_common_keys[] = {
 	"name", "module", "listen", "enabled", "allow", "deny", "rate_limit",
 	"max_request", NULL
 };
 static const char *const daemon_keys[] = {
-	"user", "group", "syslog_facility", "log_level", "workers", NULL
+	"user", "group", "syslog_facility", "log_level", "workers", "metrics",
+	NULL
 };
+
+static int	conf_metrics(const config_setting_t *d, struct udpd_conf *conf,
+		    struct conf_err *err);
 
 static int
 key_in(const char *key, const char *const *list)
@@ -151,7 +156,7 @@ conf_daemon(const config_setting_t *d, struct udpd_conf *conf,
 		workers = cpus < 1 ? 1 : cpus > WORKERS_MAX ? WORKERS_MAX : cpus;
 	}
 	conf->workers = (int)workers;
-	return 0;
+	return conf_metrics(d, conf, err);
 }
 
 /* Service names appear in logs and in the stats JSON: keep them plain. */
@@ -393,6 +398,52 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 	return sc->options == NULL ? -1 : 0;
 }
 
+/* An address twice in daemon.metrics.listen. */
+static int
+conf_metrics_duplicates(const config_setting_t *m,
+    const struct metrics_conf *mc, struct conf_err *err);
+
+/*
+ * daemon.metrics: listen (TCP addresses, written as a service's), allow,
+ * deny, max_connections.  Read with the functions that read a service's.
+ */
+static int
+conf_metrics(const config_setting_t *d, struct udpd_conf *conf,
+    struct conf_err *err)
+{
+	static const char *const keys[] = {
+		"listen", "allow", "deny", "max_connections", NULL
+	};
+	const config_setting_t *m = config_setting_get_member(d, "metrics");
+	struct service_conf tmp = { 0 };
+	struct metrics_conf *mc;
+	long long max_connections = METRICS_CONNECTIONS_DEFAULT;
+	int r;
+
+	if (m == NULL)
+		return 0;
+	if (!config_setting_is_group(m))
+		return conf_error(err, m, "must be a group { listen = [ "
+		    "\"addr:port\" ]; }");
+	if (conf_check_keys(m, keys, NULL, "daemon.metrics", err) < 0)
+		return -1;
+	if (config_setting_get_member(m, "listen") == NULL)
+		return conf_error(err, m, "listen is required");
+	mc = conf->metrics = xcalloc(1, sizeof(*mc));
+	r = conf_listen(m, &tmp, err);
+	mc->listen = tmp.listen;
+	mc->listen_text = tmp.listen_text;
+	mc->nlisten = tmp.nlisten;
+	if (r < 0 || conf_metrics_duplicates(m, mc, err) < 0 ||
+	    conf_cidrs(m, "allow", &mc->allow, &mc->nallow, err) < 0 ||
+	    conf_cidrs(m, "deny", &mc->deny, &mc->ndeny, err) < 0 ||
+	    conf_get_int(m, "max_connections", 1, METRICS_CONNECTIONS_MAX,
+	    &max_connections, err) < 0)
+		return -1;
+	mc->max_connections = (int)max_connections;
+	return 0;
+}
+
 /*
  * The element of svc's listen list that gave its k-th address ("*" gives
  * two), so that a duplicate is reported at its own line.
@@ -428,6 +479,26 @@ conf_addr_overlap(const struct sockaddr *a, const struct sockaddr *b)
 	if (a->sa_family != b->sa_family || addr_port(a) != addr_port(b))
 		return 0;
 	return addr_equal(a, b) || addr_is_wildcard(a) || addr_is_wildcard(b);
+}
+
+static int
+conf_metrics_duplicates(const config_setting_t *m,
+    const struct metrics_conf *mc, struct conf_err *err)
+{
+	for (size_t k = 0; k < mc->nlisten; k++) {
+		const struct sockaddr *sa =
+		    (const struct sockaddr *)&mc->listen[k].ss;
+
+		if (addr_port(sa) == 0)		/* kernel-chosen: distinct */
+			continue;
+		for (size_t j = 0; j < k; j++)
+			if (conf_addr_overlap((const struct sockaddr *)
+			    &mc->listen[j].ss, sa))
+				return conf_error(err, conf_listen_elem(m, k),
+				    "address '%s' is listed twice",
+				    mc->listen_text[k]);
+	}
+	return 0;
 }
 
 /* A name twice, or an address twice among enabled services. */
@@ -600,11 +671,26 @@ service_conf_free(struct service_conf *sc)
 	free(sc->name);
 }
 
+static void
+metrics_conf_free(struct metrics_conf *mc)
+{
+	if (mc == NULL)
+		return;
+	for (size_t i = 0; i < mc->nlisten; i++)
+		free(mc->listen_text[i]);
+	free(mc->listen_text);
+	free(mc->listen);
+	free(mc->allow);
+	free(mc->deny);
+	free(mc);
+}
+
 void
 conf_free(struct udpd_conf *conf)
 {
 	if (conf == NULL)
 		return;
+	metrics_conf_free(conf->metrics);
 	for (size_t i = 0; i < conf->nservices; i++)
 		service_conf_free(&conf->services[i]);
 	free(conf->services);

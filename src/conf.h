@@ -37,6 +37,21 @@ struct service_conf {
 	char			*fingerprint;
 };
 
+/* The most daemon.metrics.max_connections can be. */
+#define METRICS_CONNECTIONS_MAX		1024
+
+/* daemon.metrics: the Prometheus endpoint (metrics.c), TCP. */
+struct metrics_conf {
+	struct udpd_sockaddr	*listen;
+	char			**listen_text;	/* as written, for messages */
+	size_t			 nlisten;
+	struct cidr		*allow;		/* none: everyone allowed */
+	size_t			 nallow;
+	struct cidr		*deny;
+	size_t			 ndeny;
+	int			 max_connections;
+};
+
 struct udpd_conf {
 	char			*path;
 	char			*dir;		/* for relative paths */
@@ -47,6 +62,7 @@ struct udpd_conf {
 	int			 workers;	/* resolved: >= 1 */
 	struct service_conf	*services;
 	size_t			 nservices;
+	struct metrics_conf	*metrics;	/* NULL: no endpoint */
 };
 
 /*

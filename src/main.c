@@ -24,6 +24,7 @@
 #include "chat_redis.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "ntp_auth.h"
 #include "server.h"
@@ -46,6 +47,7 @@ struct options {
 };
 
 static struct server server;
+static struct metrics *metrics;		/* the Prometheus endpoint */
 static struct options opts;
 
 static void
@@ -243,12 +245,24 @@ apply_log_settings(const struct udpd_conf *conf)
 	log_set_level(opts.debug ? LOG_DEBUG : conf->log_level);
 }
 
+/* The services' ports, then the metrics', shown whole by one rename. */
 static void
 write_port_file(void)
 {
 	const char *path = getenv("UDPD_PORT_FILE");
+	char all[4096];
+	FILE *f;
 
-	if (path != NULL && server_write_ports(&server, path) < 0)
+	if (path == NULL)
+		return;
+	snprintf(all, sizeof(all), "%s.all", path);
+	if (server_write_ports(&server, all) < 0 ||
+	    (f = fopen(all, "a")) == NULL) {
+		log_warn("UDPD_PORT_FILE %s", path);
+		return;
+	}
+	metrics_write_ports(metrics, f);
+	if (fclose(f) != 0 || rename(all, path) < 0)
 		log_warn("UDPD_PORT_FILE %s", path);
 }
 
@@ -306,17 +320,25 @@ reload(void)
 	if ((conf = conf_load(opts.config, &err)) == NULL) {
 		log_warnx("reload failed, old configuration kept: %s",
 		    err.msg);
+		metrics_count_reload(metrics, 0);
 		server_reopen(&server);		/* logrotate still needs it */
 		notify_ready("reload failed, old configuration kept");
 		return;
 	}
-	if (server_apply(&server, conf, why, sizeof(why)) < 0) {
+	/* The endpoint's new addresses are bound before the services
+	 * switch, so either both change or neither. */
+	if (metrics_prepare(metrics, conf->metrics, why, sizeof(why)) < 0 ||
+	    server_apply(&server, conf, why, sizeof(why)) < 0) {
 		log_warnx("reload failed, old configuration kept: %s", why);
+		metrics_abort(metrics);
+		metrics_count_reload(metrics, 0);
 		conf_free(conf);
 		server_reopen(&server);
 		notify_ready("reload failed, old configuration kept");
 		return;
 	}
+	metrics_commit(metrics, server.conf->metrics);
+	metrics_count_reload(metrics, 1);
 	server_reopen(&server);
 	apply_log_settings(server.conf);
 	warn_if_idle(server.conf, 0);
@@ -440,10 +462,14 @@ main(int argc, char **argv)
 		pidfd = pidfile_lock(opts.pidfile);
 	apply_log_settings(conf);
 	server_take_passed(&server);
-	if (server_apply(&server, conf, why, sizeof(why)) < 0) {
+	metrics = metrics_new(base, &server);
+	if (metrics_prepare(metrics, conf->metrics, why, sizeof(why)) < 0 ||
+	    server_apply(&server, conf, why, sizeof(why)) < 0) {
 		log_warnx("%s", why);
 		if (!opts.foreground)
 			fprintf(stderr, "udpd: %s\n", why);
+		metrics_abort(metrics);
+		metrics_free(metrics);
 		conf_free(conf);
 		server_free(&server);
 		event_base_free(base);
@@ -451,6 +477,7 @@ main(int argc, char **argv)
 			unlink(opts.pidfile);
 		return EXIT_RUNTIME;
 	}
+	metrics_commit(metrics, server.conf->metrics);
 	server_warn_unused_passed(&server);
 	warn_if_idle(server.conf, 0);
 	drop_privileges(server.conf);
@@ -476,6 +503,7 @@ main(int argc, char **argv)
 	log_notice("stopped");
 	for (size_t i = 0; i < 4; i++)
 		event_free(sigev[i]);
+	metrics_free(metrics);
 	server_free(&server);
 	event_base_free(base);
 	/* After a privilege drop the directory may not let us unlink: an

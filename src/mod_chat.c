@@ -464,6 +464,16 @@ chat_reopen(void *state)
 		c->store->ops->reopen(c->store);
 }
 
+static int
+chat_last_seq(const void *state, uint64_t *seq)
+{
+	const struct chat *c = state;
+
+	if (c == NULL || c->store == NULL || c->store->ops->last_seq == NULL)
+		return -1;
+	return c->store->ops->last_seq(c->store, seq);
+}
+
 const struct udpd_module module_chat = {
 	.name = "chat",
 	.options = chat_options,
@@ -478,4 +488,5 @@ const struct udpd_module module_chat = {
 	.batch_end = chat_batch_end,
 	.reopen = chat_reopen,
 	.claim = chat_claim,
+	.last_seq = chat_last_seq,
 };

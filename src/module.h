@@ -191,6 +191,13 @@ struct udpd_module {
 	 * same are a configuration error.  NULL for nothing.
 	 */
 	const char	*(*claim)(const void *options);
+	/*
+	 * Optional: the last sequence number the instance handed out (chat),
+	 * for the udpd_chat_last_seq metric.  Called from the main thread
+	 * while the workers run: it must not wait for their locks.  Returns
+	 * 0 with *seq set, or -1 when there is nothing to report.
+	 */
+	int		 (*last_seq)(const void *state, uint64_t *seq);
 };
 
 /*

@@ -93,6 +93,7 @@ server_init(struct server *srv, struct event_base *base)
 	srv->stats.arg = srv;
 	srv->stats.uptime = server_uptime;
 	clock_gettime(CLOCK_MONOTONIC, &srv->started);
+	clock_gettime(CLOCK_REALTIME, &srv->started_real);
 }
 
 /* Runs in a worker, when main wants every worker paused: waits there. */
@@ -602,6 +603,24 @@ server_log_stats(const struct server *srv)
 		    (unsigned long long)c.drop_size,
 		    (unsigned long long)c.drop_loop,
 		    (unsigned long long)c.drop_malformed);
+	}
+}
+
+void
+server_foreach_service(const struct server *srv,
+    void (*fn)(void *arg, const struct service_conf *svc,
+    const struct udpd_counters *c), void *arg)
+{
+	struct udpd_counters c;
+
+	for (size_t i = 0; srv->conf != NULL && i < srv->conf->nservices;
+	    i++) {
+		const struct service_conf *svc = &srv->conf->services[i];
+
+		if (!svc->enabled)
+			continue;
+		server_sum(srv, svc, &c);
+		fn(arg, svc, &c);
 	}
 }
 

@@ -43,6 +43,7 @@ struct server {
 	struct loop_guard	 guard;
 	struct udpd_stats_view	 stats;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
+	struct timespec		 started_real;	/* CLOCK_REALTIME, metrics */
 	pthread_barrier_t	 parked;
 	pthread_barrier_t	 resumed;
 	int			*passed;	/* socket activation fds */
@@ -67,6 +68,14 @@ void	server_take_passed(struct server *srv);
 void	server_warn_unused_passed(const struct server *srv);
 void	server_reopen(struct server *srv);	/* SIGHUP for modules */
 void	server_log_stats(const struct server *srv);
+/*
+ * Calls fn for each enabled service with its counters summed over the
+ * workers, read while they run (the metrics).  Main thread only: the
+ * socket lists change only there.
+ */
+void	server_foreach_service(const struct server *srv,
+	    void (*fn)(void *arg, const struct service_conf *svc,
+	    const struct udpd_counters *c), void *arg);
 size_t	server_socket_count(const struct server *srv);
 /* Writes "service addr:port" per socket to path (tests use port 0). */
 int	server_write_ports(const struct server *srv, const char *path);
