@@ -131,6 +131,18 @@ static const struct bad_case bad_cases[] = {
 	    { "@include \"no-such-include.conf\"",
 	    "/no-such-include.conf: No such file or directory" } },
 	{ "bad-name-space.conf", 3, "name", { "'my echo'" } },
+	{ "bad-metrics-key.conf", 5, "port",
+	    { "unknown setting", "daemon.metrics" } },
+	{ "bad-metrics-type.conf", 3, "metrics", { "must be a group" } },
+	{ "bad-metrics-no-listen.conf", 3, "metrics",
+	    { "listen is required" } },
+	{ "bad-metrics-addr.conf", 5, "listen[1]",
+	    { "'127.0.0.300:9477'", "bad address" } },
+	{ "bad-metrics-dup.conf", 5, "listen[1]",
+	    { "'[::1]:9477'", "listed twice" } },
+	{ "bad-metrics-max-connections.conf", 5, "max_connections",
+	    { "between 1 and 1024" } },
+	{ "bad-metrics-allow.conf", 5, "allow[0]", { "'10.0.0.0/33'" } },
 	{ "bad-name-long.conf", 4, "name", {
 	    "'a234567890b234567890c234567890d234567890e234567890f234567890"
 	    "g2345'" } },
@@ -535,9 +547,11 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(conf->services[0].enabled, 1);
 	ck_assert_uint_eq(conf->services[0].max_request, 65507);
 	ck_assert_int_eq(conf->services[0].rate_limit.enabled, 0);
+	ck_assert_ptr_null(conf->metrics);	/* off unless configured */
 	conf_free(conf);
 }
 END_TEST
+
 
 /* A scratch directory with one config file written from text. */
 struct scratch {
@@ -558,6 +572,48 @@ scratch_make(struct scratch *s, const char *text)
 	ck_assert_int_ge(fputs(text, f), 0);
 	ck_assert_int_eq(fclose(f), 0);
 }
+
+/* daemon.metrics: TCP addresses as a service's, its ACL, its cap. */
+START_TEST(test_metrics_settings)
+{
+	const uint8_t lo[4] = { 127, 0, 0, 0 }, two[4] = { 127, 0, 0, 2 };
+	struct udpd_conf *conf;
+	struct conf_err err;
+	struct scratch s;
+
+	memset(&err, 0, sizeof(err));
+	conf = conf_load(CONF_DIR "/good-metrics.conf", NULL, 1, &err);
+	ck_assert_msg(conf != NULL, "%s", err.msg);
+	ck_assert_ptr_nonnull(conf->metrics);
+	ck_assert_uint_eq(conf->metrics->nlisten, 2);
+	check_v4(&conf->metrics->listen[0], "127.0.0.1", 9477);
+	check_v6(&conf->metrics->listen[1], "::1", 9477);
+	ck_assert_uint_eq(conf->metrics->nallow, 2);
+	ck_assert_int_eq(conf->metrics->allow[0].prefix, 8);
+	ck_assert_mem_eq(conf->metrics->allow[0].addr, lo, 4);
+	ck_assert_int_eq(conf->metrics->allow[1].family, AF_INET6);
+	ck_assert_uint_eq(conf->metrics->ndeny, 1);
+	ck_assert_int_eq(conf->metrics->deny[0].prefix, 32);
+	ck_assert_mem_eq(conf->metrics->deny[0].addr, two, 4);
+	ck_assert_int_eq(conf->metrics->max_connections, 4);
+	conf_free(conf);
+
+	/* "*" is both families; the default cap is 16. */
+	scratch_make(&s, "daemon = { metrics = { listen = [ \"*:0\" ]; }; };\n"
+	    "services = ( { name = \"e\"; module = \"echo\";\n"
+	    "  listen = [ \"[::1]:0\" ]; } );\n");
+	conf = conf_load(s.conf, NULL, 1, &err);
+	unlink(s.conf);
+	rmdir(s.dir);
+	ck_assert_msg(conf != NULL, "%s", err.msg);
+	ck_assert_uint_eq(conf->metrics->nlisten, 2);
+	check_v4(&conf->metrics->listen[0], "0.0.0.0", 0);
+	check_v6(&conf->metrics->listen[1], "::", 0);
+	ck_assert_uint_eq(conf->metrics->nallow, 0);
+	ck_assert_int_eq(conf->metrics->max_connections, 16);
+	conf_free(conf);
+}
+END_TEST
 
 START_TEST(test_workers_explicit)
 {
@@ -643,6 +699,7 @@ main(void)
 	tcase_add_test(tc, test_good_file);
 	tcase_add_test(tc, test_load_opens_nothing);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_metrics_settings);
 	tcase_add_test(tc, test_workers_explicit);
 	tcase_add_test(tc, test_relative_log_file);
 	suite_add_tcase(s, tc);
