@@ -41,7 +41,7 @@
 
 #define METRICS_HEADERS_MAX	8192	/* request line + headers, bytes */
 #define METRICS_TIMEOUT		10	/* idle seconds before a close */
-#define METRICS_BACKLOG		16
+#define METRICS_BACKLOG		128
 #define METRICS_SOCKETS_MAX	64	/* addresses in listen */
 
 /* One listening address. */
