@@ -92,8 +92,8 @@ expect_eq "chat 4" "ok 4" "$(echo "hello 4" | udp 127.0.0.1 "$(port chat)")"
 wait_query 'udpd_chat_last_seq{service="chat"}' 4
 
 # The README's example queries run (their value depends on timing).
-for q in 'sum by (reason) (rate(udpd_dropped_total[1m]))' \
-	'sum(rate(udpd_requests_total{module="chat"}[5m]))'; do
+for q in 'sum by (reason) (rate(udpd_dropped_total[5m]))' \
+	'sum(deriv(udpd_chat_last_seq[5m]))'; do
 	got=$(query "$q")
 	case $got in
 	error*) fail "$q: $got" ;;
