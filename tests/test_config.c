@@ -582,7 +582,7 @@ START_TEST(test_metrics_settings)
 	struct scratch s;
 
 	memset(&err, 0, sizeof(err));
-	conf = conf_load(CONF_DIR "/good-metrics.conf", NULL, 1, &err);
+	conf = conf_load(CONF_DIR "/good-metrics.conf", &err);
 	ck_assert_msg(conf != NULL, "%s", err.msg);
 	ck_assert_ptr_nonnull(conf->metrics);
 	ck_assert_uint_eq(conf->metrics->nlisten, 2);
@@ -602,7 +602,7 @@ START_TEST(test_metrics_settings)
 	scratch_make(&s, "daemon = { metrics = { listen = [ \"*:0\" ]; }; };\n"
 	    "services = ( { name = \"e\"; module = \"echo\";\n"
 	    "  listen = [ \"[::1]:0\" ]; } );\n");
-	conf = conf_load(s.conf, NULL, 1, &err);
+	conf = conf_load(s.conf, &err);
 	unlink(s.conf);
 	rmdir(s.dir);
 	ck_assert_msg(conf != NULL, "%s", err.msg);

@@ -129,7 +129,7 @@ diff -u "$TMP/want.txt" "$TMP/services.txt" >&2 ||
 	fail "per-service metrics differ from the traffic sent"
 ok "per-service counters and chat seq exact"
 
-version=$("$UDPD" -V | awk '{print $2}')
+version=$("$UDPD" -V | awk 'NR == 1 {print $2}')
 grep -qxF "udpd_build_info{version=\"$version\"} 1" "$TMP/metrics.txt" ||
 	fail "no udpd_build_info for $version"
 grep -qxF 'udpd_config_reloads_total{result="success"} 0' "$TMP/metrics.txt" ||
