@@ -225,15 +225,6 @@ ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-uint64_t
-ratelimit_hash(const struct ratelimit *rl, const struct sockaddr *src)
-{
-	uint64_t key;
-	enum rl_family f = rl_key(src, &key);
-
-	return ratelimit_siphash13(rl->k0, rl->k1, key, (uint64_t)f);
-}
-
 /*
  * The entry of src in its probe window.  Slots are never emptied (an
  * eviction overwrites), so the first empty slot ends the search.  With

@@ -106,8 +106,5 @@ void	ratelimit_get_stats(const struct ratelimit *rl,
  * little-endian words are m0, m1: the table's hash. */
 uint64_t ratelimit_siphash13(uint64_t k0, uint64_t k1, uint64_t m0,
 	    uint64_t m1);
-/* For tests: the keyed hash of src's key (differs between tables). */
-uint64_t ratelimit_hash(const struct ratelimit *rl,
-	    const struct sockaddr *src);
 
 #endif

@@ -14,14 +14,6 @@
 #include "module.h"
 #include "unit.h"
 
-static struct timespec fake_now = { 1795304207, 0 };
-
-static void
-fake_clock(struct timespec *ts)
-{
-	*ts = fake_now;
-}
-
 /* An instance of mod built from an in-memory service group. */
 static void *
 mk(const struct udpd_module *mod)
@@ -59,8 +51,8 @@ run_cap(const struct udpd_module *mod, void *st, const void *data,
 	req.len = len;
 	req.peer = (const struct sockaddr *)&peer;
 	req.peerlen = sizeof(peer);
-	req.rx_time = fake_now;
-	req.now = fake_clock;
+	req.rx_time = unit_now;
+	req.now = unit_clock;
 	memset(rbuf, 0xee, sizeof(rbuf));
 	rep.buf = rbuf;
 	rep.cap = cap;

@@ -14,14 +14,6 @@
 #include "module.h"
 #include "unit.h"
 
-static struct timespec fake_now = { 1795304207, 0 };
-
-static void
-fake_clock(struct timespec *ts)
-{
-	*ts = fake_now;
-}
-
 /*
  * Creates an instance from a config text whose first service group is the
  * greet service; NULL with err filled in on a config error.
@@ -83,8 +75,8 @@ run_cap(void *st, const void *data, size_t len, size_t cap, size_t *outlen)
 	req.len = len;
 	req.peer = (const struct sockaddr *)&peer;
 	req.peerlen = sizeof(peer);
-	req.rx_time = fake_now;
-	req.now = fake_clock;
+	req.rx_time = unit_now;
+	req.now = unit_clock;
 	memset(rbuf, 0xee, sizeof(rbuf));
 	rep.buf = rbuf;
 	rep.cap = cap;

@@ -17,13 +17,6 @@
 static unsigned char rbuf[128 + GUARD];
 static unsigned char big[UDPD_MAX_DATAGRAM];
 
-static void
-fake_clock(struct timespec *ts)
-{
-	ts->tv_sec = 1795304207;
-	ts->tv_nsec = 0;
-}
-
 static void *
 mk(void)
 {
@@ -45,13 +38,13 @@ run(const void *data, size_t len, size_t cap, size_t *outlen)
 	    .sin_port = htons(40000) };
 	struct udpd_request req = { .data = data, .len = len,
 	    .peer = (const struct sockaddr *)&peer, .peerlen = sizeof(peer),
-	    .now = fake_clock };
+	    .now = unit_clock };
 	struct udpd_reply rep = { .buf = rbuf, .cap = cap, .len = 12345 };
 	void *st = mk();
 	enum udpd_verdict v;
 
 	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fake_clock(&req.rx_time);
+	unit_clock(&req.rx_time);
 	memset(rbuf, 0xee, sizeof(rbuf));
 	v = module_length.handle(st, &req, &rep);
 	for (size_t i = cap; i < cap + GUARD; i++)

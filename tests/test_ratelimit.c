@@ -265,33 +265,6 @@ START_TEST(test_siphash13_vector)
 }
 END_TEST
 
-START_TEST(test_hash_keyed)
-{
-	struct ratelimit *a = ratelimit_new(1, 1, 0);
-	struct ratelimit *b = ratelimit_new(1, 1, 0);
-	unsigned same = 0;
-
-	for (uint32_t i = 0; i < 64; i++) {
-		struct sockaddr_in s = sa4(0xc0000200 + i);
-
-		if (ratelimit_hash(a, (const struct sockaddr *)&s) ==
-		    ratelimit_hash(b, (const struct sockaddr *)&s))
-			same++;
-	}
-	/* Two tables, two secrets: no shared collisions to aim at. */
-	ck_assert_uint_eq(same, 0);
-	/* One table hashes the two spellings of one source alike. */
-	ck_assert(ratelimit_hash(a, sa("192.0.2.1")) ==
-	    ratelimit_hash(a, sa("::ffff:192.0.2.1")));
-	ck_assert(ratelimit_hash(a, sa("2001:db8::1")) ==
-	    ratelimit_hash(a, sa("2001:db8::2:3")));
-	ck_assert(ratelimit_hash(a, sa("2001:db8::1")) !=
-	    ratelimit_hash(a, sa("2001:db8:0:1::1")));
-	ratelimit_free(a);
-	ratelimit_free(b);
-}
-END_TEST
-
 /*
  * A table of one window (8 slots): the 9th source evicts the least
  * recently seen one, which comes back with a fresh bucket, while the
@@ -553,7 +526,6 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_ipv6_slash64);
 	tcase_add_test(tc, test_ipv4_mapped);
 	tcase_add_test(tc, test_siphash13_vector);
-	tcase_add_test(tc, test_hash_keyed);
 	tcase_add_test(tc, test_evict_lru);
 	tcase_add_test(tc, test_flood);
 	tcase_add_test(tc, test_kod_pacing);

@@ -25,14 +25,7 @@
 /* 2040-01-01T00:00:00Z */
 #define T_2040		2208988800
 
-static struct timespec fake_now;
 static int kernel_calls;
-
-static void
-fake_clock(struct timespec *ts)
-{
-	*ts = fake_now;
-}
 
 static int
 k_synced(struct ntp_kstate *ks)
@@ -120,7 +113,7 @@ run(void *st, const void *data, size_t len, time_t rx_sec, long rx_nsec,
 	req.len = len;
 	req.rx_time.tv_sec = rx_sec;
 	req.rx_time.tv_nsec = rx_nsec;
-	req.now = fake_clock;
+	req.now = unit_clock;
 	memset(rbuf, 0xee, sizeof(rbuf));
 	rep.buf = rbuf;
 	rep.cap = UDPD_MAX_DATAGRAM;
@@ -604,7 +597,7 @@ START_TEST(test_small_buffer)
 		req.data = q;
 		req.len = sizeof(q);
 		req.rx_time.tv_sec = T_2026;
-		req.now = fake_clock;
+		req.now = unit_clock;
 		memset(rbuf, 0xee, 64);
 		rep.buf = rbuf;
 		rep.cap = 3;
@@ -669,8 +662,8 @@ START_TEST(test_sntp_reply_fields)
 	st = mk_ok("svc = { protocol = \"sntp\"; };");
 	mkreq(q, sizeof(q), 4, 3, 6);
 	q[0] |= 2 << 6;			/* client LI must not be copied */
-	fake_now.tv_sec = T_2026;
-	fake_now.tv_nsec = 750000000;
+	unit_now.tv_sec = T_2026;
+	unit_now.tv_nsec = 750000000;
 	ck_assert_int_eq(run(st, q, sizeof(q), T_2026, 500000000, &len),
 	    UDPD_REPLY);
 	ck_assert_uint_eq(len, 48);
@@ -854,14 +847,14 @@ START_TEST(test_sntp_era1)
 	size_t len;
 
 	mkreq(q, sizeof(q), 4, 3, 6);
-	fake_now.tv_sec = T_ERA1 + 2;
-	fake_now.tv_nsec = 0;
+	unit_now.tv_sec = T_ERA1 + 2;
+	unit_now.tv_nsec = 0;
 	ck_assert_int_eq(run(st, q, sizeof(q), T_ERA1 + 1, 0, &len),
 	    UDPD_REPLY);
 	ck_assert_uint_eq(get32(rbuf + 16), 1);		/* reference */
 	ck_assert_uint_eq(get32(rbuf + 32), 1);		/* receive */
 	ck_assert_uint_eq(get32(rbuf + 40), 2);		/* transmit */
-	fake_now.tv_sec = T_ERA1;
+	unit_now.tv_sec = T_ERA1;
 	ck_assert_int_eq(run(st, q, sizeof(q), T_ERA1 - 1, 0, &len),
 	    UDPD_REPLY);
 	ck_assert_uint_eq(get32(rbuf + 32), 0xffffffffU);
