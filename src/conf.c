@@ -243,20 +243,28 @@ conf_cidrs(const config_setting_t *svc, const char *key, struct cidr **out,
 	return 0;
 }
 
+/*
+ * rate_limit = { rate = R; burst = B; ipv6_prefix = P; }, or false for
+ * none.  Returns 1 when the setting is there, 0 when it is not.
+ */
 static int
 conf_rate_limit(const config_setting_t *svc, struct rate_limit_conf *rl,
     struct conf_err *err)
 {
-	static const char *const keys[] = { "rate", "burst", NULL };
+	static const char *const keys[] = { "rate", "burst", "ipv6_prefix",
+	    NULL };
 	const config_setting_t *g = config_setting_get_member(svc,
 	    "rate_limit");
-	long long rate, burst;
+	long long rate, burst, prefix = RATE_LIMIT_DEFAULT_PREFIX;
 
 	if (g == NULL)
 		return 0;
+	if (config_setting_type(g) == CONFIG_TYPE_BOOL &&
+	    !config_setting_get_bool(g))
+		return 1;
 	if (!config_setting_is_group(g))
 		return conf_error(err, g, "must be a group "
-		    "{ rate = R; burst = B; }");
+		    "{ rate = R; burst = B; } or false");
 	if (conf_check_keys(g, keys, NULL, "rate_limit", err) < 0)
 		return -1;
 	switch (conf_get_int(g, "rate", 1, RATE_MAX, &rate, err)) {
@@ -266,12 +274,28 @@ conf_rate_limit(const config_setting_t *svc, struct rate_limit_conf *rl,
 		return conf_error(err, g, "rate is required");
 	}
 	burst = rate;
-	if (conf_get_int(g, "burst", 1, RATE_MAX, &burst, err) < 0)
+	if (conf_get_int(g, "burst", 1, RATE_MAX, &burst, err) < 0 ||
+	    conf_get_int(g, "ipv6_prefix", 32, 128, &prefix, err) < 0)
 		return -1;
 	rl->enabled = 1;
 	rl->rate = (unsigned)rate;
 	rl->burst = (unsigned)burst;
-	return 0;
+	rl->ipv6_prefix = (unsigned)prefix;
+	return 1;
+}
+
+/* A service that set no rate_limit: the default, unless its replies can
+ * never provoke one (SNTP), which makes it neither loop nor amplify. */
+static void
+conf_rate_limit_default(struct service_conf *sc)
+{
+	if (sc->reply_is_terminal)
+		return;
+	sc->rate_limit.enabled = 1;
+	sc->rate_limit.is_default = 1;
+	sc->rate_limit.rate = RATE_LIMIT_DEFAULT_RATE;
+	sc->rate_limit.burst = RATE_LIMIT_DEFAULT_BURST;
+	sc->rate_limit.ipv6_prefix = RATE_LIMIT_DEFAULT_PREFIX;
 }
 
 /* Canonical text of a setting tree (names, types, values), for reloads. */
@@ -368,6 +392,7 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 	struct module_parse_ctx ctx = *base;
 	long long max_request;
 	char where[160];
+	int rl_set;
 
 	if (!config_setting_is_group(svc))
 		return conf_error(err, svc, "each service must be a group "
@@ -384,7 +409,7 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 	    conf_listen(svc, sc, err) < 0 ||
 	    conf_cidrs(svc, "allow", &sc->allow, &sc->nallow, err) < 0 ||
 	    conf_cidrs(svc, "deny", &sc->deny, &sc->ndeny, err) < 0 ||
-	    conf_rate_limit(svc, &sc->rate_limit, err) < 0)
+	    (rl_set = conf_rate_limit(svc, &sc->rate_limit, err)) < 0)
 		return -1;
 	max_request = sc->module->max_request != 0 ?
 	    (long long)sc->module->max_request : UDPD_MAX_DATAGRAM;
@@ -394,8 +419,13 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 	sc->max_request = (size_t)max_request;
 	sc->fingerprint = conf_fingerprint(svc);
 	ctx.service = sc->name;
-	sc->options = sc->module->parse(svc, &ctx, err);
-	return sc->options == NULL ? -1 : 0;
+	if ((sc->options = sc->module->parse(svc, &ctx, err)) == NULL)
+		return -1;
+	sc->reply_is_terminal = sc->module->reply_is_terminal != NULL &&
+	    sc->module->reply_is_terminal(sc->options);
+	if (!rl_set)
+		conf_rate_limit_default(sc);
+	return 0;
 }
 
 /* An address twice in daemon.metrics.listen. */

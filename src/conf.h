@@ -12,10 +12,22 @@
 #include "conf_util.h"
 #include "module.h"
 
+/*
+ * The per-source limit a service gets when it sets none: every service
+ * whose reply can provoke a reply (all but SNTP) has one, so that a loop
+ * started by one spoofed datagram dies, and amplification is bounded
+ * (SECURITY in udpd(8)).
+ */
+#define RATE_LIMIT_DEFAULT_RATE		1
+#define RATE_LIMIT_DEFAULT_BURST	50
+#define RATE_LIMIT_DEFAULT_PREFIX	64
+
 struct rate_limit_conf {
 	int		enabled;
+	int		is_default;	/* not written: the default above */
 	unsigned	rate;		/* tokens per second */
 	unsigned	burst;		/* bucket size */
+	unsigned	ipv6_prefix;	/* IPv6 sources grouped by this (0: 64) */
 };
 
 struct service_conf {
@@ -32,6 +44,8 @@ struct service_conf {
 	struct cidr		*deny;
 	size_t			 ndeny;
 	struct rate_limit_conf	 rate_limit;
+	/* module->reply_is_terminal(options): its replies provoke none. */
+	int			 reply_is_terminal;
 	size_t			 max_request;
 	/* Canonical text of every setting, to see if a reload changed it. */
 	char			*fingerprint;

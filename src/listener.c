@@ -298,20 +298,30 @@ listener_rate_table(struct listener *l)
 	const struct rate_limit_conf *want = &l->svc->rate_limit;
 
 	if (l->rl != NULL && want->enabled && want->rate == l->rl_conf.rate &&
-	    want->burst == l->rl_conf.burst)
+	    want->burst == l->rl_conf.burst &&
+	    want->ipv6_prefix == l->rl_conf.ipv6_prefix)
 		return;
 	ratelimit_free(l->rl);
 	l->rl = NULL;
 	l->rl_conf = *want;
 	if (want->enabled &&
-	    (l->rl = ratelimit_new(want->rate, want->burst, 0)) == NULL)
+	    ((l->rl = ratelimit_new(want->rate, want->burst, 0)) == NULL ||
+	    (want->ipv6_prefix != 0 &&
+	    ratelimit_set_ipv6_prefix(l->rl, want->ipv6_prefix) < 0)))
 		fatal("%s: rate limit table", l->label);
 }
 
 void
 listener_steer(struct listener *first, int nworkers)
 {
-	/* Worker = hash(source address, IPv6 by /64) mod nworkers. */
+	/* Worker = hash(source address, IPv6 by /64 or the rate limit's
+	 * shorter prefix, so that one bucket key is on one worker) mod
+	 * nworkers. */
+	unsigned prefix = first->svc->rate_limit.enabled &&
+	    first->svc->rate_limit.ipv6_prefix != 0 ?
+	    first->svc->rate_limit.ipv6_prefix : 64;
+	uint32_t mask = prefix >= 64 ? 0xffffffffu : prefix <= 32 ? 0 :
+	    0xffffffffu << (64 - prefix);
 	struct sock_filter v4[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12),
 		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
@@ -323,6 +333,7 @@ listener_steer(struct listener *first, int nworkers)
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 8),
 		BPF_STMT(BPF_MISC | BPF_TAX, 0),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, mask),
 		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
 		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
 		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
@@ -541,8 +552,7 @@ listener_process(struct listener *l, const struct udpd_request *req,
 		return UDPD_DROP_SILENT;
 	}
 	if (loop_guard_has(l->guard, port) && !(port == 123 &&
-	    svc->module->reply_is_terminal != NULL &&
-	    svc->module->reply_is_terminal(svc->instance))) {
+	    svc->reply_is_terminal)) {
 		COUNT(l, drop_loop, 1);
 		return UDPD_DROP_SILENT;
 	}

@@ -635,7 +635,8 @@ time_handle(void *arg, const struct udpd_request *req,
 }
 
 /* Only an SNTP reply (mode 4, which no NTP server answers) can never
- * provoke a reply, so ntpd clients on port 123 may be answered. */
+ * provoke a reply, so ntpd clients on port 123 may be answered.  Given
+ * the options, which are a time_state too. */
 static int
 time_reply_is_terminal(const void *arg)
 {

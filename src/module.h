@@ -133,11 +133,12 @@ struct udpd_module {
 	/* Wants the kernel receive timestamp in rx_time (SO_TIMESTAMPNS). */
 	int		 wants_rx_timestamp;
 	/*
-	 * Optional: true when this instance's replies can never provoke a
-	 * reply (an SNTP mode-4 answer), so requests from port 123 (ntpd
-	 * clients) are answered despite the loop guard.
+	 * Optional: true when a service with these options (parse()'s) can
+	 * never send a reply that provokes a reply (an SNTP mode-4 answer):
+	 * requests from port 123 (ntpd clients) are answered despite the
+	 * loop guard, and no default rate limit is needed.
 	 */
-	int		 (*reply_is_terminal)(const void *state);
+	int		 (*reply_is_terminal)(const void *options);
 
 	/*
 	 * Phase 1, pure: reads and checks the options of a service group

@@ -29,13 +29,14 @@
 enum rl_family {
 	RL_EMPTY = 0,
 	RL_V4,		/* key: the address, host order */
-	RL_V6,		/* key: the /64 prefix, host order */
+	RL_V6,		/* key: the IPv6 prefix (ipv6_prefix bits), host order */
 	RL_OTHER	/* any other family: one shared bucket */
 };
 
-/* 40 bytes: the table of 4096 slots is 160 KiB. */
+/* 48 bytes: the table of 4096 slots is 192 KiB. */
 struct rl_entry {
-	uint64_t	key;
+	uint64_t	key;		/* IPv4 address, or IPv6 bits 0-63 */
+	uint64_t	key_lo;		/* IPv6 bits 64-127 (masked), or 0 */
 	uint64_t	tokens;		/* RL_UNIT per token */
 	uint64_t	seen_ns;	/* last packet, and last refill */
 	uint64_t	kod_ns;		/* last Kiss-o'-Death, if kod_sent */
@@ -45,13 +46,14 @@ struct rl_entry {
 	uint8_t		kod_sent;
 };
 
-_Static_assert(sizeof(struct rl_entry) <= 40, "rate limit entry grew");
+_Static_assert(sizeof(struct rl_entry) <= 48, "rate limit entry grew");
 
 struct ratelimit {
 	uint64_t	 k0, k1;	/* the hash secret */
 	uint64_t	 rate;		/* units per ns = tokens per s */
 	uint64_t	 cap;		/* burst * RL_UNIT */
 	uint64_t	 fill_ns;	/* time to fill an empty bucket */
+	unsigned	 v6_prefix;	/* IPv6 sources grouped by this */
 	size_t		 mask;		/* slots - 1 */
 	uint64_t	 lookups;
 	uint64_t	 probes;
@@ -133,12 +135,24 @@ rl_load_be(const uint8_t *p, size_t n)
 	return v;
 }
 
-/* An IPv4 address, an IPv4-mapped IPv6 one as IPv4, else an IPv6 /64. */
+/* The first bits of a 64-bit half kept by a prefix of `bits` (0-64). */
+static uint64_t
+rl_mask(uint64_t v, unsigned bits)
+{
+	return bits >= 64 ? v : bits == 0 ? 0 : v & ~(~0ULL >> bits);
+}
+
+/*
+ * An IPv4 address, an IPv4-mapped IPv6 one as IPv4, else the IPv6 prefix
+ * of v6_prefix bits: key (bits 0-63) and key_lo (bits 64-127).
+ */
 static enum rl_family
-rl_key(const struct sockaddr *sa, uint64_t *key)
+rl_key(const struct ratelimit *rl, const struct sockaddr *sa, uint64_t *key,
+    uint64_t *key_lo)
 {
 	const struct sockaddr_in6 *sin6;
 
+	*key_lo = 0;
 	switch (sa->sa_family) {
 	case AF_INET:
 		*key = rl_load_be((const uint8_t *)
@@ -150,7 +164,10 @@ rl_key(const struct sockaddr *sa, uint64_t *key)
 			*key = rl_load_be(sin6->sin6_addr.s6_addr + 12, 4);
 			return RL_V4;
 		}
-		*key = rl_load_be(sin6->sin6_addr.s6_addr, 8);
+		*key = rl_mask(rl_load_be(sin6->sin6_addr.s6_addr, 8),
+		    rl->v6_prefix);
+		*key_lo = rl_mask(rl_load_be(sin6->sin6_addr.s6_addr + 8, 8),
+		    rl->v6_prefix > 64 ? rl->v6_prefix - 64 : 0);
 		return RL_V6;
 	default:
 		*key = 0;
@@ -159,7 +176,8 @@ rl_key(const struct sockaddr *sa, uint64_t *key)
 }
 
 static void
-rl_format_source(const struct rl_entry *e, char *out, size_t len)
+rl_format_source(const struct ratelimit *rl, const struct rl_entry *e,
+    char *out, size_t len)
 {
 	char text[INET6_ADDRSTRLEN];
 	struct in6_addr a6;
@@ -173,10 +191,12 @@ rl_format_source(const struct rl_entry *e, char *out, size_t len)
 		break;
 	case RL_V6:
 		memset(&a6, 0, sizeof(a6));
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < 8; i++) {
 			a6.s6_addr[i] = (uint8_t)(e->key >> (56 - 8 * i));
+			a6.s6_addr[8 + i] = (uint8_t)(e->key_lo >> (56 - 8 * i));
+		}
 		inet_ntop(AF_INET6, &a6, text, sizeof(text));
-		snprintf(out, len, "%s/64", text);
+		snprintf(out, len, "%s/%u", text, rl->v6_prefix);
 		break;
 	default:
 		snprintf(out, len, "(other family)");
@@ -213,7 +233,19 @@ ratelimit_new(unsigned rate, unsigned burst, size_t slots)
 	rl->rate = rate;
 	rl->cap = (uint64_t)burst * RL_UNIT;
 	rl->fill_ns = (rl->cap + rl->rate - 1) / rl->rate;
+	rl->v6_prefix = 64;
 	return rl;
+}
+
+int
+ratelimit_set_ipv6_prefix(struct ratelimit *rl, unsigned prefix)
+{
+	if (prefix < RATELIMIT_V6_PREFIX_MIN || prefix > 128) {
+		errno = EINVAL;
+		return -1;
+	}
+	rl->v6_prefix = prefix;
+	return 0;
 }
 
 void
@@ -236,15 +268,16 @@ rl_lookup(struct ratelimit *rl, const struct sockaddr *src, uint64_t now_ns,
     int insert)
 {
 	struct rl_entry *e, *victim = NULL;
-	uint64_t key;
-	enum rl_family f = rl_key(src, &key);
-	size_t start = (size_t)ratelimit_siphash13(rl->k0, rl->k1, key, (uint64_t)f);
+	uint64_t key, key_lo;
+	enum rl_family f = rl_key(rl, src, &key, &key_lo);
+	size_t start = (size_t)ratelimit_siphash13(rl->k0, rl->k1, key,
+	    key_lo ^ (uint64_t)f);
 
 	rl->lookups++;
 	for (size_t i = 0; i < RATELIMIT_WINDOW; i++) {
 		e = &rl->slots[(start + i) & rl->mask];
 		rl->probes++;
-		if (e->family == f && e->key == key)
+		if (e->family == f && e->key == key && e->key_lo == key_lo)
 			return e;
 		if (e->family == RL_EMPTY) {
 			victim = e;
@@ -265,6 +298,7 @@ rl_lookup(struct ratelimit *rl, const struct sockaddr *src, uint64_t now_ns,
 	memset(victim, 0, sizeof(*victim));
 	victim->family = (uint8_t)f;
 	victim->key = key;
+	victim->key_lo = key_lo;
 	victim->tokens = rl->cap;
 	victim->seen_ns = now_ns;
 	return victim;
@@ -335,7 +369,9 @@ rl_worse(const struct rl_entry *a, const struct rl_entry *b)
 		return a->dropped > b->dropped;
 	if (a->family != b->family)
 		return a->family < b->family;
-	return a->key < b->key;
+	if (a->key != b->key)
+		return a->key < b->key;
+	return a->key_lo < b->key_lo;
 }
 
 size_t
@@ -362,7 +398,7 @@ ratelimit_take_summary(struct ratelimit *rl, struct ratelimit_summary *sum)
 		top[k] = e;
 	}
 	for (size_t i = 0; i < ntop; i++) {
-		rl_format_source(top[i], sum->top[i].source,
+		rl_format_source(rl, top[i], sum->top[i].source,
 		    sizeof(sum->top[i].source));
 		sum->top[i].dropped = top[i]->dropped;
 		listed += top[i]->dropped;

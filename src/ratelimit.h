@@ -1,8 +1,8 @@
 /*
  * ratelimit.h - per-source token buckets in a fixed-size table.
  *
- * A source is an IPv4 address or an IPv6 /64 (an IPv4-mapped IPv6 source
- * is its IPv4 address).  Each source has a bucket of `burst` tokens that
+ * A source is an IPv4 address or an IPv6 prefix, /64 unless set (an
+ * IPv4-mapped IPv6 source is its IPv4 address).  Each source has a bucket of `burst` tokens that
  * refills at `rate` tokens per second; a packet takes one token or is
  * dropped.  The table never grows: a new source takes a free slot in its
  * probe window or evicts the least recently seen source there, so a flood
@@ -28,7 +28,7 @@
 #define RATELIMIT_KOD_INTERVAL_NS	(8ULL * 1000000000ULL)
 /* Sources listed by name in one summary; the rest are "and N more". */
 #define RATELIMIT_TOP		10
-/* "ffff:ffff:ffff:ffff::/64" (room for any IPv6 text + "/64"). */
+/* Room for any IPv6 text + "/128". */
 #define RATELIMIT_SOURCE_MAX	52
 
 struct ratelimit;
@@ -60,12 +60,21 @@ struct ratelimit_stats {
 /*
  * A table of slots buckets (0: RATELIMIT_SLOTS_DEFAULT; rounded up to a
  * power of two, at least RATELIMIT_WINDOW, at most RATELIMIT_SLOTS_MAX)
- * with a fresh random hash key.  Memory: sizeof(struct ratelimit) +
- * slots * 40 bytes, 160 KiB for the default 4096 slots.  Returns NULL with
+ * with a fresh random hash key, grouping IPv6 sources by /64.  Memory:
+ * sizeof(struct ratelimit) + slots * 48 bytes, 192 KiB for the default
+ * 4096 slots.  Returns NULL with
  * errno EINVAL when rate or burst is 0 or slots is too large, or ENOMEM.
  */
 struct ratelimit *ratelimit_new(unsigned rate, unsigned burst, size_t slots);
 void	ratelimit_free(struct ratelimit *rl);
+
+/*
+ * Groups IPv6 sources by their first prefix bits (RATELIMIT_V6_PREFIX_MIN
+ * to 128) instead of 64; call it before the first packet.  -1 (EINVAL)
+ * when out of range.
+ */
+#define RATELIMIT_V6_PREFIX_MIN	32
+int	ratelimit_set_ipv6_prefix(struct ratelimit *rl, unsigned prefix);
 
 /* Takes one token of src's bucket at now_ns: 1 pass, 0 drop (counted). */
 int	ratelimit_allow(struct ratelimit *rl, const struct sockaddr *src,

@@ -102,6 +102,8 @@ static const struct bad_case bad_cases[] = {
 	    { "unknown setting", "rate_limit" } },
 	{ "bad-rate-zero.conf", 4, "rate", { "between 1 and" } },
 	{ "bad-rate-type.conf", 4, "rate_limit", { "must be a group" } },
+	{ "bad-rate-true.conf", 4, "rate_limit", { "or false" } },
+	{ "bad-rate-prefix.conf", 4, "ipv6_prefix", { "between 32 and 128" } },
 	{ "bad-workers-negative.conf", 3, "workers", { "between 0 and" } },
 	{ "bad-log-level.conf", 4, "log_level", { "'loud'" } },
 	{ "bad-facility.conf", 4, "syslog_facility", { "'kern2'" } },
@@ -456,6 +458,8 @@ START_TEST(test_good_file)
 	ck_assert_int_eq(sc->rate_limit.enabled, 1);
 	ck_assert_uint_eq(sc->rate_limit.rate, 16);
 	ck_assert_uint_eq(sc->rate_limit.burst, 32);
+	ck_assert_uint_eq(sc->rate_limit.ipv6_prefix, 56);
+	ck_assert_int_eq(sc->rate_limit.is_default, 0);
 	ck_assert_uint_eq(sc->max_request, 512);
 
 	/* A port given by its /etc/services name. */
@@ -467,7 +471,12 @@ START_TEST(test_good_file)
 	ck_assert_str_eq(sc->listen_text[0], "127.0.0.1:echo");
 	ck_assert_uint_eq(sc->max_request, UDPD_MAX_DATAGRAM);
 	ck_assert_uint_eq(sc->max_request, 65507);
-	ck_assert_int_eq(sc->rate_limit.enabled, 0);
+	/* No rate_limit written: the default (SECURITY in udpd(8)). */
+	ck_assert_int_eq(sc->rate_limit.enabled, 1);
+	ck_assert_int_eq(sc->rate_limit.is_default, 1);
+	ck_assert_uint_eq(sc->rate_limit.rate, 1);
+	ck_assert_uint_eq(sc->rate_limit.burst, 50);
+	ck_assert_uint_eq(sc->rate_limit.ipv6_prefix, 64);
 	ck_assert_uint_eq(sc->nallow, 0);
 	ck_assert_uint_eq(sc->ndeny, 0);
 
@@ -483,12 +492,18 @@ START_TEST(test_good_file)
 	ck_assert_int_eq(sc->rate_limit.enabled, 1);
 	ck_assert_uint_eq(sc->rate_limit.rate, 5);
 	ck_assert_uint_eq(sc->rate_limit.burst, 5);	/* default: rate */
+	ck_assert_uint_eq(sc->rate_limit.ipv6_prefix, 64);
 
 	sc = find_service(conf, "clock");
 	ck_assert_ptr_eq(sc->module, &module_time);
 	ck_assert_uint_eq(sc->nlisten, 2);
+	ck_assert_int_eq(sc->rate_limit.enabled, 0);	/* "false" */
+	ck_assert_int_eq(sc->reply_is_terminal, 0);
+	/* SNTP's reply never provokes one: no default limit. */
 	sc = find_service(conf, "ntp.local");
 	ck_assert_ptr_eq(sc->module, &module_time);
+	ck_assert_int_eq(sc->reply_is_terminal, 1);
+	ck_assert_int_eq(sc->rate_limit.enabled, 0);
 	check_v4(&sc->listen[0], "127.0.0.1", 0);
 	check_v6(&sc->listen[1], "::1", 0);
 
@@ -497,6 +512,7 @@ START_TEST(test_good_file)
 	ck_assert_uint_eq(sc->max_request, module_chat.max_request != 0 ?
 	    module_chat.max_request : UDPD_MAX_DATAGRAM);
 	check_v6(&sc->listen[0], "::1", 6003);
+	ck_assert_int_eq(sc->rate_limit.is_default, 1);
 
 	/* Disabled, sharing 127.0.0.1:6000 and *:6001: fine. */
 	sc = find_service(conf, "old-greet");
@@ -546,7 +562,9 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(conf->services[0].name, "e");
 	ck_assert_int_eq(conf->services[0].enabled, 1);
 	ck_assert_uint_eq(conf->services[0].max_request, 65507);
-	ck_assert_int_eq(conf->services[0].rate_limit.enabled, 0);
+	ck_assert_int_eq(conf->services[0].rate_limit.enabled, 1);
+	ck_assert_uint_eq(conf->services[0].rate_limit.rate, 1);
+	ck_assert_uint_eq(conf->services[0].rate_limit.burst, 50);
 	ck_assert_ptr_null(conf->metrics);	/* off unless configured */
 	conf_free(conf);
 }

@@ -13,20 +13,13 @@
 #include "listener.h"
 #include "unit.h"
 
-/* The probe module: counts its calls; its verdict and terminal-ness are
- * set by each test. */
+/* The probe module: counts its calls; its verdict is set by each test, and
+ * so is the service's reply_is_terminal (the loader asks the module). */
 struct probe {
 	int			calls;
 	int			limited_calls;
-	int			terminal;
 	enum udpd_verdict	verdict;
 };
-
-static int
-probe_terminal(const void *state)
-{
-	return ((const struct probe *)state)->terminal;
-}
 
 static enum udpd_verdict
 probe_handle(void *state, const struct udpd_request *req,
@@ -57,13 +50,11 @@ probe_limited(void *state, const struct udpd_request *req,
 static const struct udpd_module probe_module = {
 	.name = "probe",
 	.handle = probe_handle,
-	.reply_is_terminal = probe_terminal,
 };
 
 static const struct udpd_module probe_module_kod = {
 	.name = "probe",
 	.handle = probe_handle,
-	.reply_is_terminal = probe_terminal,
 	.limited = probe_limited,
 };
 
@@ -281,14 +272,14 @@ END_TEST
 START_TEST(port_123_terminal)
 {
 	make_listener();
-	probe.terminal = 1;
+	svc.reply_is_terminal = 1;
 	ck_assert_int_eq(send_from("192.0.2.1", 123, 48, 0), UDPD_REPLY);
 	ck_assert_int_eq(probe.calls, 1);
 	/* The exception is for 123 alone: other looping ports stay shut. */
 	ck_assert_int_eq(send_from("192.0.2.1", 37, 48, 0), UDPD_DROP_SILENT);
 	ck_assert_int_eq(send_from("192.0.2.1", OWN_PORT, 48, 0),
 	    UDPD_DROP_SILENT);
-	probe.terminal = 0;
+	svc.reply_is_terminal = 0;
 	ck_assert_int_eq(send_from("192.0.2.1", 123, 48, 0), UDPD_DROP_SILENT);
 	ck_assert_int_eq(probe.calls, 1);
 	ck_assert_str_eq(drops(), "size 0 loop 3 acl 0 rate 0 malformed 0");
@@ -311,7 +302,7 @@ START_TEST(port_123_still_guarded)
 	svc.deny = &deny;
 	svc.ndeny = 1;
 	make_listener();
-	probe.terminal = 1;
+	svc.reply_is_terminal = 1;
 	ck_assert_int_eq(send_from("192.0.2.66", 123, 48, 0),
 	    UDPD_DROP_SILENT);
 	ck_assert_int_eq(send_from("192.0.2.1", 123, MAX_REQUEST + 1, 0),

@@ -100,9 +100,9 @@ START_TEST(test_new_invalid)
 	ratelimit_get_stats(rl, &st);
 	ck_assert_uint_eq(st.slots, 4096);
 	ck_assert_uint_eq(st.used, 0);
-	/* The documented 40 bytes per slot. */
-	ck_assert_uint_le(st.bytes, 4096 * 40 + 256);
-	ck_assert_uint_ge(st.bytes, 4096 * 40);
+	/* The documented 48 bytes per slot. */
+	ck_assert_uint_le(st.bytes, 4096 * 48 + 256);
+	ck_assert_uint_ge(st.bytes, 4096 * 48);
 	ratelimit_free(rl);
 
 	rl = ratelimit_new(1, 1, 1000);		/* rounded up */
@@ -417,6 +417,46 @@ collect(void *arg, const char *text)
 	snprintf(l->text[l->n++], RATELIMIT_LINE_MAX, "%s", text);
 }
 
+/* ipv6_prefix: a /56 is one source, a /128 each address its own. */
+START_TEST(test_ipv6_prefix)
+{
+	struct ratelimit *rl = ratelimit_new(1, 4, 0);
+	struct lines l = { .n = 0 };
+	uint64_t t = 3 * NS;
+
+	ck_assert_int_eq(ratelimit_set_ipv6_prefix(rl, 31), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(ratelimit_set_ipv6_prefix(rl, 129), -1);
+	ck_assert_int_eq(ratelimit_set_ipv6_prefix(rl, 56), 0);
+	/* Two /64s of one /56 share a bucket; the next /56 does not. */
+	ck_assert_uint_eq(send_n(rl, sa("2001:db8:1:200::1"), t, 3), 3);
+	ck_assert_uint_eq(send_n(rl, sa("2001:db8:1:2ff:ffff::1"), t, 3), 1);
+	ck_assert_uint_eq(send_n(rl, sa("2001:db8:1:300::1"), t, 5), 4);
+	/* The summary names the /56. */
+	ck_assert_uint_eq(ratelimit_report(rl, collect, &l), 2);
+	ck_assert_str_eq(l.text[0], "2001:db8:1:200::/56: 2 dropped");
+	/* IPv4 sources are addresses whatever the IPv6 prefix. */
+	ck_assert_uint_eq(send_n(rl, sa("192.0.2.1"), t, 5), 4);
+	ck_assert_uint_eq(send_n(rl, sa("192.0.2.2"), t, 5), 4);
+	ratelimit_free(rl);
+
+	rl = ratelimit_new(1, 4, 0);
+	ck_assert_int_eq(ratelimit_set_ipv6_prefix(rl, 128), 0);
+	ck_assert_uint_eq(send_n(rl, sa("2001:db8::1"), t, 5), 4);
+	ck_assert_uint_eq(send_n(rl, sa("2001:db8::2"), t, 5), 4);
+	ck_assert_uint_eq(send_n(rl, sa("2001:db8::1"), t, 1), 0);
+	ratelimit_free(rl);
+
+	/* /32, the shortest: everything in 2001:db8::/32 together. */
+	rl = ratelimit_new(1, 4, 0);
+	ck_assert_int_eq(ratelimit_set_ipv6_prefix(rl, 32), 0);
+	ck_assert_uint_eq(send_n(rl, sa("2001:db8::1"), t, 2), 2);
+	ck_assert_uint_eq(send_n(rl, sa("2001:db8:ffff:ffff::1"), t, 5), 2);
+	ck_assert_uint_eq(send_n(rl, sa("2001:db9::1"), t, 5), 4);
+	ratelimit_free(rl);
+}
+END_TEST
+
 START_TEST(test_summary)
 {
 	struct ratelimit *rl = ratelimit_new(1, 1, 0);
@@ -524,6 +564,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_refill);
 	tcase_add_test(tc, test_refill_no_drift);
 	tcase_add_test(tc, test_ipv6_slash64);
+	tcase_add_test(tc, test_ipv6_prefix);
 	tcase_add_test(tc, test_ipv4_mapped);
 	tcase_add_test(tc, test_siphash13_vector);
 	tcase_add_test(tc, test_evict_lru);

@@ -44,22 +44,27 @@ fi
 cat >"$TMP/udpd.conf" <<CONF
 daemon = { log_level = "info"; workers = 2; };
 services = (
-  # generous limits, so that the guards are on the path but drop nothing
+  # generous limits, so that the guards are on the path but drop nothing;
+  # the others without the default limit (the flood has one source)
   { name = "greet"; module = "greet"; listen = [ "127.0.0.1:0", "[::1]:0" ];
     rate_limit = { rate = 1000000; burst = 1000000; }; },
   { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0", "[::1]:0" ];
-    allow = [ "127.0.0.0/8", "::1/128" ]; deny = [ "192.0.2.0/24" ]; },
-  { name = "upper"; module = "upper"; listen = [ "127.0.0.1:0" ]; },
-  { name = "time"; module = "time"; listen = [ "127.0.0.1:0" ]; utc = true; },
+    allow = [ "127.0.0.0/8", "::1/128" ]; deny = [ "192.0.2.0/24" ];
+    rate_limit = false; },
+  { name = "upper"; module = "upper"; listen = [ "127.0.0.1:0" ];
+    rate_limit = false; },
+  { name = "time"; module = "time"; listen = [ "127.0.0.1:0" ]; utc = true;
+    rate_limit = false; },
   { name = "sntp"; module = "time"; protocol = "sntp"; stratum = 10;
     listen = [ "127.0.0.1:0", "[::1]:0" ]; },
   { name = "rfc868"; module = "time"; protocol = "rfc868";
-    listen = [ "127.0.0.1:0" ]; },
+    listen = [ "127.0.0.1:0" ]; rate_limit = false; },
   { name = "daytime"; module = "time"; protocol = "daytime"; utc = true;
-    listen = [ "127.0.0.1:0" ]; },
+    listen = [ "127.0.0.1:0" ]; rate_limit = false; },
   { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0", "[::1]:0" ];
-    log_file = "chat.log"; },
-  { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ]; }
+    log_file = "chat.log"; rate_limit = false; },
+  { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ];
+    rate_limit = false; }
 );
 CONF
 start_udpd "$TMP/udpd.conf"

@@ -7,16 +7,18 @@
 need python3 nc
 
 # conf GREETING EXTRA: greet (changes), echo (never changes), chat, EXTRA;
-# two workers, so that a reload pauses and resumes a second thread.
+# two workers, so that a reload pauses and resumes a second thread.  The
+# load comes from one source: no default rate limit.
 conf() {
 	cat >"$TMP/udpd.conf" <<CONF
 daemon = { workers = 2; };
 services = (
-  { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; },
+  { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ];
+    rate_limit = false; },
   { name = "greet"; module = "greet"; listen = [ "127.0.0.1:0" ];
-    greeting = "$1"; },
+    greeting = "$1"; rate_limit = false; },
   { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
-    log_file = "chat.log"; }$2
+    log_file = "chat.log"; rate_limit = false; }$2
 );
 CONF
 }

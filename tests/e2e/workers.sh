@@ -10,12 +10,14 @@ need python3 nc
 cat >"$TMP/udpd.conf" <<CONF
 daemon = { workers = 2; };
 services = (
-  { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0", "[::1]:0" ]; },
+  { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0", "[::1]:0" ];
+    rate_limit = false; },
   { name = "limited"; module = "echo"; listen = [ "127.0.0.1:0" ];
     rate_limit = { rate = 1; burst = 5; }; },
   { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
-    log_file = "chat.log"; },
-  { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ]; }
+    log_file = "chat.log"; rate_limit = false; },
+  { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ];
+    rate_limit = false; }
 );
 CONF
 start_udpd "$TMP/udpd.conf"
