@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <net/if.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -26,7 +27,7 @@
 
 static const char *const service_common_keys[] = {
 	"name", "module", "listen", "enabled", "allow", "deny", "rate_limit",
-	"max_request", NULL
+	"max_request", "interface", NULL
 };
 static const char *const daemon_keys[] = {
 	"user", "group", "syslog_facility", "log_level", "workers", "metrics",
@@ -284,6 +285,28 @@ conf_rate_limit(const config_setting_t *svc, struct rate_limit_conf *rl,
 	return 1;
 }
 
+/* interface = "eth0": a network device or VRF that exists now. */
+static int
+conf_interface(const config_setting_t *svc, struct service_conf *sc,
+    struct conf_err *err)
+{
+	const config_setting_t *s = config_setting_get_member(svc,
+	    "interface");
+	const char *name;
+	int r;
+
+	if ((r = conf_get_string(svc, "interface", &name, err)) <= 0)
+		return r;
+	if (*name == '\0' || strlen(name) >= IFNAMSIZ)
+		return conf_error(err, s, "'%s': an interface name has 1 to %d "
+		    "characters", name, IFNAMSIZ - 1);
+	if (if_nametoindex(name) == 0)
+		return conf_error(err, s, "no such network interface '%s'",
+		    name);
+	sc->interface = xstrdup(name);
+	return 1;
+}
+
 /* A service that set no rate_limit: the default, unless its replies can
  * never provoke one (SNTP), which makes it neither loop nor amplify. */
 static void
@@ -409,7 +432,8 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 	    conf_listen(svc, sc, err) < 0 ||
 	    conf_cidrs(svc, "allow", &sc->allow, &sc->nallow, err) < 0 ||
 	    conf_cidrs(svc, "deny", &sc->deny, &sc->ndeny, err) < 0 ||
-	    (rl_set = conf_rate_limit(svc, &sc->rate_limit, err)) < 0)
+	    (rl_set = conf_rate_limit(svc, &sc->rate_limit, err)) < 0 ||
+	    conf_interface(svc, sc, err) < 0)
 		return -1;
 	max_request = sc->module->max_request != 0 ?
 	    (long long)sc->module->max_request : UDPD_MAX_DATAGRAM;
@@ -698,6 +722,7 @@ service_conf_free(struct service_conf *sc)
 	free(sc->allow);
 	free(sc->deny);
 	free(sc->fingerprint);
+	free(sc->interface);
 	free(sc->name);
 }
 

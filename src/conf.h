@@ -49,6 +49,8 @@ struct service_conf {
 	size_t			 max_request;
 	/* Canonical text of every setting, to see if a reload changed it. */
 	char			*fingerprint;
+	/* SO_BINDTODEVICE for every socket: a device or VRF, or NULL. */
+	char			*interface;
 };
 
 /* The most daemon.metrics.max_connections can be. */

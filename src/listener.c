@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <linux/filter.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,7 @@ struct listener {
 	struct udpd_counters		 summarised;	/* at the last summary */
 	struct ratelimit		*rl;		/* per-source buckets */
 	struct rate_limit_conf		 rl_conf;	/* what rl was made for */
+	char				 device[IFNAMSIZ]; /* SO_BINDTODEVICE */
 	int				 worker_index;
 	int				 passed_index;	/* systemd's fd, or -1 */
 	uint64_t			 mono_ns;	/* batch time, for rl */
@@ -227,6 +229,37 @@ listener_new_unbound(struct service_conf *svc, size_t i,
 	return l;
 }
 
+/*
+ * Binds l's socket to the service's interface (or to none): -1 with errno.
+ * Setting a device needs CAP_NET_RAW before Linux 5.7, changing or
+ * removing one always does.
+ */
+static int
+listener_bind_device(struct listener *l)
+{
+	const char *want = l->svc->interface != NULL ? l->svc->interface : "";
+
+	if (strcmp(want, l->device) == 0)
+		return 0;
+	if (setsockopt(l->fd, SOL_SOCKET, SO_BINDTODEVICE, want,
+	    (socklen_t)strlen(want)) < 0)
+		return -1;
+	snprintf(l->device, sizeof(l->device), "%s", want);
+	return 0;
+}
+
+/* "service s: cannot bind to interface eth0: reason (hint)". */
+static void
+listener_device_error(const struct listener *l, char *err, size_t errlen)
+{
+	int e = errno;
+
+	snprintf(err, errlen, "service %s: cannot bind %s to interface %s: "
+	    "%s%s", l->svc->name, l->svc->listen_text[l->listen_index],
+	    l->svc->interface != NULL ? l->svc->interface : "(none)",
+	    strerror(e), e == EPERM ? " (needs CAP_NET_RAW or root)" : "");
+}
+
 struct listener *
 listener_open(struct service_conf *svc, size_t i,
     const struct udpd_sockaddr *at, int reuseport, char *err, size_t errlen)
@@ -243,6 +276,10 @@ listener_open(struct service_conf *svc, size_t i,
 	    listener_recv_opts(l->fd, family, l->wildcard, l->timestamps) < 0) {
 		snprintf(err, errlen, "service %s: socket for %s: %s",
 		    svc->name, addr, strerror(errno));
+		goto fail;
+	}
+	if (listener_bind_device(l) < 0) {
+		listener_device_error(l, err, errlen);
 		goto fail;
 	}
 	if (bind(l->fd, (struct sockaddr *)&l->local.ss, l->local.len) < 0) {
@@ -275,6 +312,21 @@ listener_adopt(struct service_conf *svc, size_t i, int fd, char *err,
 		listener_close(l);
 		return NULL;
 	}
+	/* systemd may have bound it already (BindToDevice=). */
+	{
+		socklen_t len = sizeof(l->device) - 1;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, l->device,
+		    &len) < 0)
+			len = 0;
+		l->device[len] = '\0';
+	}
+	if (listener_bind_device(l) < 0) {
+		listener_device_error(l, err, errlen);
+		l->fd = -1;
+		listener_close(l);
+		return NULL;
+	}
 	evutil_make_socket_nonblocking(fd);
 	return l;
 }
@@ -289,6 +341,14 @@ listener_retarget(struct listener *l, struct service_conf *svc, size_t i)
 		l->timestamps = 1;
 	listener_set_label(l);
 	listener_rate_table(l);
+	/* A kept socket follows a changed interface if the kernel lets it. */
+	if (listener_bind_device(l) < 0) {
+		char why[256];
+
+		listener_device_error(l, why, sizeof(why));
+		log_warnx("%s (the socket keeps its old interface until a "
+		    "restart)", why);
+	}
 }
 
 /* (Re)creates the rate-limit table when the service's settings ask. */

@@ -103,6 +103,9 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-rate-zero.conf", 4, "rate", { "between 1 and" } },
 	{ "bad-rate-type.conf", 4, "rate_limit", { "must be a group" } },
 	{ "bad-rate-true.conf", 4, "rate_limit", { "or false" } },
+	{ "bad-interface.conf", 4, "interface",
+	    { "no such network interface 'udpd-no-such0'" } },
+	{ "bad-interface-long.conf", 4, "interface", { "1 to 15 characters" } },
 	{ "bad-rate-prefix.conf", 4, "ipv6_prefix", { "between 32 and 128" } },
 	{ "bad-workers-negative.conf", 3, "workers", { "between 0 and" } },
 	{ "bad-log-level.conf", 4, "log_level", { "'loud'" } },
@@ -459,6 +462,7 @@ START_TEST(test_good_file)
 	ck_assert_uint_eq(sc->rate_limit.rate, 16);
 	ck_assert_uint_eq(sc->rate_limit.burst, 32);
 	ck_assert_uint_eq(sc->rate_limit.ipv6_prefix, 56);
+	ck_assert_ptr_null(sc->interface);
 	ck_assert_int_eq(sc->rate_limit.is_default, 0);
 	ck_assert_uint_eq(sc->max_request, 512);
 
@@ -498,6 +502,7 @@ START_TEST(test_good_file)
 	ck_assert_ptr_eq(sc->module, &module_time);
 	ck_assert_uint_eq(sc->nlisten, 2);
 	ck_assert_int_eq(sc->rate_limit.enabled, 0);	/* "false" */
+	ck_assert_str_eq(sc->interface, "lo");
 	ck_assert_int_eq(sc->reply_is_terminal, 0);
 	/* SNTP's reply never provokes one: no default limit. */
 	sc = find_service(conf, "ntp.local");
