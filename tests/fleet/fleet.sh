@@ -10,10 +10,11 @@
 #
 # The balancer spreads new flows to the virtual address over the two hosts
 # (nftables "numgen inc mod 2" DNAT); conntrack turns the replies' source
-# back into the virtual address.  Both hosts run udpd (greet names the
-# host; chat is on the Redis in its own namespace when udpd has the Redis
-# store).  Checked: replies come from the virtual address and both hosts
-# serve.
+# back into the virtual address.  Both hosts run udpd: greet names the
+# host, chat is the room on the Redis in its own namespace.  Checked:
+# replies come from the virtual address, both hosts serve, one chat room
+# with one gap-free sequence, and when one host is killed (and the
+# balancer's health check takes it out) the other goes on with the room.
 #
 # Only addresses inside namespaces this test made, none linked to the
 # host's network; everything is torn down at the end.  Needs root.
@@ -35,6 +36,7 @@ HOST_PID=()
 fleet_cleanup() {
 	local pid ns
 	for pid in "${HOST_PID[@]}"; do
+		[ -n "$pid" ] || continue
 		kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	done
 	[ -d "$TMP/redis" ] && redis_stop "$TMP/redis"
@@ -103,14 +105,9 @@ balance 10.250.2.2 10.250.3.2
 in_ns "$CL" ip -o addr show | grep -q "10.250.1.2/24" || fail "client address"
 ok "namespaces, veths and the balancer are up"
 
-# The chat room on Redis needs udpd built with libhiredis and a chat
-# module that takes store = "redis" (udpd -t says).
+# The chat room on Redis needs udpd built with libhiredis.
 have_redis=no
-cat >"$TMP/probe.conf" <<'CONF'
-services = ( { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
-  store = "redis"; redis = "127.0.0.1:1"; } );
-CONF
-if "$UDPD" -t -c "$TMP/probe.conf" 2>/dev/null &&
+if "$UDPD" -V | grep -q 'Redis (libhiredis): hiredis' &&
 	command -v redis-server >/dev/null; then
 	have_redis=yes
 	REDIS_BIND="127.0.0.1 10.250.4.2" in_ns "$DB" bash -c \
@@ -136,8 +133,9 @@ services = (
   { name = "chat"; module = "chat"; listen = [ "*:6004" ]; $chat }
 );
 CONF
-	UDPD_PORT_FILE="$dir/ports" in_ns "$ns" "$UDPD" -f -c "$dir/udpd.conf" \
-		2>>"$TMP/udpd.err" &
+	# ip netns exec and env exec: $! is udpd itself, to be killed by PID
+	ip netns exec "$ns" env UDPD_PORT_FILE="$dir/ports" "$UDPD" -f \
+		-c "$dir/udpd.conf" 2>>"$TMP/udpd.err" >/dev/null &
 	HOST_PID[n]=$!
 	for _ in $(seq 1 100); do
 		[ -s "$dir/ports" ] && return 0
@@ -188,4 +186,34 @@ done < <(seq 1 8 | sed 's/^/c/' | vip 6000)
 	fail "one host got everything (host1 $seen1, host2 $seen2)"
 ok "8 greetings through $VIP, replies from it, host1 $seen1 and host2 $seen2"
 
+if [ "$have_redis" != yes ]; then
+	echo "# no Redis store built in (or no redis-server): the chat room part is skipped"
+	done_testing
+	exit 0
+fi
+
+# One room: interleaved posts through the virtual address (both hosts)
+# get one gap-free sequence.
+got=$(seq 1 20 | sed 's/^/msg /' | vip 6004)
+[ "$got" = "$(seq 1 20 | sed 's/^/ok /')" ] ||
+	fail "20 posts through $VIP: $(printf '%q' "$got")"
+ok "20 posts through $VIP: ok 1 .. ok 20, in order"
+[ "$(in_ns "$DB" redis-cli -s "$TMP/redis/redis.sock" XLEN fleet)" = 20 ] ||
+	fail "the stream does not hold 20 entries"
+hist=$(printf '/history 2\n' | vip 6004)
+printf '%s\n' "$hist" | grep -q '^19 .* 10\.250\.1\.2:[0-9]* msg 19$' &&
+	printf '%s\n' "$hist" | grep -q '^20 .* 10\.250\.1\.2:[0-9]* msg 20$' ||
+	fail "/history 2: $(printf '%q' "$hist")"
+ok "/history through either host reads the one room"
+
+# host1 dies; the balancer's health check takes it out; host2 goes on.
+kill -KILL "${HOST_PID[1]}"
+wait "${HOST_PID[1]}" 2>/dev/null
+kill -0 "${HOST_PID[1]}" 2>/dev/null && fail "udpd on host1 survived kill -9"
+HOST_PID[1]=
+balance 10.250.3.2
+got=$(seq 21 25 | sed 's/^/after /' | vip 6004)
+[ "$got" = "$(seq 21 25 | sed 's/^/ok /')" ] ||
+	fail "after host1 died: $(printf '%q' "$got")"
+ok "host1 killed: host2 serves the same room (ok 21 .. ok 25)"
 done_testing

@@ -1,0 +1,256 @@
+#!/bin/bash
+# The chat room on Redis (store = "redis"), against a private redis-server
+# (tests/redis.sh: temp dir, unix socket, AOF with appendfsync always):
+# two udpd processes share one room (interleaved posts get one gap-free
+# sequence, /history on one shows the other's messages); lines identical
+# to the file store's, escaping included; a reload with the same options
+# keeps the connections; Redis killed and restarted (errors, then acks,
+# no gap, nothing acknowledged lost); kill -9 of a udpd mid-stream (every
+# acknowledged message in the stream exactly once); AUTH with a password
+# and with an ACL user; a replica with wait_replicas = 1.
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/redis.sh"
+
+"$UDPD" -V | grep -q 'Redis (libhiredis): hiredis' ||
+	skip "udpd was built without libhiredis"
+need redis-server redis-cli python3
+RD=$TMP/redis
+B_PID=
+
+chat_redis_cleanup() {
+	[ -n "$B_PID" ] && kill -TERM "$B_PID" 2>/dev/null && wait "$B_PID"
+	for d in "$TMP"/redis*; do
+		[ -d "$d" ] && redis_stop "$d"
+	done
+	cleanup
+}
+trap chat_redis_cleanup EXIT
+
+redis_start "$RD" || fail "redis-server did not start"
+rcli() { redis_cli "$RD" "$@"; }
+
+# conf FILE [chat settings...]: a file-store chat, a Redis chat on the
+# room "room", an echo.
+conf() {
+	local file=$1
+	shift
+	cat >"$file" <<CONF
+daemon = { workers = 2; };
+services = (
+  { name = "fchat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+    log_file = "$(basename "$file").log"; },
+  { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+    store = "redis"; redis = "unix:$RD/redis.sock"; key = "room"; $* },
+  { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; }
+);
+CONF
+}
+
+# start_b CONF: a second udpd (B), its ports in $TMP/ports_b.
+start_b() {
+	rm -f "$TMP/ports_b"
+	UDPD_PORT_FILE=$TMP/ports_b "$UDPD" -f -c "$1" 2>>"$TMP/udpd.err" &
+	B_PID=$!
+	wait_until 5 test -s "$TMP/ports_b" || fail "udpd B did not start"
+}
+
+# talk: each stdin line "PORT TEXT" sent as one datagram from one client
+# socket (the same source port for every line), each reply printed on one
+# line, newline-terminated ("TIMEOUT" when none within 3 s).
+talk() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(3.0)
+for line in sys.stdin.buffer:
+    port, text = line.rstrip(b"\n").split(b" ", 1)
+    s.sendto(text.decode("unicode_escape").encode("latin-1"), ("127.0.0.1", int(port)))
+    try:
+        r = s.recv(65535)
+    except socket.timeout:
+        r = b"TIMEOUT\n"
+    sys.stdout.buffer.write(r if r.endswith(b"\n") else r + b"\n")
+    sys.stdout.flush()'
+}
+
+# gapless: the stream's seq fields are 1..XLEN, each line starting with
+# its seq.
+gapless() {
+	rcli XRANGE room - + | python3 -c '
+import sys
+v = sys.stdin.read().split("\n")
+seqs = []
+i = 0
+while i + 4 < len(v):
+    assert v[i + 1] == "seq" and v[i + 3] == "line", v[i:i + 5]
+    assert v[i + 4].startswith(v[i + 2] + " "), v[i:i + 5]
+    seqs.append(int(v[i + 2]))
+    i += 5
+assert seqs == list(range(1, len(seqs) + 1)), seqs[:50]
+print(len(seqs))'
+}
+
+conf "$TMP/a.conf"
+conf "$TMP/b.conf"
+start_udpd "$TMP/a.conf"
+start_b "$TMP/b.conf"
+A=$(port chat)
+B=$(grep '^chat ' "$TMP/ports_b" | sed 's/.*://')
+
+# Two processes, one room: alternate posts get 1, 2, 3, ... in order.
+for i in $(seq 1 10); do
+	echo "$A from-a-$i"
+	echo "$B from-b-$i"
+done | talk >"$TMP/replies"
+expect_eq "20 alternate posts to two udpd get one sequence" \
+	"$(seq 1 20 | sed 's/^/ok /')" "$(cat "$TMP/replies")"
+hist=$(echo "$A /history 2" | talk)
+echo "$hist" | grep -q '^19 .* 127\.0\.0\.1:[0-9]* from-a-10$' &&
+	echo "$hist" | grep -q '^20 .* 127\.0\.0\.1:[0-9]* from-b-10$' ||
+	fail "/history 2 on A: $(printf '%q' "$hist")"
+ok "/history on A shows B's message"
+expect_eq "the stream has 20 entries, seq 1..20" 20 "$(gapless)"
+
+# The same messages to the file store and to Redis, from one client
+# socket: the lines differ only in seq and time.
+F=$(port fchat)
+msgs='plain
+tab\there back\\slash
+\x1b[31mred \xff\xfe caf\xc3\xa9
+\x00nul \x7f del \xed\xa0\x80 surrogate \xf4\x90\x80\x80 big
+trailing-cr\r'
+printf '%s\n' "$msgs" | while IFS= read -r m; do
+	echo "$F $m"
+	echo "$A $m"
+done | talk >/dev/null
+cut -d' ' -f3- "$TMP/a.conf.log" >"$TMP/file_lines"
+rcli XREVRANGE room + - COUNT 5 | awk 'NR % 5 == 0' | tac |
+	cut -d' ' -f3- >"$TMP/redis_lines"
+[ "$(wc -l <"$TMP/file_lines")" = 5 ] || fail "file store: $(cat "$TMP/file_lines")"
+cmp -s "$TMP/file_lines" "$TMP/redis_lines" ||
+	fail "lines differ: file $(od -c "$TMP/file_lines" | head) redis $(od -c "$TMP/redis_lines" | head)"
+ok "escaping and line format identical to the file store"
+
+# A reload with the same options keeps the connections.
+ids() { rcli CLIENT LIST | grep -v 'cmd=client' | grep -o '^id=[0-9]*' | sort; }
+before=$(ids)
+kill -HUP "$UDPD_PID"
+wait_until 5 grep -q "reloaded" "$TMP/udpd.err" || fail "no reload"
+expect_eq "a reload keeps the Redis connections" "$before" "$(ids)"
+
+# Redis killed: errors at once; restarted: acks again, the sequence goes on.
+redis_stop "$RD" KILL
+expect_eq "Redis down: error" "error: store unavailable" \
+	"$(echo "$A while-down" | talk)"
+redis_restart "$RD" || fail "redis-server did not restart"
+back() { [ "$(echo "$A back" | talk)" != "error: store unavailable" ]; }
+wait_until 10 back || fail "no ack after Redis came back"
+n=$(gapless)
+expect_eq "acks again after a restart, no gap" "ok $((n + 1))" \
+	"$(echo "$A again" | talk)"
+grep -q "store unavailable: " "$TMP/udpd.err" &&
+	grep -q "store back after" "$TMP/udpd.err" ||
+	fail "the outage and its end were not logged"
+ok "one log line when Redis went away, one when it came back"
+
+# kill -9 of a udpd mid-stream: every ack in the stream, exactly once.
+python3 - "$B" >"$TMP/acks" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(1.0)
+pending, nxt, deadline = {}, 0, time.time() + 30
+while time.time() < deadline:
+    while len(pending) < 32:
+        msg = "storm-%d" % nxt
+        s.send(msg.encode())
+        pending[nxt] = msg
+        nxt += 1
+    try:
+        r = s.recv(100).decode()
+    except (socket.timeout, ConnectionRefusedError):
+        break
+    i = min(pending)
+    if r.startswith("ok "):
+        print(r.split()[1], pending[i], flush=True)
+    del pending[i]
+PY
+sender=$!
+storming() { [ "$(rcli XLEN room)" -ge 500 ]; }
+wait_until 20 storming || fail "the storm did not start"
+kill -9 "$B_PID"
+wait "$B_PID" 2>/dev/null
+B_PID=
+wait "$sender"
+[ -s "$TMP/acks" ] || fail "no ack before the kill"
+rcli XRANGE room - + | awk 'NR % 5 == 0' >"$TMP/stream"
+python3 - "$TMP/acks" "$TMP/stream" <<'PY' || fail "acknowledged messages missing"
+import sys
+seqs_of = {}
+for l in open(sys.argv[2]):
+    seq, rest = l.rstrip("\n").split(" ", 1)
+    seqs_of.setdefault(rest.rsplit(" ", 1)[-1], []).append(seq)
+for a in open(sys.argv[1]):
+    seq, text = a.split()
+    if seqs_of.get(text) != [seq]:
+        sys.exit("ack %s %s: the stream has %r" % (seq, text, seqs_of.get(text)))
+PY
+gapless >/dev/null || fail "the stream has a gap after kill -9"
+ok "kill -9 mid-stream: $(wc -l <"$TMP/acks") acks all in the stream once"
+stop_udpd
+[ "$LAST_EXIT" = 0 ] || fail "udpd A exited $LAST_EXIT"
+
+# AUTH: a password, then an ACL user, from password_file.
+RA=$TMP/redis-auth
+redis_start "$RA" --requirepass s3cret || fail "redis-server with a password"
+redis_cli "$RA" -a s3cret --no-auth-warning ACL SETUSER alice on '>pw2' \
+	'~room*' +@all >/dev/null
+for cred in "s3cret" "alice pw2"; do
+	printf '%s\n' "$cred" >"$TMP/redis.pass"
+	chmod 600 "$TMP/redis.pass"
+	cat >"$TMP/auth.conf" <<CONF
+services = ( { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+  store = "redis"; redis = "unix:$RA/redis.sock"; key = "room";
+  password_file = "redis.pass"; } );
+CONF
+	start_udpd "$TMP/auth.conf"
+	acked() { [ "$(echo "$(port chat) hello" | talk)" != "error: store unavailable" ]; }
+	wait_until 5 acked || fail "AUTH ${cred%% *}: no ack"
+	stop_udpd
+done
+ok "AUTH with a password and with an ACL user"
+printf 'wrong\n' >"$TMP/redis.pass"
+start_udpd "$TMP/auth.conf"
+expect_eq "a wrong password: errors" "error: store unavailable" \
+	"$(echo "$(port chat) hello" | talk)"
+wait_until 5 grep -q "WRONGPASS" "$TMP/udpd.err" || fail "WRONGPASS not logged"
+stop_udpd
+
+# wait_replicas = 1: acks are on the replica; without it, errors.
+RP=$TMP/redis-primary
+RR=$TMP/redis-replica
+redis_start "$RP" --repl-diskless-sync-delay 0 || fail "primary"
+redis_start "$RR" --replicaof 127.0.0.1 "$(cat "$RP/redis.port")" \
+	--appendonly no || fail "replica"
+cat >"$TMP/wait.conf" <<CONF
+services = ( { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+  store = "redis"; redis = "unix:$RP/redis.sock"; key = "room";
+  wait_replicas = 1; timeout_ms = 400; } );
+CONF
+start_udpd "$TMP/wait.conf"
+P=$(port chat)
+replicating() { [ "$(echo "$P probe" | talk)" != "error: store unavailable" ]; }
+wait_until 10 replicating || fail "no ack with a replica"
+for i in $(seq 1 5); do echo "$P rep-$i"; done | talk >"$TMP/replies"
+grep -c '^ok ' "$TMP/replies" | grep -qx 5 || fail "$(cat "$TMP/replies")"
+for i in $(seq 1 5); do
+	redis_cli "$RR" XRANGE room - + | grep -q " rep-$i\$" ||
+		fail "rep-$i acked but not on the replica"
+done
+ok "wait_replicas = 1: every acked message is on the replica"
+redis_stop "$RR"
+expect_eq "the replica gone: errors" "error: store unavailable" \
+	"$(echo "$P lonely" | talk)"
+stop_udpd
+done_testing
