@@ -38,9 +38,10 @@ conf() {
 daemon = { workers = 2; };
 services = (
   { name = "fchat"; module = "chat"; listen = [ "127.0.0.1:0" ];
-    log_file = "$(basename "$file").log"; },
+    log_file = "$(basename "$file").log"; rate_limit = false; },
   { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
-    store = "redis"; redis = "unix:$RD/redis.sock"; key = "room"; $* },
+    store = "redis"; redis = "unix:$RD/redis.sock"; key = "room";
+    rate_limit = false; $* },
   { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; }
 );
 CONF
@@ -212,7 +213,7 @@ for cred in "s3cret" "alice pw2"; do
 	cat >"$TMP/auth.conf" <<CONF
 services = ( { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
   store = "redis"; redis = "unix:$RA/redis.sock"; key = "room";
-  password_file = "redis.pass"; } );
+  password_file = "redis.pass"; rate_limit = false; } );
 CONF
 	start_udpd "$TMP/auth.conf"
 	acked() { [ "$(echo "$(port chat) hello" | talk)" != "error: store unavailable" ]; }
@@ -236,7 +237,7 @@ redis_start "$RR" --replicaof 127.0.0.1 "$(cat "$RP/redis.port")" \
 cat >"$TMP/wait.conf" <<CONF
 services = ( { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
   store = "redis"; redis = "unix:$RP/redis.sock"; key = "room";
-  wait_replicas = 1; timeout_ms = 400; } );
+  wait_replicas = 1; timeout_ms = 400; rate_limit = false; } );
 CONF
 start_udpd "$TMP/wait.conf"
 P=$(port chat)

@@ -129,8 +129,9 @@ host() {
 daemon = { workers = 2; };
 services = (
   { name = "greet"; module = "greet"; listen = [ "*:6000" ];
-    greeting = "host$n: Hello %s!"; },
-  { name = "chat"; module = "chat"; listen = [ "*:6004" ]; $chat }
+    greeting = "host$n: Hello %s!"; rate_limit = false; },
+  { name = "chat"; module = "chat"; listen = [ "*:6004" ]; $chat
+    rate_limit = false; }
 );
 CONF
 	# ip netns exec and env exec: $! is udpd itself, to be killed by PID
