@@ -91,6 +91,7 @@ static void	metrics_request(struct evhttp_request *req, void *arg);
 static struct bufferevent *metrics_new_bev(struct event_base *base,
 		    void *arg);
 static void	metrics_check(evutil_socket_t fd, short what, void *arg);
+static void	metrics_check_fresh(struct metrics *m);
 
 /* Stops or restarts accepting on every address. */
 static void
@@ -161,6 +162,10 @@ metrics_new_bev(struct event_base *base, void *arg)
 
 	if (bev == NULL)
 		return NULL;		/* evhttp makes its own: unchecked */
+	/* Accepting is paused until the check, so this should not happen;
+	 * if it does, the previous connection is set up by now: check it. */
+	if (m->fresh != NULL)
+		metrics_check_fresh(m);
 	/* Our reference keeps it valid even if evhttp drops the connection
 	 * before metrics_check runs. */
 	bufferevent_incref(bev);
@@ -251,16 +256,24 @@ static void
 metrics_check(evutil_socket_t unused, short what, void *arg)
 {
 	struct metrics *m = arg;
+
+	(void)unused;
+	(void)what;
+	metrics_check_fresh(m);
+	metrics_accepting(m, 1);
+}
+
+/* The access list and the cap for the connection accepted last. */
+static void
+metrics_check_fresh(struct metrics *m)
+{
 	struct bufferevent *bev = m->fresh;
 	struct evhttp_connection *evcon;
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 	struct metrics_conn *slot;
 
-	(void)unused;
-	(void)what;
 	m->fresh = NULL;
-	metrics_accepting(m, 1);
 	if (bev == NULL)
 		return;
 	if ((evcon = metrics_evcon_of(bev)) == NULL) {
