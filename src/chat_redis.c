@@ -81,6 +81,7 @@ struct chat_redis_health {
 	int		 outage;	/* "unavailable" was logged */
 	uint64_t	 since;		/* ms, when it was */
 	uint64_t	 refused;	/* requests refused since */
+	uint64_t	 last_seq;	/* highest acked (atomic, no lock) */
 };
 
 enum chat_redis_kind { REQ_APPEND, REQ_HISTORY, REQ_WAIT, REQ_AUTH,
@@ -280,6 +281,20 @@ chat_redis_req_unlink(struct chat_redis_req *req)
 	r->inflight--;
 }
 
+/*
+ * The highest seq a worker of this room got acknowledged, for the metrics
+ * (read by the main thread): an atomic maximum, no lock.
+ */
+static void
+chat_redis_note_seq(struct chat_redis_health *h, uint64_t seq)
+{
+	uint64_t cur = __atomic_load_n(&h->last_seq, __ATOMIC_RELAXED);
+
+	while (seq > cur && !__atomic_compare_exchange_n(&h->last_seq, &cur,
+	    seq, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 /* Takes req off the list, then calls its callback (which may add more). */
 static void
 chat_redis_req_done(struct chat_redis_req *req, uint64_t seq,
@@ -288,6 +303,8 @@ chat_redis_req_done(struct chat_redis_req *req, uint64_t seq,
 	if (err != NULL && req->r->plain_errors)
 		err = "store unavailable";	/* the details are logged */
 	chat_redis_req_unlink(req);
+	if (req->kind == REQ_APPEND && err == NULL && req->r->health != NULL)
+		chat_redis_note_seq(req->r->health, seq);
 	if (req->kind == REQ_APPEND && req->append_cb != NULL)
 		req->append_cb(req->arg, err == NULL ? seq : 0, err);
 	else if (req->kind == REQ_HISTORY && req->history_cb != NULL)
@@ -1111,6 +1128,18 @@ chat_redis_store_history(struct chat_store *s, struct chat_history *h)
 	return CHAT_STORE_LATER;
 }
 
+/* udpd_chat_last_seq: none until this host stored a message. */
+static int
+chat_redis_store_last_seq(struct chat_store *s, uint64_t *seq)
+{
+	const struct chat_redis_room *room = (struct chat_redis_room *)s;
+
+	if (room->health == NULL)
+		return -1;
+	*seq = __atomic_load_n(&room->health->last_seq, __ATOMIC_RELAXED);
+	return *seq > 0 ? 0 : -1;
+}
+
 const struct chat_store_ops chat_redis_store = {
 	.name = "redis",
 	.answers_later = 1,
@@ -1121,4 +1150,5 @@ const struct chat_store_ops chat_redis_store = {
 	.stop = chat_redis_stop,
 	.append = chat_redis_store_append,
 	.history = chat_redis_store_history,
+	.last_seq = chat_redis_store_last_seq,
 };

@@ -297,4 +297,34 @@ grep -q "metrics: cannot listen on 127.0.0.1:.* (tcp): Address already in use" \
 	"$TMP/start.err" || fail "start error: $(cat "$TMP/start.err")"
 ok "the message names the address"
 
+# ---- a chat room on Redis: its last seq is the highest Redis acked -------
+cat >"$TMP/probe.conf" <<'CONF'
+services = ( { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+  store = "redis"; redis = "127.0.0.1:1"; } );
+CONF
+if "$UDPD" -t -c "$TMP/probe.conf" 2>/dev/null &&
+	command -v redis-server >/dev/null; then
+	. "$TESTS_DIR/redis.sh"
+	trap 'redis_stop "$TMP/redis"; cleanup' EXIT
+	redis_start "$TMP/redis" || fail "a private redis-server did not start"
+	cat >"$TMP/udpd.conf" <<CONF
+daemon = { metrics = { listen = [ "127.0.0.1:0" ]; }; };
+services = ( { name = "room"; module = "chat"; listen = [ "127.0.0.1:0" ];
+  store = "redis"; redis = "127.0.0.1:$(cat "$TMP/redis/redis.port")";
+  key = "metrics-$$"; } );
+CONF
+	start_udpd "$TMP/udpd.conf"
+	scrape | grep -q '^udpd_chat_last_seq' &&
+		fail "a seq before any message was stored"
+	ok "Redis room: no seq before the first message"
+	expect_eq "3 messages to the Redis room" "ok 1 ok 2 ok 3" \
+		"$(send "$(port room)" 'r\n' 3 | xargs)"
+	wait_for 'udpd_chat_last_seq{service="room"} 3'
+	ok "Redis room: udpd_chat_last_seq 3"
+	stop_udpd
+	redis_stop "$TMP/redis"
+else
+	echo "# no Redis store or no redis-server: the Redis room is not checked"
+fi
+
 done_testing
