@@ -5,12 +5,15 @@
  * instance of a module, made in two phases: parse() reads the service's
  * config group into options (pure: `udpd -t` and reload planning), start()
  * turns them into the running state once the sockets are bound.  handle()
- * turns one request into at most one reply, destroy() frees the state.  Modules never touch sockets or
- * libevent: handle() is a pure function of (state, request, clock), so
- * unit tests call it with no network at all.
+ * turns one request into at most one reply, destroy() frees the state.
+ * Modules never touch sockets: handle() is a pure function of (state,
+ * request, clock), so unit tests call it with no network at all; a reply
+ * that waits on I/O is given later through the worker's pending table
+ * (udpd_later_take below), the I/O itself being a store's.
  *
  * Threading: one instance is shared by every worker thread, so handle()
- * must be safe to call concurrently (stateless modules are; chat locks).
+ * must be safe to call concurrently (stateless modules are; chat formats
+ * in a buffer per worker and its store locks).
  */
 #ifndef UDPD_MODULE_H
 #define UDPD_MODULE_H
