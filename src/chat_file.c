@@ -48,7 +48,9 @@ struct chat_file {
 	char		*path;
 	char		*service;	/* for logs */
 
-	pthread_mutex_t	 sync;		/* synced, bad_*; taken first */
+	pthread_mutex_t	 sync;		/* synced, bad_*, seq_*; taken first */
+	int		 seq_fd;	/* "<log_file>.seq", open from the start */
+	uint64_t	 seq_saved;	/* what it holds */
 	uint64_t	 synced;	/* every seq <= synced is on disk ... */
 	uint64_t	 bad_lo;	/* ... but those in (bad_lo, bad_hi]: */
 	uint64_t	 bad_hi;	/* a failed fdatasync; 0: none */
@@ -321,53 +323,76 @@ chat_sync_dir(const char *path)
 }
 
 /*
- * "<log_file>.seq" holds the last seq handed out when the log was last
- * reopened.  A rotation leaves the log empty; without this, a restart right
- * after it would recover nothing and start the sequence again at 1.
+ * "<log_file>.seq" holds the last seq handed out (at most: with fsync on,
+ * the last one synced), rewritten in place after every batch, at a
+ * rotation and at the stop.  A rotation leaves the log empty; without
+ * this file, a restart after one (or after a kill -9 and a rotation while
+ * udpd was stopped) would start the sequence again.  It is opened with
+ * the log, before udpd drops root, so it stays writable.  The seq only
+ * grows, so its text only gets longer: one pwrite at offset 0 replaces
+ * it whole.
  */
-static void
-chat_seq_save(const struct chat_file *lg, uint64_t seq)
+static int
+chat_seq_open(struct chat_file *f, char *err, size_t errlen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], text[32];
-	int fd, len;
+	char path[PATH_MAX], text[CHAT_SEQ_DIGITS + 2];
+	struct stat st;
+	ssize_t n;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s.seq", lg->path) >=
-	    sizeof(path) || (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp",
-	    path) >= sizeof(tmp))
-		return;
-	len = snprintf(text, sizeof(text), "%" PRIu64 "\n", seq);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY |
-	    O_NOFOLLOW, 0640);
-	if (fd == -1 || chat_write_all(fd, text, (size_t)len) == -1 ||
-	    fsync(fd) == -1 || rename(tmp, path) == -1)
-		log_warn("chat %s: cannot save the sequence to %s",
-		    lg->service, path);
-	else
+	if ((size_t)snprintf(path, sizeof(path), "%s.seq", f->path) >=
+	    sizeof(path)) {
+		snprintf(err, errlen, "%s.seq: name too long", f->path);
+		return -1;
+	}
+	f->seq_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK, 0640);
+	if (f->seq_fd == -1 || fstat(f->seq_fd, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_size == 0) {			/* new: make its name last */
 		chat_sync_dir(path);
-	if (fd != -1)
-		close(fd);
+		return 0;
+	}
+	n = pread(f->seq_fd, text, sizeof(text), 0);
+	/* Anything but "<seq>\n" is refused, never taken as 0: that would
+	 * start the sequence again at 1 after a rotation. */
+	if (n <= 0 || n > CHAT_SEQ_DIGITS + 1 ||
+	    chat_parse_seq(text, (size_t)n, '\n', &f->seq_saved) == -1 ||
+	    (size_t)n != (size_t)snprintf(text, sizeof(text), "%" PRIu64
+	    "\n", f->seq_saved) || f->seq_saved == UINT64_MAX) {
+		snprintf(err, errlen, "%s: corrupt: it must hold the last seq "
+		    "handed out and a newline (write it there, or remove the "
+		    "file if the log's last line has it)", path);
+		return -1;
+	}
+	return 0;
 }
 
-/* The seq saved by chat_seq_save(), or 0. */
-static uint64_t
-chat_seq_load(const char *log_path)
+/*
+ * Records seq in the state file if it is new, synced with dosync (fsync =
+ * true, a rotation, the stop).  f->sync held.
+ */
+static void
+chat_seq_store(struct chat_file *f, uint64_t seq, int dosync)
 {
-	char path[PATH_MAX], text[32];
-	uint64_t seq = 0;
-	ssize_t n;
-	int fd;
+	char text[CHAT_SEQ_DIGITS + 2];
+	int len;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s.seq", log_path) >=
-	    sizeof(path) || (fd = open(path, O_RDONLY | O_CLOEXEC |
-	    O_NOCTTY | O_NONBLOCK)) == -1)
-		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	/* UINT64_MAX would refuse every message: not a seq we gave out. */
-	if (n <= 0 || chat_parse_seq(text, (size_t)n, '\n', &seq) == -1 ||
-	    seq == UINT64_MAX)
-		return 0;
-	return seq;
+	if (f->seq_fd == -1 || seq <= f->seq_saved)
+		return;
+	len = snprintf(text, sizeof(text), "%" PRIu64 "\n", seq);
+	if (pwrite(f->seq_fd, text, (size_t)len, 0) != len ||
+	    (dosync && fdatasync(f->seq_fd) == -1)) {
+		log_warn("chat %s: cannot save the sequence to %s.seq",
+		    f->service, f->path);
+		return;
+	}
+	f->seq_saved = seq;
 }
 
 /*
@@ -523,6 +548,8 @@ file_free(struct chat_file *f)
 {
 	if (f->fd != -1)
 		close(f->fd);
+	if (f->seq_fd != -1)
+		close(f->seq_fd);
 	pthread_mutex_destroy(&f->sync);
 	pthread_mutex_destroy(&f->append);
 	free(f->path);
@@ -539,7 +566,6 @@ static int
 file_recover(struct chat_file *f, char *err, size_t errlen)
 {
 	off_t good_end;
-	uint64_t saved;
 
 	if (chat_recover(f->fd, &f->seq, &good_end) == -1) {
 		file_recover_error(f->path, err, errlen);
@@ -552,11 +578,13 @@ file_recover(struct chat_file *f, char *err, size_t errlen)
 		    "aside: %s", f->path, strerror(errno));
 		return -1;
 	}
-	if ((saved = chat_seq_load(f->path)) > f->seq) {
+	if (chat_seq_open(f, err, errlen) == -1)
+		return -1;
+	if (f->seq_saved > f->seq) {
 		log_notice("chat %s: %s: the sequence goes on from %" PRIu64
 		    " (%s.seq), not %" PRIu64 " (its last line)", f->service,
-		    f->path, saved, f->path, f->seq);
-		f->seq = saved;
+		    f->path, f->seq_saved, f->path, f->seq);
+		f->seq = f->seq_saved;
 	}
 	return 0;
 }
@@ -574,6 +602,7 @@ file_open(const char *path, const char *service, char *err, size_t errlen)
 		return NULL;
 	}
 	f->fd = -1;
+	f->seq_fd = -1;
 	f->repair_to = -1;
 	pthread_mutex_init(&f->sync, NULL);
 	pthread_mutex_init(&f->append, NULL);
@@ -621,8 +650,9 @@ file_put(struct chat_file *f)
 		log_warn("chat %s: %s: cannot cut a partial line back",
 		    f->service, f->path);
 	/* A rotation while udpd is stopped must not restart the sequence. */
-	if (f->regular && f->fd != -1)
-		chat_seq_save(f, f->seq);
+	pthread_mutex_lock(&f->sync);
+	chat_seq_store(f, f->seq, 1);
+	pthread_mutex_unlock(&f->sync);
 	file_free(f);
 }
 
@@ -704,11 +734,41 @@ file_stop(struct chat_store *store)
 /* ---- appending ------------------------------------------------------ */
 
 /*
+ * After a short write (a full disk, a file size limit), the rest of the
+ * line: either it goes too, or write(2) fails and errno says why, which a
+ * short count never does.  0, or -1 with errno.
+ */
+static int
+file_write_rest(int fd, const struct iovec iov[2], size_t done)
+{
+	for (int i = 0; i < 2; i++) {
+		const char *p = iov[i].iov_base;
+		size_t n = iov[i].iov_len, skip = done < n ? done : n;
+		ssize_t w;
+
+		done -= skip;
+		for (p += skip, n -= skip; n > 0; p += w, n -= (size_t)w) {
+			do
+				w = write(fd, p, n);
+			while (w == -1 && errno == EINTR);
+			if (w == -1)
+				return -1;
+			if (w == 0) {
+				errno = EIO;
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
  * Appends "<seq> " and the suffix with one writev(2): with O_APPEND the
  * line lands whole at the end.  A short write (disk full in mid-line) is
  * cut back with ftruncate so the log never holds half a line; if even
  * that fails, the cut is retried before the next write, which is refused
- * until it works.  A removed log (no links left) is refused: what went
+ * until it works, and the reason given is the one write(2) reports for
+ * the rest of the line.  A removed log (no links left) is refused: what went
  * there would be lost.  Appends locked; NULL, or why nothing was stored.
  */
 static const char *
@@ -718,6 +778,7 @@ file_write_line(struct chat_file *f, const char *suffix, size_t len)
 	struct iovec iov[2];
 	struct stat st;
 	off_t before = -1;
+	const char *why;
 	ssize_t w;
 	size_t n;
 
@@ -744,14 +805,15 @@ file_write_line(struct chat_file *f, const char *suffix, size_t len)
 	while (w == -1 && errno == EINTR);
 	if (w == -1)
 		return strerror(errno);
-	if ((size_t)w == n)
+	if ((size_t)w == n || file_write_rest(f->fd, iov, (size_t)w) == 0)
 		return NULL;
-	if (before >= 0 && w > 0 && ftruncate(f->fd, before) == -1) {
+	why = strerror(errno);
+	if (before >= 0 && ftruncate(f->fd, before) == -1) {
 		log_warn("chat %s: %s: cannot cut a partial line back",
 		    f->service, f->path);
 		f->repair_to = before;
 	}
-	return "short write";
+	return why;
 }
 
 /*
@@ -834,11 +896,20 @@ file_flush(struct chat_store *store, uint64_t upto, struct chat_doubt *d)
 	struct chat_file *f = s->f;
 
 	d->lo = d->hi = 0;
-	if (!s->fsync)
-		return;
 	pthread_mutex_lock(&f->sync);
+	if (!s->fsync) {
+		/* Before the acks: an acked seq survives a kill -9 even if
+		 * the log is rotated while udpd is stopped. */
+		chat_seq_store(f, __atomic_load_n(&f->seq, __ATOMIC_RELAXED),
+		    0);
+		pthread_mutex_unlock(&f->sync);
+		return;
+	}
 	if (upto > f->synced)
 		file_sync(f);
+	/* Only what is on disk: after a power loss no seq is reused, and
+	 * none is skipped either. */
+	chat_seq_store(f, f->synced, 1);
 	d->lo = f->bad_lo;
 	d->hi = f->bad_hi;
 	snprintf(d->why, sizeof(d->why), "fsync failed: %s",
@@ -915,10 +986,9 @@ file_reopen(struct chat_store *store)
 			f->bad_hi = at;
 		}
 	}
+	chat_seq_store(f, at, 1);
 	pthread_mutex_unlock(&f->sync);
 	close(old);
-	if (f->regular)
-		chat_seq_save(f, at);
 	log_info("chat %s: reopened %s", f->service, f->path);
 }
 

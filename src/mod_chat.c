@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "chat_line.h"
 #include "chat_store.h"
+#include "log.h"
 #include "module.h"
 
 #define CHAT_HISTORY_DEFAULT	10
@@ -24,7 +26,7 @@ static const char chat_unavailable[] = "error: store unavailable\n";
 
 /* The protocol's settings, then every store's (each store checks its own). */
 static const char *const chat_options[] = {
-	"store", "max_message", "history_max", "max_reply",
+	"store", "max_message", "history_max", "max_reply", "syslog",
 	"log_file", "fsync",
 	"redis", "key", "password_file", "wait_replicas", "timeout_ms",
 	NULL
@@ -36,6 +38,7 @@ struct chat_options {
 	size_t		 max_message;
 	size_t		 history_max;
 	size_t		 max_reply;
+	int		 syslog;
 };
 
 /* One service's instance. */
@@ -47,6 +50,7 @@ struct chat {
 	size_t		 max_message;
 	size_t		 history_max;
 	size_t		 max_reply;
+	int		 syslog;	/* each acked message at info too */
 };
 
 /* ---- options (pure) ------------------------------------------------- */
@@ -120,7 +124,15 @@ chat_parse(const config_setting_t *service,
 	    &history_max, err) < 0 ||
 	    conf_get_int(service, "max_reply", 64, UDPD_MAX_DATAGRAM,
 	    &max_reply, err) < 0 ||
+	    conf_get_bool(service, "syslog", &o->syslog, err) < 0 ||
 	    (o->store_options = o->store->parse(service, ctx, err)) == NULL) {
+		chat_free_options(o);
+		return NULL;
+	}
+	/* A late ack comes without the message: nothing to log then. */
+	if (o->syslog && o->store->answers_later) {
+		conf_error(err, config_setting_get_member(service, "syslog"),
+		    "not available with store = \"%s\"", o->store->name);
 		chat_free_options(o);
 		return NULL;
 	}
@@ -176,6 +188,7 @@ chat_start(const void *options, const struct module_ctx *ctx,
 	c->max_message = o->max_message;
 	c->history_max = o->history_max;
 	c->max_reply = o->max_reply;
+	c->syslog = o->syslog;
 	c->linecap = CHAT_PREFIX_MAX + 4 * c->max_message + 1;
 	c->nlines = ctx != NULL && ctx->nworkers > 0 ? ctx->nworkers : 1;
 	if ((c->lines = calloc((size_t)c->nlines, sizeof(char *))) == NULL)
@@ -284,6 +297,28 @@ chat_later_unused(struct udpd_later *p)
 		udpd_later_reply(p, UDPD_DROP_SILENT, NULL, 0);
 }
 
+/*
+ * syslog = true: an acknowledged message as seed 002's console shows it,
+ * "[<ctime>] <ip>: <text>", the text escaped as in the log line (the
+ * suffix "<time> <ip>:<port> <text>\n" is where it is taken from).
+ */
+static void
+chat_syslog(const struct udpd_request *req, const struct timespec *ts,
+    const char *suffix, size_t len)
+{
+	char when[32], host[INET6_ADDRSTRLEN + 16];
+	const char *text = memchr(suffix, ' ', len);
+	time_t t = ts->tv_sec;
+
+	if (text == NULL || (text = memchr(text + 1, ' ', len - (size_t)(text +
+	    1 - suffix))) == NULL || ctime_r(&t, when) == NULL)
+		return;
+	text++;
+	when[strcspn(when, "\n")] = '\0';
+	log_info("[%s] %s: %.*s", when, addr_format_host(req->peer, host,
+	    sizeof(host)), (int)(len - (size_t)(text - suffix) - 1), text);
+}
+
 static enum udpd_verdict
 chat_post(struct chat *c, const struct udpd_request *req, size_t len,
     struct udpd_reply *rep)
@@ -313,6 +348,8 @@ chat_post(struct chat *c, const struct udpd_request *req, size_t len,
 		break;				/* a store's bug */
 	case CHAT_STORE_OK:
 		chat_later_unused(a.arg);
+		if (c->syslog)
+			chat_syslog(req, &ts, a.suffix, a.len);
 		rep->mark = a.seq;
 		return chat_reply(rep, UDPD_REPLY, "ok %" PRIu64 "\n", a.seq);
 	case CHAT_STORE_FAILED:

@@ -963,7 +963,8 @@ START_TEST(write_fails_removed)
 }
 END_TEST
 
-/* A write cut short (RLIMIT_FSIZE here) leaves no half line behind. */
+/* A write cut short (RLIMIT_FSIZE here) leaves no half line behind, and
+ * says why. */
 START_TEST(write_short_is_cut_back)
 {
 	struct rlimit old, lim;
@@ -980,8 +981,9 @@ START_TEST(write_short_is_cut_back)
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	v = send_str(st, "this line is cut after ten bytes");
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	/* The reason write(2) gives for the rest, not "short write". */
 	ck_reply(v, UDPD_REPLY_ERROR,
-	    "error: write failed: short write\n");
+	    "error: write failed: File too large\n");
 	ck_file(logpath, "1 " STAMP " " P4 " a\n");
 	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
 	ck_file(logpath, "1 " STAMP " " P4 " a\n2 " STAMP " " P4 " b\n");
@@ -1035,6 +1037,115 @@ START_TEST(rotation_then_restart)
 }
 END_TEST
 
+/* One read batch of n messages "m", through batch_end like the listener. */
+static void
+batch_of(void *st, int n)
+{
+	struct udpd_reply reps[8];
+	enum udpd_verdict v[8];
+	unsigned char b[8][64];
+
+	ck_assert_int_le(n, 8);
+	for (int i = 0; i < n; i++) {
+		struct udpd_request req = {
+			.data = (const unsigned char *)"m", .len = 1,
+			.peer = (const struct sockaddr *)&peer4,
+			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
+		};
+		reps[i] = (struct udpd_reply){ b[i], sizeof(b[i]), 0, 0 };
+		v[i] = module_chat.handle(st, &req, &reps[i]);
+		ck_assert_int_eq(v[i], UDPD_REPLY);
+	}
+	module_chat.batch_end(st, reps, v, (size_t)n);
+}
+
+/*
+ * kill -9, the log rotated while udpd is stopped, a start: the seq goes on
+ * from the last one acknowledged.  The crashed instance is simply never
+ * destroyed (nothing saved at a stop); its batches saved the seq.
+ */
+START_TEST(seq_after_kill_and_rotation)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+	void *st2, *st3;
+
+	batch_of(st, 5);
+	batch_of(st, 5);
+	ck_file(in_dir("chat.log.seq"), "10\n");
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
+	st2 = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st2, "after"), UDPD_REPLY, "ok 11\n");
+	/* A rotation by SIGHUP, 9 more, a crash, another rotation. */
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.2")), 0);
+	module_chat.reopen(st2);
+	batch_of(st2, 8);
+	batch_of(st2, 1);
+	ck_file(in_dir("chat.log.seq"), "20\n");
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.3")), 0);
+	st3 = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st3, "again"), UDPD_REPLY, "ok 21\n");
+	/* The "killed" ones go last (a stop would save nothing new). */
+	module_chat.destroy(st3);
+	module_chat.destroy(st2);
+	module_chat.destroy(st);
+	ck_file(in_dir("chat.log.seq"), "21\n");
+}
+END_TEST
+
+/* With fsync = true the state file holds what is synced, and is synced. */
+START_TEST(seq_fsync_follows_sync)
+{
+	void *st = chat_new("log_file = \"chat.log\"; fsync = true;");
+
+	batch_of(st, 3);
+	ck_file(in_dir("chat.log.seq"), "3\n");
+	ck_reply(send_str(st, "not flushed"), UDPD_REPLY, "ok 4\n");
+	ck_file(in_dir("chat.log.seq"), "3\n");
+	module_chat.destroy(st);
+	ck_file(in_dir("chat.log.seq"), "4\n");
+}
+END_TEST
+
+/* syslog is a boolean; with the file store it is accepted. */
+START_TEST(syslog_option)
+{
+	void *st;
+
+	ck_create_fails("log_file = \"chat.log\"; syslog = 1;", "true or false");
+	st = chat_new("log_file = \"chat.log\"; syslog = true;");
+	ck_reply(send_str(st, "x"), UDPD_REPLY, "ok 1\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* A state file that holds no seq stops the start, naming it: taking it
+ * as 0 would start at 1 again after a rotation. */
+START_TEST(seq_file_corrupt)
+{
+	static const char *const bad[] = { "abc\n", "12", "012\n",
+	    "18446744073709551615\n", "18446744073709551616\n", "7\n\n",
+	    "\n", " 5\n" };
+	char want[512];
+
+	snprintf(want, sizeof(want), "%s.seq: corrupt", logpath);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put_file(in_dir("chat.log.seq"), bad[i]);
+		ck_create_fails("log_file = \"chat.log\";", want);
+	}
+	put_file(in_dir("chat.log.seq"), "41\n");
+	{
+		void *st = chat_new("log_file = \"chat.log\";");
+
+		ck_reply(send_str(st, "x"), UDPD_REPLY, "ok 42\n");
+		module_chat.destroy(st);
+	}
+	/* Not a regular file: refused too. */
+	ck_assert_int_eq(unlink(in_dir("chat.log.seq")), 0);
+	ck_assert_int_eq(mkfifo(in_dir("chat.log.seq"), 0600), 0);
+	ck_create_fails("log_file = \"chat.log\";", "not a regular file");
+}
+END_TEST
+
 /* A torn tail in the file reopened is set aside too, seq unchanged. */
 START_TEST(reopen_torn_tail)
 {
@@ -1060,6 +1171,7 @@ START_TEST(reopen_fails_keeps_old)
 	st = chat_new("log_file = \"d/chat.log\";");
 	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
 	ck_assert_int_eq(rename(in_dir("d/chat.log"), in_dir("old.log")), 0);
+	ck_assert_int_eq(unlink(in_dir("d/chat.log.seq")), 0);
 	ck_assert_int_eq(rmdir(in_dir("d")), 0);
 	module_chat.reopen(st);
 	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
@@ -1455,6 +1567,10 @@ chat_suite(void)
 	tcase_add_test(tc, write_short_is_cut_back);
 	tcase_add_test(tc, reopen_rotation);
 	tcase_add_test(tc, rotation_then_restart);
+	tcase_add_test(tc, seq_after_kill_and_rotation);
+	tcase_add_test(tc, seq_fsync_follows_sync);
+	tcase_add_test(tc, seq_file_corrupt);
+	tcase_add_test(tc, syslog_option);
 	tcase_add_test(tc, reopen_fails_keeps_old);
 	tcase_add_test(tc, reopen_torn_tail);
 	tcase_add_test(tc, reload_shares_log);
