@@ -54,39 +54,13 @@ mk_fails(const char *text, const char *msg)
 	ck_assert_str_eq(err.msg, msg);
 }
 
-/* Room for the largest reply plus a guard zone that must stay untouched. */
-#define GUARD	64
-static unsigned char rbuf[UDPD_MAX_DATAGRAM + GUARD];
+static unsigned char rbuf[UDPD_MAX_DATAGRAM + UNIT_GUARD];
 
 static enum udpd_verdict
 run_cap(void *st, const void *data, size_t len, size_t cap, size_t *outlen)
 {
-	struct sockaddr_in peer;
-	struct udpd_request req;
-	struct udpd_reply rep;
-	enum udpd_verdict v;
-
-	memset(&peer, 0, sizeof(peer));
-	peer.sin_family = AF_INET;
-	peer.sin_port = htons(40000);
-	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	memset(&req, 0, sizeof(req));
-	req.data = data;
-	req.len = len;
-	req.peer = (const struct sockaddr *)&peer;
-	req.peerlen = sizeof(peer);
-	req.rx_time = unit_now;
-	req.now = unit_clock;
-	memset(rbuf, 0xee, sizeof(rbuf));
-	rep.buf = rbuf;
-	rep.cap = cap;
-	rep.len = 0;
-	v = module_greet.handle(st, &req, &rep);
-	ck_assert_uint_le(rep.len, cap);
-	for (size_t i = cap; i < cap + GUARD; i++)
-		ck_assert_msg(rbuf[i] == 0xee, "wrote past cap at %zu", i);
-	*outlen = rep.len;
-	return v;
+	return unit_handle(&module_greet, st, data, len, NULL, rbuf, cap,
+	    outlen);
 }
 
 /* request (len bytes) must give exactly the reply want (wlen bytes). */

@@ -2,6 +2,10 @@
 #ifndef UDPD_TESTS_UNIT_H
 #define UDPD_TESTS_UNIT_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,41 @@ static __attribute__((unused)) void
 unit_clock(struct timespec *ts)
 {
 	*ts = unit_now;
+}
+
+/* Bytes past a reply buffer's capacity that handle() must leave alone. */
+#define UNIT_GUARD	64
+
+/*
+ * Runs mod->handle() on len bytes of data from peer (NULL: 127.0.0.1:40000)
+ * received at unit_now, with a reply buffer of cap bytes in buf (which has
+ * room for cap + UNIT_GUARD).  Checks that a reply fits in cap and that
+ * nothing was written past it.  Returns the verdict, the reply length in
+ * *outlen.
+ */
+static inline enum udpd_verdict
+unit_handle(const struct udpd_module *mod, void *st, const void *data,
+    size_t len, const struct sockaddr *peer, unsigned char *buf, size_t cap,
+    size_t *outlen)
+{
+	struct sockaddr_in lo = { .sin_family = AF_INET,
+	    .sin_port = htons(40000), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct udpd_request req = { .data = data, .len = len,
+	    .rx_time = unit_now, .now = unit_clock };
+	struct udpd_reply rep = { .buf = buf, .cap = cap, .len = 12345 };
+	enum udpd_verdict v;
+
+	req.peer = peer != NULL ? peer : (const struct sockaddr *)&lo;
+	req.peerlen = peer == NULL ? sizeof(lo) : peer->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	memset(buf, 0xee, cap + UNIT_GUARD);
+	v = mod->handle(st, &req, &rep);	/* must set rep.len, even to 0 */
+	if (v == UDPD_REPLY || v == UDPD_REPLY_ERROR)
+		ck_assert_uint_le(rep.len, cap);
+	for (size_t i = cap; i < cap + UNIT_GUARD; i++)
+		ck_assert_msg(buf[i] == 0xee, "wrote past cap at %zu", i);
+	*outlen = rep.len;
+	return v;
 }
 
 /* Runs one suite with CK_ENV verbosity; the exit status automake expects. */
