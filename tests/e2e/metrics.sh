@@ -275,6 +275,44 @@ ok "added again, counters kept"
 stop_udpd
 expect_eq "exit status" 0 "$LAST_EXIT"
 
+# ---- two workers: the counters are summed over both ----------------------
+cat >"$TMP/udpd.conf" <<'CONF'
+daemon = { workers = 2; metrics = { listen = [ "127.0.0.1:0" ]; }; };
+services = (
+  { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; },
+  { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+    log_file = "chat2.log"; }
+);
+CONF
+start_udpd "$TMP/udpd.conf"
+# 8 source addresses (steered to the workers by source), 40 echoes and 5
+# chat messages each, one at a time: every one answered.
+python3 - "$(port echo)" "$(port chat)" <<'PY' || fail "traffic over 2 workers"
+import socket, sys
+echo, chat = int(sys.argv[1]), int(sys.argv[2])
+for src in range(1, 9):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.%d" % src, 0))
+    s.settimeout(2)
+    for i in range(40):
+        s.sendto(b"e", ("127.0.0.1", echo))
+        assert s.recv(10) == b"e"
+    for i in range(5):
+        s.sendto(b"c", ("127.0.0.1", chat))
+        assert s.recv(30).startswith(b"ok ")
+PY
+scrape >"$TMP/workers.txt"
+for line in 'udpd_requests_total{service="echo",module="echo"} 320' \
+	'udpd_replies_total{service="echo",module="echo"} 320' \
+	'udpd_sent_bytes_total{service="echo",module="echo"} 320' \
+	'udpd_requests_total{service="chat",module="chat"} 40' \
+	'udpd_chat_last_seq{service="chat"} 40'; do
+	grep -qxF "$line" "$TMP/workers.txt" || fail "2 workers: no '$line'"
+done
+ok "2 workers: counters summed over both, chat seq 40"
+stop_udpd
+expect_eq "exit status (2 workers)" 0 "$LAST_EXIT"
+
 # ---- start-up: a metrics port in use is a runtime failure (exit 3) --------
 rm -f "$TMP/held"
 python3 - >"$TMP/held" <<'PY' &
