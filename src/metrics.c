@@ -235,16 +235,17 @@ metrics_slot(struct metrics *m)
 
 /*
  * The connection evhttp tied to bev: the argument of its callbacks, checked
- * against evhttp's own record so that a change in libevent cannot pass
- * unnoticed.  NULL if evhttp already dropped it.
+ * against evhttp's own record.  NULL with *gone set if evhttp already
+ * dropped it; NULL with *gone clear if libevent no longer works this way.
  */
 static struct evhttp_connection *
-metrics_evcon_of(struct bufferevent *bev)
+metrics_evcon_of(struct bufferevent *bev, int *gone)
 {
 	bufferevent_data_cb readcb;
 	void *arg;
 
 	bufferevent_getcb(bev, &readcb, NULL, NULL, &arg);
+	*gone = readcb == NULL;
 	if (readcb == NULL || arg == NULL ||
 	    evhttp_connection_get_bufferevent(arg) != bev)
 		return NULL;
@@ -272,11 +273,19 @@ metrics_check_fresh(struct metrics *m)
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 	struct metrics_conn *slot;
+	int gone;
 
 	m->fresh = NULL;
 	if (bev == NULL)
 		return;
-	if ((evcon = metrics_evcon_of(bev)) == NULL) {
+	if ((evcon = metrics_evcon_of(bev, &gone)) == NULL) {
+		/* Fail closed: a connection that cannot be checked is ended
+		 * (evhttp reads the end of file and frees it). */
+		if (!gone) {
+			shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+			log_warnx("metrics: cannot check a connection with "
+			    "this libevent: refused");
+		}
 		bufferevent_decref(bev);
 		return;
 	}
