@@ -83,8 +83,8 @@ struct metrics {
 	uint64_t			 evicted;
 	uint64_t			 reloads_ok;
 	uint64_t			 reloads_failed;
-	unsigned long long		 btime;		/* boot, Unix seconds */
-	int				 have_btime;
+	double				 boot_time;	/* Unix seconds */
+	int				 have_boot_time;
 };
 
 static void	metrics_request(struct evhttp_request *req, void *arg);
@@ -108,20 +108,21 @@ metrics_accepting(struct metrics *m, int on)
 	}
 }
 
-/* The boot time, for process_start_time_seconds: it never changes. */
+/*
+ * The boot time, for process_start_time_seconds, from the clocks rather
+ * than /proc/stat, which the shipped unit hides (ProcSubset=pid).
+ */
 static void
-metrics_read_btime(struct metrics *m)
+metrics_boot_time(struct metrics *m)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f = fopen("/proc/stat", "re");
+	struct timespec rt, bt;
 
-	if (f == NULL)
+	if (clock_gettime(CLOCK_REALTIME, &rt) < 0 ||
+	    clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
 		return;
-	while (!m->have_btime && getline(&line, &cap, f) > 0)
-		m->have_btime = metrics_parse_btime(line, &m->btime) == 0;
-	free(line);
-	fclose(f);
+	m->boot_time = (double)(rt.tv_sec - bt.tv_sec) +
+	    (double)(rt.tv_nsec - bt.tv_nsec) / 1e9;
+	m->have_boot_time = 1;
 }
 
 struct metrics *
@@ -147,7 +148,7 @@ metrics_new(struct event_base *base, const struct server *srv)
 	evhttp_set_default_content_type(m->http, "text/plain; charset=utf-8");
 	evhttp_set_gencb(m->http, metrics_request, m);
 	evhttp_set_bevcb(m->http, metrics_new_bev, m);
-	metrics_read_btime(m);
+	metrics_boot_time(m);
 	return m;
 }
 
@@ -391,9 +392,8 @@ metrics_process(const struct metrics *m, struct metrics_process *p)
 	    &start) == 0) {
 		p->have_cpu = 1;
 		p->cpu_seconds = (double)cpu / (double)tick;
-		p->have_start = m->have_btime;
-		p->start_time = (double)m->btime + (double)start /
-		    (double)tick;
+		p->have_start = m->have_boot_time;
+		p->start_time = m->boot_time + (double)start / (double)tick;
 	}
 	if (page > 0 && metrics_read_file("/proc/self/statm", buf,
 	    sizeof(buf)) == 0 && sscanf(buf, "%*u %llu", &pages) == 1) {

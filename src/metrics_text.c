@@ -255,19 +255,3 @@ metrics_parse_proc_stat(const char *text, unsigned long long *cpu_ticks,
 	*cpu_ticks = utime + stime;
 	return 0;
 }
-
-int
-metrics_parse_btime(const char *text, unsigned long long *btime)
-{
-	for (const char *p = text; p != NULL && *p != '\0';) {
-		if (strncmp(p, "btime ", 6) == 0) {
-			char *end;
-
-			*btime = strtoull(p + 6, &end, 10);
-			return end == p + 6 ? -1 : 0;
-		}
-		if ((p = strchr(p, '\n')) != NULL)
-			p++;
-	}
-	return -1;
-}

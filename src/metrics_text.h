@@ -1,7 +1,7 @@
 /*
  * metrics_text.h - the Prometheus text exposition format (0.0.4) of a
- * snapshot of the daemon's counters, and the parsers of the /proc files the
- * process_* metrics come from.  Pure: no sockets, no clock, no /proc reads;
+ * snapshot of the daemon's counters, and the parser of /proc/self/stat for
+ * the process_* metrics.  Pure: no sockets, no clock, no /proc reads;
  * metrics.c gathers the snapshot and serves the text.
  */
 #ifndef UDPD_METRICS_TEXT_H
@@ -71,7 +71,5 @@ void	metrics_escape_label(FILE *f, const char *v);
  */
 int	metrics_parse_proc_stat(const char *text, unsigned long long *cpu_ticks,
 	    unsigned long long *start_ticks);
-/* The "btime <seconds>" line of /proc/stat; 0, or -1 if absent. */
-int	metrics_parse_btime(const char *text, unsigned long long *btime);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * test_metrics.c - the Prometheus exposition text (metrics_text.c): byte
  * for byte for a fixed set of counters, every family of SPEC 8 with its
- * # HELP and # TYPE, label escaping, and the /proc parsers behind the
- * process_* metrics.
+ * # HELP and # TYPE, label escaping, and the /proc/self/stat parser behind
+ * the process_* metrics.
  */
 #include "config.h"
 
@@ -349,21 +349,6 @@ START_TEST(test_proc_stat)
 }
 END_TEST
 
-START_TEST(test_btime)
-{
-	unsigned long long b = 0;
-
-	ck_assert_int_eq(metrics_parse_btime("cpu  1 2 3\nintr 5\n"
-	    "btime 1700000000\nprocesses 9\n", &b), 0);
-	ck_assert_uint_eq(b, 1700000000ULL);
-	ck_assert_int_eq(metrics_parse_btime("btime 42\n", &b), 0);
-	ck_assert_uint_eq(b, 42);
-	ck_assert_int_eq(metrics_parse_btime("cpu 1\nxbtime 5\n", &b), -1);
-	ck_assert_int_eq(metrics_parse_btime("btime x\n", &b), -1);
-	ck_assert_int_eq(metrics_parse_btime("", &b), -1);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -377,7 +362,6 @@ main(void)
 	tcase_add_test(tc, test_escape_label);
 	tcase_add_test(tc, test_escaped_in_every_family);
 	tcase_add_test(tc, test_proc_stat);
-	tcase_add_test(tc, test_btime);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -150,9 +150,13 @@ real=$(($(ls "/proc/$UDPD_PID/fd" | wc -l)))
 	fail "process_open_fds $fds, /proc says $real"
 rss=$(sed -n 's/^process_resident_memory_bytes //p' "$TMP/metrics.txt")
 [ "$rss" -gt 100000 ] || fail "process_resident_memory_bytes $rss"
-for f in process_cpu_seconds_total process_max_fds process_start_time_seconds; do
+for f in process_cpu_seconds_total process_max_fds; do
 	grep -q "^$f [0-9]" "$TMP/metrics.txt" || fail "no $f sample"
 done
+# The process started just before udpd_start_time_seconds was taken.
+pstart=$(sed -n 's/^process_start_time_seconds //p' "$TMP/metrics.txt")
+python3 -c "import sys; p, s = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if s - 5 < p <= s + 0.5 else 1)" \
+	"$pstart" "$start" || fail "process_start_time_seconds $pstart, udpd started at $start"
 ok "process metrics"
 
 lint=$(promtool check metrics <"$TMP/metrics.txt" 2>&1) ||
