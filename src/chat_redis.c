@@ -119,6 +119,7 @@ struct chat_redis {
 	struct chat_redis_req	*head, *tail;	/* every request not done */
 	size_t			 inflight;
 	int			 need_wait;	/* appends sent since a WAIT */
+	int			 wait_out;	/* a WAIT is in flight */
 	struct event		*deadline_ev;
 	struct event		*retry_ev;
 	struct event		*flush_ev;	/* sends the WAIT of a batch */
@@ -364,6 +365,7 @@ chat_redis_lost(struct chat_redis *r, const redisAsyncContext *ac,
 	r->ac = NULL;
 	r->state = CONN_WAITING;
 	r->need_wait = 0;
+	r->wait_out = 0;
 	log_debug("chat %s: redis %s: connection lost: %s", r->service,
 	    r->conf.label, why);
 	chat_redis_health_down(r, why);
@@ -548,7 +550,13 @@ chat_redis_on_deadline(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(r->deadline_ev, &tv);
 }
 
-/* One WAIT covers every append sent before it (all of this batch). */
+/*
+ * One WAIT covers every append sent before it (all of this batch).  At
+ * most one is in flight: Redis holds the connection's later commands
+ * behind it anyway, and the appends sent meanwhile share the next one
+ * (sent when it answers), so a slow replica means bigger batches, not a
+ * queue of WAITs.
+ */
 static void
 chat_redis_on_flush(evutil_socket_t fd, short what, void *arg)
 {
@@ -561,7 +569,7 @@ chat_redis_on_flush(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!r->need_wait || r->ac == NULL)
+	if (!r->need_wait || r->ac == NULL || r->wait_out)
 		return;
 	r->need_wait = 0;
 	/* Half the deadline: a WAIT that waits in line behind the previous
@@ -575,7 +583,9 @@ chat_redis_on_flush(evutil_socket_t fd, short what, void *arg)
 		if (req != NULL)
 			chat_redis_req_fail(req, "cannot send");
 		chat_redis_drop(r, "cannot send WAIT");
+		return;
 	}
+	r->wait_out = 1;
 }
 
 /* ---- replies -------------------------------------------------------- */
@@ -687,12 +697,15 @@ chat_redis_wait_reply(struct chat_redis *r, struct chat_redis_req *wait,
 		err = "not replicated";
 	} else
 		r->last_err[0] = '\0';
+	r->wait_out = 0;
 	chat_redis_req_done(wait, 0, NULL, 0, NULL);
 	for (req = r->head; req != NULL; req = next) {
 		next = req->next;
 		if (req->stored)
 			chat_redis_req_done(req, req->seq, NULL, 0, err);
 	}
+	if (r->need_wait && r->ac != NULL)
+		event_active(r->flush_ev, EV_TIMEOUT, 0);
 }
 
 static void
