@@ -224,16 +224,21 @@ chat_redis_health_refused(struct chat_redis *r)
 	pthread_mutex_unlock(&r->health->lock);
 }
 
-/* Error replies come in runs: each new reason is logged once. */
+/*
+ * Error replies come in runs: each new reason is logged once, escaped
+ * (it came over the network).
+ */
 static void
 chat_redis_log_error(struct chat_redis *r, const char *what,
     const char *why)
 {
+	char safe[192];
+
 	if (strncmp(r->last_err, why, sizeof(r->last_err) - 1) == 0)
 		return;
 	snprintf(r->last_err, sizeof(r->last_err), "%s", why);
 	log_warnx("chat %s: redis %s: %s: %s", r->service, r->conf.label,
-	    what, why);
+	    what, log_escape(why, strlen(why), safe, sizeof(safe)));
 }
 
 /* ---- requests ------------------------------------------------------- */
@@ -732,12 +737,13 @@ chat_redis_handshake_reply(struct chat_redis *r, struct chat_redis_req *req,
     const redisReply *reply)
 {
 	enum chat_redis_kind kind = req->kind;
-	char why[160];
+	char why[192], safe[160];
 
 	chat_redis_req_done(req, 0, NULL, 0, NULL);
 	if (reply->type == REDIS_REPLY_ERROR) {
 		snprintf(why, sizeof(why), "%s: %s", kind == REQ_AUTH ?
-		    "AUTH" : "SCRIPT LOAD", reply->str);
+		    "AUTH" : "SCRIPT LOAD", log_escape(reply->str, reply->len,
+		    safe, sizeof(safe)));
 		chat_redis_drop(r, why);
 		return;
 	}
