@@ -63,6 +63,11 @@ stop() {
 	local pid
 	eval "pid=\$PID_$1; PID_$1="
 	kill "$pid" 2>/dev/null && wait "$pid"
+	# In the sanitizer build any report fails the test.
+	if grep -q -e "ERROR: AddressSanitizer" -e "ERROR: LeakSanitizer" \
+		-e "runtime error:" "$TMP/$1/err"; then
+		fail "sanitizer report from udpd $1: $(grep -m3 -e ERROR -e "runtime error" "$TMP/$1/err")"
+	fi
 }
 
 # portof HOST SERVICE
