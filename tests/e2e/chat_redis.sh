@@ -140,7 +140,10 @@ kill -HUP "$UDPD_PID"
 wait_until 5 grep -q "reloaded" "$TMP/udpd.err" || fail "no reload"
 expect_eq "a reload keeps the Redis connections" "$before" "$(ids)"
 
-# Redis killed: errors at once; restarted: acks again, the sequence goes on.
+# Redis killed: errors at once; restarted: acks again, the sequence goes on,
+# and every entry acknowledged before is still there (AOF, appendfsync
+# always).
+rcli XRANGE room - + >"$TMP/before_kill"
 redis_stop "$RD" KILL
 expect_eq "Redis down: error" "error: store unavailable" \
 	"$(echo "$A while-down" | talk)"
@@ -150,6 +153,9 @@ wait_until 10 back || fail "no ack after Redis came back"
 n=$(gapless)
 expect_eq "acks again after a restart, no gap" "ok $((n + 1))" \
 	"$(echo "$A again" | talk)"
+rcli XRANGE room - + | head -c "$(wc -c <"$TMP/before_kill")" |
+	cmp -s - "$TMP/before_kill" || fail "entries lost by the Redis restart"
+ok "nothing acknowledged was lost by kill -9 of Redis"
 grep -q "store unavailable: " "$TMP/udpd.err" &&
 	grep -q "store back after" "$TMP/udpd.err" ||
 	fail "the outage and its end were not logged"
