@@ -37,9 +37,9 @@ conf() {
 	cat >"$file" <<CONF
 daemon = { workers = 2; };
 services = (
-  { name = "fchat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+  { name = "fchat"; module = "chat"; listen = [ "127.0.0.1:0", "[::1]:0" ];
     log_file = "$(basename "$file").log"; rate_limit = false; },
-  { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+  { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0", "[::1]:0" ];
     store = "redis"; redis = "unix:$RD/redis.sock"; key = "room";
     rate_limit = false; $* },
   { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; }
@@ -97,7 +97,7 @@ conf "$TMP/b.conf"
 start_udpd "$TMP/a.conf"
 start_b "$TMP/b.conf"
 A=$(port chat)
-B=$(grep '^chat ' "$TMP/ports_b" | sed 's/.*://')
+B=$(grep '^chat [0-9]' "$TMP/ports_b" | head -n 1 | sed 's/.*://')
 
 # Two processes, one room: alternate posts get 1, 2, 3, ... in order.
 for i in $(seq 1 10); do
@@ -114,24 +114,40 @@ ok "/history on A shows B's message"
 expect_eq "the stream has 20 entries, seq 1..20" 20 "$(gapless)"
 
 # The same messages to the file store and to Redis, from one client
-# socket: the lines differ only in seq and time.
-F=$(port fchat)
-msgs='plain
-tab\there back\\slash
-\x1b[31mred \xff\xfe caf\xc3\xa9
-\x00nul \x7f del \xed\xa0\x80 surrogate \xf4\x90\x80\x80 big
-trailing-cr\r'
-printf '%s\n' "$msgs" | while IFS= read -r m; do
-	echo "$F $m"
-	echo "$A $m"
-done | talk >/dev/null
+# socket per family (IPv4 and IPv6): the lines differ only in seq and
+# time.  Every byte value, UTF-8 edge cases (overlong, surrogate, past
+# U+10FFFF, truncated, 4-byte), a backslash, the stripped line endings.
+python3 - "$(port fchat)" "$(port chat)" "$(port fchat 6)" "$(port chat 6)" \
+	>"$TMP/sent" <<'PY' || fail "the comparison messages got no ok"
+import socket, sys
+msgs = [b"a" + bytes([i]) + b"z" for i in range(256)] + [
+    b"plain", b"tab\there back\\slash", b"\x1b[31mred \xff\xfe caf\xc3\xa9",
+    b"\xc0\x80 \xe0\x80\x80 \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82",
+    b"\xf0\x9f\x98\x80 \xe2\x82\xac", b"crlf\r\n", b"lf\n", b"two\n\n",
+    b"cr\r", bytes(range(1, 128)), bytes(range(128, 256))]
+n = 0
+for fam, host, ports in ((socket.AF_INET, "127.0.0.1", sys.argv[1:3]),
+                         (socket.AF_INET6, "::1", sys.argv[3:5])):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(3.0)
+    for m in msgs:
+        for p in ports:
+            s.sendto(m, (host, int(p)))
+            r = s.recv(100)
+            if not r.startswith(b"ok "):
+                sys.exit("%r to %s: %r" % (m, p, r))
+    n += len(msgs)
+print(n)
+PY
+n=$(cat "$TMP/sent")
 cut -d' ' -f3- "$TMP/a.conf.log" >"$TMP/file_lines"
-rcli XREVRANGE room + - COUNT 5 | awk 'NR % 5 == 0' | tac |
+rcli XREVRANGE room + - COUNT "$n" | awk 'NR % 5 == 0' | tac |
 	cut -d' ' -f3- >"$TMP/redis_lines"
-[ "$(wc -l <"$TMP/file_lines")" = 5 ] || fail "file store: $(cat "$TMP/file_lines")"
+[ "$(wc -l <"$TMP/file_lines")" = "$n" ] || fail "file store: $(wc -l <"$TMP/file_lines") lines, not $n"
+grep -q '^\[::1\]:' "$TMP/file_lines" || fail "no IPv6 peer in the file"
 cmp -s "$TMP/file_lines" "$TMP/redis_lines" ||
-	fail "lines differ: file $(od -c "$TMP/file_lines" | head) redis $(od -c "$TMP/redis_lines" | head)"
-ok "escaping and line format identical to the file store"
+	fail "lines differ: $(diff "$TMP/file_lines" "$TMP/redis_lines" | head -5)"
+ok "$n messages: escaping and line format identical to the file store"
 
 # A reload with the same options keeps the connections.
 ids() { rcli CLIENT LIST | grep -v 'cmd=client' | grep -o '^id=[0-9]*' | sort; }
@@ -184,7 +200,9 @@ while time.time() < deadline:
     del pending[i]
 PY
 sender=$!
-storming() { [ "$(rcli XLEN room)" -ge 500 ]; }
+# Mid-stream: once the storm has added 500 entries.
+base=$(rcli XLEN room)
+storming() { [ "$(rcli XLEN room)" -ge $((base + 500)) ]; }
 wait_until 20 storming || fail "the storm did not start"
 kill -9 "$B_PID"
 wait "$B_PID" 2>/dev/null
