@@ -226,6 +226,48 @@ ok "kill -9 mid-stream: $(wc -l <"$TMP/acks") acks all in the stream once"
 stop_udpd
 [ "$LAST_EXIT" = 0 ] || fail "udpd A exited $LAST_EXIT"
 
+# Stopped with messages waiting on a paused Redis: each gets its error
+# before udpd exits (0), nothing is left unanswered.
+cat >"$TMP/stop.conf" <<CONF
+daemon = { workers = 2; };
+services = (
+  { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+    store = "redis"; redis = "unix:$RD/redis.sock"; key = "room";
+    timeout_ms = 10000; rate_limit = false; },
+  { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ];
+    rate_limit = false; }
+);
+CONF
+start_udpd "$TMP/stop.conf"
+P=$(port chat)
+expect_eq "a message before the pause" "ok" "$(echo "$P warm" | talk | cut -d' ' -f1)"
+rcli CLIENT PAUSE 30000 WRITE >/dev/null
+python3 - "$P" >"$TMP/stop_replies" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5.0)
+for i in range(50):
+    s.sendto(b"pending-%d" % i, ("127.0.0.1", int(sys.argv[1])))
+try:
+    for i in range(50):
+        print(s.recv(100).decode().strip(), flush=True)
+except socket.timeout:
+    pass
+PY
+client=$!
+pending() {
+	echo "$(port stats) x" | talk | python3 -c '
+import json, sys
+sys.exit(json.load(sys.stdin)["services"]["chat"]["requests"] < 51)'
+}
+wait_until 10 pending || fail "the 50 messages did not arrive"
+stop_udpd
+wait "$client"
+rcli CLIENT UNPAUSE >/dev/null
+expect_eq "stopped with 50 messages waiting: 50 errors, exit 0" \
+	"50 error: store unavailable/0" \
+	"$(sort "$TMP/stop_replies" | uniq -c | sed 's/^ *//')/$LAST_EXIT"
+
 # AUTH: a password, then an ACL user, from password_file.
 RA=$TMP/redis-auth
 redis_start "$RA" --requirepass s3cret || fail "redis-server with a password"
