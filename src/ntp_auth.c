@@ -139,18 +139,6 @@ keys_error(struct conf_err *err, const char *path, int line,
 	return -1;
 }
 
-/* A token from the file, printable characters only, for a message. */
-static const char *
-keys_visible(const char *s, char *buf, size_t cap)
-{
-	size_t n = 0;
-
-	for (; *s != '\0' && n + 1 < cap; s++)
-		buf[n++] = isprint((unsigned char)*s) ? *s : '?';
-	buf[n] = '\0';
-	return buf;
-}
-
 /* ---- key file parsing -------------------------------------------------- */
 
 static int
@@ -252,7 +240,7 @@ static int
 keys_line(struct ntp_keys *keys, char *line, const char *path, int lineno,
     const char *label, struct conf_err *err)
 {
-	char *tok[3], *end, shown[24];
+	char *tok[3], *end;
 	struct ntp_key k;
 	unsigned long id;
 	size_t n;
@@ -269,10 +257,10 @@ keys_line(struct ntp_keys *keys, char *line, const char *path, int lineno,
 	id = strtoul(tok[0], &end, 10);
 	if (!isdigit((unsigned char)tok[0][0]) || *end != '\0' ||
 	    errno != 0 || id < 1 || id > NTP_AUTH_KEYID_MAX)
+		/* The token is not quoted: with the columns swapped it
+		 * would be the key. */
 		return keys_error(err, path, lineno, label,
-		    "key id \"%s\" is not a number from 1 to %d",
-		    keys_visible(tok[0], shown, sizeof(shown)),
-		    NTP_AUTH_KEYID_MAX);
+		    "key id is not a number from 1 to %d", NTP_AUTH_KEYID_MAX);
 	k.id = (uint32_t)id;
 	k.trusted = 1;
 	if (ntp_keys_find(keys, k.id, 0) != NULL)
@@ -280,8 +268,7 @@ keys_line(struct ntp_keys *keys, char *line, const char *path, int lineno,
 		    "duplicate key id %lu", id);
 	if (keys_type(tok[1], &k.type) == -1)
 		return keys_error(err, path, lineno, label,
-		    "key %lu: unsupported type \"%s\" (md5, sha1 or aes-128)",
-		    id, keys_visible(tok[1], shown, sizeof(shown)));
+		    "key %lu: unsupported type (md5, sha1 or aes-128)", id);
 	if (keys_decode(tok[2], &k) == -1) {
 		explicit_bzero(&k, sizeof(k));
 		return keys_error(err, path, lineno, label,

@@ -186,15 +186,17 @@ struct bad_keys {
 static const struct bad_keys bad_keys[] = {
 	{ "1 md5\n", 1, "expected \"<id> <type> <key>\"" },
 	{ "# c\n\n1 md5 SecretOne extra\n", 3, "text after the key" },
-	{ "0 md5 SecretTwo\n", 1, "key id \"0\" is not a number from 1 to "
-	    "65535" },
-	{ "65536 md5 SecretTwo\n", 1, "key id \"65536\"" },
-	{ "-1 md5 SecretTwo\n", 1, "key id \"-1\"" },
-	{ "1x md5 SecretTwo\n", 1, "key id \"1x\"" },
+	{ "0 md5 SecretTwo\n", 1, "key id is not a number from 1 to 65535" },
+	{ "65536 md5 SecretTwo\n", 1, "key id is not a number" },
+	{ "-1 md5 SecretTwo\n", 1, "key id is not a number" },
+	{ "1x md5 SecretTwo\n", 1, "key id is not a number" },
 	{ "1 md5 SecretOne\n1 sha1 SecretTwo\n", 2, "duplicate key id 1" },
-	{ "1 sha256 SecretTwo\n", 1, "key 1: unsupported type \"sha256\" "
+	{ "1 sha256 SecretTwo\n", 1, "key 1: unsupported type "
 	    "(md5, sha1 or aes-128)" },
-	{ "1 MX SecretTwo\n", 1, "unsupported type \"MX\"" },
+	{ "1 MX SecretTwo\n", 1, "unsupported type" },
+	/* Columns swapped: the key is in the type's or the id's place. */
+	{ "1 SecretTwo md5\n", 1, "key 1: unsupported type" },
+	{ "SecretTwo md5 1\n", 1, "key id is not a number from 1 to 65535" },
 	{ "2 sha1 00112233445566778899aabbccddeeff0011223\n", 1,
 	    "key 2: the key must be" },			/* odd hex */
 	{ "2 sha1 0011223344556677889zaabbccddeeff00112233\n", 1,
@@ -627,7 +629,7 @@ static const struct {
 	{ "keys = \"nope.keys\";", "keys: %s/nope.keys: cannot read: No such "
 	    "file or directory" },
 	{ "keys = \"bad.keys\";", "%s/bad.keys:2: keys of service \"ntp\": "
-	    "key 2: unsupported type \"sha512\" (md5, sha1 or aes-128)" },
+	    "key 2: unsupported type (md5, sha1 or aes-128)" },
 	{ "keys = \"ntp.keys\"; trusted_keys = [ 1, 5 ];", "trusted_keys: "
 	    "key 5 is not in %s/ntp.keys" },
 	{ "keys = \"ntp.keys\"; trusted_keys = [ ];", "trusted_keys: must "
