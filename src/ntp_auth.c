@@ -644,7 +644,11 @@ ntp_keys_load(const char *path, const char *label, int *others_can_read,
 
 	*others_can_read = 0;
 	*at_line = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* O_NONBLOCK: a FIFO without a writer would block udpd -t or a
+	 * reload forever; fstat() refuses it below.  A regular file reads
+	 * the same either way. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
 		keys_error(err, path, 0, label, "cannot read: %s",
 		    strerror(errno));
 		return NULL;

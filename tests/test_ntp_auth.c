@@ -619,6 +619,13 @@ START_TEST(test_load_file)
 	    &err));
 	ck_assert_int_eq(at_line, 0);
 	ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
+	/* A FIFO with no writer: refused at once, not waited on forever
+	 * (udpd -t and a reload would hang; the fixture's timeout fails). */
+	snprintf(path, sizeof(path), "%s/fifo.keys", tmpdir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_ptr_null(ntp_keys_load(path, "keys", &others, &at_line,
+	    &err));
+	ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
 }
 END_TEST
 
