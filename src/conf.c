@@ -488,6 +488,12 @@ conf_metrics(const config_setting_t *d, struct udpd_conf *conf,
 	mc->listen = tmp.listen;
 	mc->listen_text = tmp.listen_text;
 	mc->nlisten = tmp.nlisten;
+	/* The endpoint holds that many: more must fail here (exit 1), not
+	 * at the start (exit 3) after -t said OK. */
+	if (r == 0 && mc->nlisten > METRICS_LISTEN_MAX)
+		return conf_error(err, config_setting_get_member(m, "listen"),
+		    "at most %d addresses (\"*\" counts two)",
+		    METRICS_LISTEN_MAX);
 	if (r < 0 || conf_metrics_duplicates(m, mc, err) < 0 ||
 	    conf_cidrs(m, "allow", &mc->allow, &mc->nallow, err) < 0 ||
 	    conf_cidrs(m, "deny", &mc->deny, &mc->ndeny, err) < 0 ||

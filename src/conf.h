@@ -55,6 +55,8 @@ struct service_conf {
 
 /* The most daemon.metrics.max_connections can be. */
 #define METRICS_CONNECTIONS_MAX		1024
+/* The most addresses daemon.metrics.listen can hold ("*" counts two). */
+#define METRICS_LISTEN_MAX		64
 
 /* daemon.metrics: the Prometheus endpoint (metrics.c), TCP. */
 struct metrics_conf {

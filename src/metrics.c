@@ -42,7 +42,7 @@
 #define METRICS_HEADERS_MAX	8192	/* request line + headers, bytes */
 #define METRICS_TIMEOUT		10	/* idle seconds before a close */
 #define METRICS_BACKLOG		128
-#define METRICS_SOCKETS_MAX	64	/* addresses in listen */
+#define METRICS_SOCKETS_MAX	METRICS_LISTEN_MAX /* addresses in listen */
 
 /* One listening address. */
 struct metrics_sock {

@@ -148,6 +148,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-metrics-max-connections.conf", 5, "max_connections",
 	    { "between 1 and 1024" } },
 	{ "bad-metrics-allow.conf", 5, "allow[0]", { "'10.0.0.0/33'" } },
+	{ "bad-metrics-many.conf", 4, "listen", { "at most 64" } },
 	{ "bad-name-long.conf", 4, "name", {
 	    "'a234567890b234567890c234567890d234567890e234567890f234567890"
 	    "g2345'" } },
