@@ -40,6 +40,7 @@
 #include "metrics_text.h"
 
 #define METRICS_HEADERS_MAX	8192	/* request line + headers, bytes */
+#define METRICS_READ_MAX	(2 * METRICS_HEADERS_MAX) /* held unparsed */
 #define METRICS_TIMEOUT		10	/* idle seconds before a close */
 #define METRICS_BACKLOG		128
 #define METRICS_SOCKETS_MAX	METRICS_LISTEN_MAX /* addresses in listen */
@@ -163,6 +164,10 @@ metrics_new_bev(struct event_base *base, void *arg)
 
 	if (bev == NULL)
 		return NULL;		/* evhttp makes its own: unchecked */
+	/* A client that pipelines requests and reads no reply would have
+	 * evhttp read (and hold) all it sends: stop reading past one
+	 * request's worth, so the kernel's buffers push back instead. */
+	bufferevent_setwatermark(bev, EV_READ, 0, METRICS_READ_MAX);
 	/* Accepting is paused until the check, so this should not happen;
 	 * if it does, the previous connection is set up by now: check it. */
 	if (m->fresh != NULL)
