@@ -51,6 +51,9 @@ struct service_conf {
 	char			*fingerprint;
 	/* SO_BINDTODEVICE for every socket: a device or VRF, or NULL. */
 	char			*interface;
+	/* What sockets this service no longer has counted (server.c), so
+	 * that its counters never go down at a reload. */
+	struct udpd_counters	 retired;
 };
 
 /* The most daemon.metrics.max_connections can be. */

@@ -35,7 +35,7 @@ static void
 server_sum(const struct server *srv, const struct service_conf *svc,
     struct udpd_counters *c)
 {
-	memset(c, 0, sizeof(*c));
+	*c = svc->retired;
 	for (int w = 0; w < srv->nworkers; w++)
 		for (const struct listener *l = srv->workers[w].listeners;
 		    l != NULL; l = listener_next(l)) {
@@ -430,12 +430,52 @@ server_take_all(struct server *srv)
 	return all;
 }
 
+/* The service of conf named name (enabled or not), or NULL. */
+static struct service_conf *
+server_service_named(struct udpd_conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->nservices; i++)
+		if (strcmp(conf->services[i].name, name) == 0)
+			return &conf->services[i];
+	return NULL;
+}
+
+static void
+counters_add(struct udpd_counters *to, const struct udpd_counters *c)
+{
+	const uint64_t *src = (const uint64_t *)c;
+	uint64_t *dst = (uint64_t *)to;
+
+	for (size_t i = 0; i < sizeof(*c) / sizeof(*dst); i++)
+		dst[i] += src[i];
+}
+
+/*
+ * l leaves its service (closed, or given to another): what it counted
+ * stays in the service's total in conf, if conf still has the service.
+ */
+static void
+server_retire_counters(struct udpd_conf *conf, const struct listener *l)
+{
+	struct service_conf *svc = server_service_named(conf,
+	    listener_service(l)->name);
+	struct udpd_counters c;
+
+	if (svc == NULL)
+		return;
+	listener_counters(l, &c);
+	counters_add(&svc->retired, &c);
+}
+
 /* Closes what the new configuration did not keep. */
 static void
-server_close_unused(struct server *srv, struct listener *old)
+server_close_unused(struct server *srv, struct udpd_conf *conf,
+    struct listener *old)
 {
 	while (old != NULL) {
 		struct listener *next = listener_next(old);
+
+		server_retire_counters(conf, old);
 
 		if (listener_worker(old) == 0)
 			log_notice("%s: closed", listener_label(old));
@@ -449,18 +489,30 @@ server_close_unused(struct server *srv, struct listener *old)
 
 /* Puts the planned sockets in place.  Fails only by exiting (memory). */
 static void
-server_switch(struct server *srv, struct plan *plan, size_t n)
+server_switch(struct server *srv, struct udpd_conf *conf, struct plan *plan,
+    size_t n)
 {
 	struct listener *old = server_take_all(srv);
 
+	/* What the old services' closed sockets counted goes on. */
+	for (size_t i = 0; srv->conf != NULL && i < conf->nservices; i++) {
+		const struct service_conf *was = server_service_named(
+		    srv->conf, conf->services[i].name);
+
+		if (was != NULL)
+			counters_add(&conf->services[i].retired,
+			    &was->retired);
+	}
 	loop_guard_init(&srv->guard);
 	for (size_t k = 0; k < n; k++) {
 		struct worker *w = &srv->workers[plan[k].worker];
 		struct listener *l = plan[k].l;
 
 		if (plan[k].reused && strcmp(listener_service(l)->name,
-		    plan[k].svc->name) != 0)
+		    plan[k].svc->name) != 0) {
+			server_retire_counters(conf, l);
 			listener_reset_counters(l);
+		}
 		listener_retarget(l, plan[k].svc, plan[k].index);
 		loop_guard_add(&srv->guard, addr_port((const struct sockaddr *)
 		    &listener_local(l)->ss));
@@ -476,7 +528,7 @@ server_switch(struct server *srv, struct plan *plan, size_t n)
 		}
 		listener_push(&w->listeners, l);
 	}
-	server_close_unused(srv, old);
+	server_close_unused(srv, conf, old);
 }
 
 int
@@ -514,7 +566,7 @@ server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 	}
 	for (size_t k = 0; k < n; k++)
 		listener_set_worker(plan[k].l, plan[k].worker);
-	server_switch(srv, plan, n);
+	server_switch(srv, conf, plan, n);
 	conf_free(srv->conf);
 	srv->conf = conf;
 	server_resume(srv);
