@@ -102,6 +102,15 @@ port() {
 	echo "${line##*:}"
 }
 
+# metrics_port [PREFIX]: the port of the metrics endpoint whose address
+# starts with PREFIX (default 127: the IPv4 loopback one), from the port file.
+metrics_port() {
+	local line
+	line=$(grep "^@metrics ${1:-127}" "$PORT_FILE" | head -n1)
+	[ -n "$line" ] || fail "no metrics address ${1:-127} in $PORT_FILE"
+	echo "${line##*:}"
+}
+
 # udp HOST PORT: sends stdin as one datagram with nc -u, prints the reply.
 udp() {
 	nc -u -w1 "$1" "$2"

@@ -44,16 +44,9 @@ send() {
 	python3 "$TMP/send.py" "$@"
 }
 
-mport() {
-	local line
-	line=$(grep "^@metrics ${1:-127}" "$PORT_FILE" | head -n1)
-	[ -n "$line" ] || fail "no metrics address ${1:-127} in $PORT_FILE"
-	echo "${line##*:}"
-}
-
 # scrape [URL]: the body of GET /metrics, or fail.
 scrape() {
-	curl -sS --max-time 5 "${1:-http://127.0.0.1:$(mport)/metrics}" ||
+	curl -sS --max-time 5 "${1:-http://127.0.0.1:$(metrics_port)/metrics}" ||
 		fail "curl ${1:-/metrics} failed"
 }
 
@@ -164,7 +157,7 @@ lint=$(promtool check metrics <"$TMP/metrics.txt" 2>&1) ||
 expect_eq "promtool check metrics finds nothing" "" "$lint"
 
 # ---- HTTP ---------------------------------------------------------------
-M=$(mport)
+M=$(metrics_port)
 head=$(curl -sS --max-time 5 -I "http://127.0.0.1:$M/metrics" | tr -d '\r')
 echo "$head" | grep -qx "HTTP/1.1 200 OK" || fail "HEAD: $head"
 echo "$head" | grep -qix "content-type: text/plain; version=0.0.4; charset=utf-8" ||
@@ -174,7 +167,7 @@ expect_eq "HEAD has no body" 0 \
 code() {
 	curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$@"
 }
-expect_eq "GET over IPv6" 200 "$(code "http://[::1]:$(mport '\[')/metrics")"
+expect_eq "GET over IPv6" 200 "$(code "http://[::1]:$(metrics_port '\[')/metrics")"
 expect_eq "another path: 404" 404 "$(code "http://127.0.0.1:$M/")"
 expect_eq "a longer path: 404" 404 "$(code "http://127.0.0.1:$M/metrics/x")"
 expect_eq "POST: 405" 405 "$(code -X POST "http://127.0.0.1:$M/metrics")"
@@ -224,7 +217,7 @@ ok "denied connections counted"
 # ---- reload: move, fail, remove, add --------------------------------------
 conf 'metrics = { listen = [ "[::1]:0" ]; };'
 reload_and_wait
-V6=$(mport '\[')
+V6=$(metrics_port '\[')
 expect_eq "moved to ::1" 200 "$(code "http://[::1]:$V6/metrics")"
 expect_eq "old IPv4 address closed" 000 "$(code "http://127.0.0.1:$M/metrics")"
 grep -q '^@metrics 127' "$PORT_FILE" && fail "IPv4 metrics still listed"

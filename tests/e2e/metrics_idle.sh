@@ -12,7 +12,7 @@ daemon = { metrics = { listen = [ "127.0.0.1:0" ]; }; };
 services = ( { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; } );
 CONF
 start_udpd "$TMP/udpd.conf"
-M=$(grep '^@metrics ' "$PORT_FILE" | sed 's/.*://')
+M=$(metrics_port)
 [ -n "$M" ] || fail "no metrics port"
 
 # 200 connections, each with a request line and a header but never the

@@ -13,7 +13,7 @@ daemon = { metrics = { listen = [ "127.0.0.1:0" ]; }; };
 services = ( { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; } );
 CONF
 start_udpd "$TMP/udpd.conf"
-M=$(grep '^@metrics ' "$PORT_FILE" | sed 's/.*://')
+M=$(metrics_port)
 [ -n "$M" ] || fail "no metrics port"
 
 # Sends pipelined GETs, reading nothing, until 256 MB went (udpd read

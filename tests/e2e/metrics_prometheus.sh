@@ -24,7 +24,7 @@ services = (
 );
 CONF
 start_udpd "$TMP/udpd.conf"
-M=$(grep '^@metrics ' "$PORT_FILE" | sed 's/.*://')
+M=$(metrics_port)
 [ -n "$M" ] || fail "no metrics port"
 
 for i in 1 2 3 4 5; do

@@ -24,7 +24,7 @@ requests() {
 
 conf '"127.0.0.1:0", "[::1]:0"'
 start_udpd "$TMP/udpd.conf"
-M=$(grep '^@metrics ' "$PORT_FILE" | sed 's/.*://')
+M=$(metrics_port)
 [ -n "$M" ] || fail "no metrics port"
 P4=$(port greet 4)
 P6=$(port greet 6)
