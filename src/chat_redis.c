@@ -1116,6 +1116,16 @@ chat_redis_room_conn(struct chat_redis_room *room, int worker)
 	    0];
 }
 
+/* A request refused at once: the client hears "busy" or, whatever else
+ * went wrong, "store unavailable". */
+static enum chat_store_status
+chat_redis_refused(const char *why, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s", strcmp(why, "busy") == 0 ? "busy" :
+	    "store unavailable");
+	return CHAT_STORE_FAILED;
+}
+
 static enum chat_store_status
 chat_redis_store_append(struct chat_store *s, struct chat_append *a)
 {
@@ -1125,9 +1135,7 @@ chat_redis_store_append(struct chat_store *s, struct chat_append *a)
 	/* Nothing to answer later with: refuse rather than store unacked. */
 	if (a->done == NULL || chat_redis_append(chat_redis_room_conn(room,
 	    a->worker), a->suffix, a->len, a->done, a->arg, &why) == -1) {
-		snprintf(a->why, a->whylen, "%s", strcmp(why, "busy") == 0 ?
-		    "busy" : "store unavailable");
-		return CHAT_STORE_FAILED;
+		return chat_redis_refused(why, a->why, a->whylen);
 	}
 	return CHAT_STORE_LATER;
 }
@@ -1140,9 +1148,7 @@ chat_redis_store_history(struct chat_store *s, struct chat_history *h)
 
 	if (h->done == NULL || chat_redis_history(chat_redis_room_conn(room,
 	    h->worker), h->count, h->max_bytes, h->done, h->arg, &why) == -1) {
-		snprintf(h->why, h->whylen, "%s", strcmp(why, "busy") == 0 ?
-		    "busy" : "store unavailable");
-		return CHAT_STORE_FAILED;
+		return chat_redis_refused(why, h->why, h->whylen);
 	}
 	return CHAT_STORE_LATER;
 }
