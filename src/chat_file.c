@@ -1,7 +1,8 @@
 /*
- * chat_file.c - the chat store in a file: each message one line appended
- * with one write(2) to an O_APPEND descriptor, the seq recovered from the
- * file's last complete line at start, a torn last line set aside, the
+ * chat_file.c - the durable chat store in a file: each message one line
+ * appended with one write(2) to an O_APPEND descriptor, the seq going on
+ * from the file's last complete line at start (read by chat_recover.c),
+ * a torn last line set aside, the
  * seq saved beside the log at rotation, and with fsync = true one
  * fdatasync per read batch (group commit) before the acks go out.
  *
@@ -30,12 +31,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chat_file.h"
 #include "chat_line.h"
+#include "chat_recover.h"
 #include "chat_store.h"
 #include "log.h"
-
-#define CHAT_CHUNK		4096	/* backwards reads of the log */
 
 /*
  * One open log.  A reload's new instance shares it with the instance it
@@ -82,117 +81,6 @@ struct file_store {
 static const char *const file_options[] = { "log_file", "fsync", NULL };
 
 /* ---- reading the log ------------------------------------------------ */
-
-/* pread of exactly n bytes; a file that shrank under us is EIO. */
-static int
-chat_pread_all(int fd, void *buf, size_t n, off_t at)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = pread(fd, (char *)buf + got, n - got, at + (off_t)got);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1)
-			return -1;
-		if (r == 0) {
-			errno = EIO;
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-/*
- * Finds the last "\n" in [floor, end) of fd, reading backwards in chunks,
- * so only the tail of a big log is read.  Returns 1 with *pos, 0 when
- * there is none, -1 on a read error.
- */
-static int
-chat_rfind_nl(int fd, off_t floor, off_t end, off_t *pos)
-{
-	char buf[CHAT_CHUNK];
-	const char *p;
-	size_t n;
-
-	while (end > floor) {
-		n = end - floor < CHAT_CHUNK ? (size_t)(end - floor) :
-		    CHAT_CHUNK;
-		end -= (off_t)n;
-		if (chat_pread_all(fd, buf, n, end) == -1)
-			return -1;
-		if ((p = memrchr(buf, '\n', n)) != NULL) {
-			*pos = end + (p - buf);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/*
- * Size of a regular file and the end of its last complete line.  No chat
- * line is longer than CHAT_LINE_MAX, so neither is a torn tail: looking
- * no further back keeps a start on a huge foreign file short.
- */
-static int
-chat_tail(int fd, off_t *size, off_t *good_end)
-{
-	struct stat st;
-	off_t floor, nl;
-	int r;
-
-	*size = *good_end = 0;
-	if (fstat(fd, &st) == -1)
-		return -1;
-	if (!S_ISREG(st.st_mode) || st.st_size == 0)
-		return 0;
-	*size = st.st_size;
-	floor = st.st_size > CHAT_LINE_MAX + 1 ?
-	    st.st_size - CHAT_LINE_MAX - 1 : 0;
-	if ((r = chat_rfind_nl(fd, floor, st.st_size, &nl)) == -1)
-		return -1;
-	if (r == 0 && floor > 0) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	*good_end = r == 1 ? nl + 1 : 0;
-	return 0;
-}
-
-int
-chat_recover(int fd, uint64_t *last_seq, off_t *good_end)
-{
-	char head[CHAT_SEQ_DIGITS + 1];
-	off_t size, end, start, floor;
-	size_t n;
-	int r;
-
-	*last_seq = 0;
-	if (chat_tail(fd, &size, good_end) == -1)
-		return -1;
-	if ((end = *good_end) == 0)
-		return 0;
-	end--;					/* its "\n" */
-	floor = end > CHAT_LINE_MAX ? end - CHAT_LINE_MAX : 0;
-	if ((r = chat_rfind_nl(fd, floor, end, &start)) == -1)
-		return -1;
-	if (r == 0 && floor > 0) {
-		errno = EBADMSG;		/* too long to be a chat line */
-		return -1;
-	}
-	start = r == 1 ? start + 1 : 0;
-	n = end - start < (off_t)sizeof(head) ? (size_t)(end - start) :
-	    sizeof(head);
-	if (chat_pread_all(fd, head, n, start) == -1)
-		return -1;
-	if (chat_parse_seq(head, n, ' ', last_seq) == -1) {
-		errno = EBADMSG;
-		return -1;
-	}
-	return 0;
-}
 
 /* ---- opening the log ------------------------------------------------ */
 
@@ -267,7 +155,7 @@ chat_set_aside(const struct chat_file *lg, int fd, off_t good_end, off_t size)
 		errno = ENOMEM;
 		goto done;
 	}
-	if (chat_pread_all(fd, buf, n, good_end) == -1)
+	if (chat_recover_pread(fd, buf, n, good_end) == -1)
 		goto done;
 	buf[n] = '\n';
 	tfd = open(tpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
@@ -294,7 +182,7 @@ chat_clean_tail(const struct chat_file *lg, int fd)
 {
 	off_t size, good_end;
 
-	if (chat_tail(fd, &size, &good_end) == -1)
+	if (chat_recover_tail(fd, &size, &good_end) == -1)
 		return -1;
 	if (size > good_end && chat_set_aside(lg, fd, good_end, size) == -1)
 		return -1;
@@ -393,45 +281,6 @@ chat_seq_store(struct chat_file *f, uint64_t seq, int dosync)
 		return;
 	}
 	f->seq_saved = seq;
-}
-
-/*
- * Reads the last whole lines of the log (at most count, at most limit
- * bytes) straight into the reply: only the window that can be sent is
- * read, whatever the size of the log.  Bytes after the last "\n" are not
- * a line yet.  Appends locked; NULL, or why the log could not be read.
- */
-static const char *
-chat_history_read(const struct chat_file *lg, size_t count, size_t limit,
-    struct udpd_reply *rep)
-{
-	unsigned char *buf = rep->buf;
-	off_t size, end, from;
-	size_t w, k, start, lines = 0;
-	char before = '\n';
-
-	rep->len = 0;
-	if (!lg->regular)
-		return NULL;
-	if (chat_tail(lg->fd, &size, &end) == -1)
-		return strerror(errno);
-	from = end > (off_t)limit ? end - (off_t)limit : 0;
-	if ((w = (size_t)(end - from)) == 0)
-		return NULL;
-	if (chat_pread_all(lg->fd, buf, w, from) == -1 ||
-	    (from > 0 && chat_pread_all(lg->fd, &before, 1, from - 1) == -1))
-		return strerror(errno);
-	start = w;
-	for (k = w - 1; k > 0 && lines < count; k--)
-		if (buf[k - 1] == '\n') {
-			start = k;
-			lines++;
-		}
-	if (k == 0 && lines < count && before == '\n')
-		start = 0;
-	memmove(buf, buf + start, w - start);
-	rep->len = w - start;
-	return NULL;
 }
 
 /* ---- options (pure) ------------------------------------------------- */
@@ -870,13 +719,14 @@ static enum chat_store_status
 file_history(struct chat_store *store, struct chat_history *h)
 {
 	struct chat_file *f = ((struct file_store *)store)->f;
-	struct udpd_reply rep = { h->out, h->max_bytes, 0, 0 };
-	const char *why;
+	const char *why = NULL;
 
+	h->len = 0;
 	pthread_mutex_lock(&f->append);
-	why = chat_history_read(f, h->count, h->max_bytes, &rep);
+	if (f->regular && chat_recover_lines(f->fd, h->count, h->out,
+	    h->max_bytes, &h->len) == -1)
+		why = strerror(errno);
 	pthread_mutex_unlock(&f->append);
-	h->len = rep.len;
 	if (why == NULL)
 		return CHAT_STORE_OK;
 	log_warnx("chat %s: %s: cannot read history: %s", f->service,

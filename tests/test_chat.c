@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chat_file.h"
+#include "chat_recover.h"
 #include "chat_line.h"
 #include "module.h"
 #include "unit.h"
