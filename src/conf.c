@@ -430,8 +430,9 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 	sc->enabled = 1;
 	if (conf_get_bool(svc, "enabled", &sc->enabled, err) < 0 ||
 	    conf_listen(svc, sc, err) < 0 ||
-	    conf_cidrs(svc, "allow", &sc->allow, &sc->nallow, err) < 0 ||
-	    conf_cidrs(svc, "deny", &sc->deny, &sc->ndeny, err) < 0 ||
+	    conf_cidrs(svc, "allow", &sc->acl.allow, &sc->acl.nallow,
+	    err) < 0 ||
+	    conf_cidrs(svc, "deny", &sc->acl.deny, &sc->acl.ndeny, err) < 0 ||
 	    (rl_set = conf_rate_limit(svc, &sc->rate_limit, err)) < 0 ||
 	    conf_interface(svc, sc, err) < 0)
 		return -1;
@@ -495,8 +496,8 @@ conf_metrics(const config_setting_t *d, struct udpd_conf *conf,
 		    "at most %d addresses (\"*\" counts two)",
 		    METRICS_LISTEN_MAX);
 	if (r < 0 || conf_metrics_duplicates(m, mc, err) < 0 ||
-	    conf_cidrs(m, "allow", &mc->allow, &mc->nallow, err) < 0 ||
-	    conf_cidrs(m, "deny", &mc->deny, &mc->ndeny, err) < 0 ||
+	    conf_cidrs(m, "allow", &mc->acl.allow, &mc->acl.nallow, err) < 0 ||
+	    conf_cidrs(m, "deny", &mc->acl.deny, &mc->acl.ndeny, err) < 0 ||
 	    conf_get_int(m, "max_connections", 1, METRICS_CONNECTIONS_MAX,
 	    &max_connections, err) < 0)
 		return -1;
@@ -725,8 +726,7 @@ service_conf_free(struct service_conf *sc)
 		free(sc->listen_text[i]);
 	free(sc->listen_text);
 	free(sc->listen);
-	free(sc->allow);
-	free(sc->deny);
+	acl_clear(&sc->acl);
 	free(sc->fingerprint);
 	free(sc->interface);
 	free(sc->name);
@@ -741,8 +741,7 @@ metrics_conf_free(struct metrics_conf *mc)
 		free(mc->listen_text[i]);
 	free(mc->listen_text);
 	free(mc->listen);
-	free(mc->allow);
-	free(mc->deny);
+	acl_clear(&mc->acl);
 	free(mc);
 }
 

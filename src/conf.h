@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "conf_util.h"
 #include "module.h"
@@ -39,10 +40,7 @@ struct service_conf {
 	struct udpd_sockaddr	*listen;
 	char			**listen_text;	/* as written, for messages */
 	size_t			 nlisten;
-	struct cidr		*allow;		/* none: everyone allowed */
-	size_t			 nallow;
-	struct cidr		*deny;
-	size_t			 ndeny;
+	struct acl		 acl;		/* allow, deny */
 	struct rate_limit_conf	 rate_limit;
 	/* module->reply_is_terminal(options): its replies provoke none. */
 	int			 reply_is_terminal;
@@ -66,10 +64,7 @@ struct metrics_conf {
 	struct udpd_sockaddr	*listen;
 	char			**listen_text;	/* as written, for messages */
 	size_t			 nlisten;
-	struct cidr		*allow;		/* none: everyone allowed */
-	size_t			 nallow;
-	struct cidr		*deny;
-	size_t			 ndeny;
+	struct acl		 acl;		/* allow, deny */
 	int			 max_connections;
 };
 

@@ -86,21 +86,6 @@ listener_summarise(struct listener *l,
 	was->drop_malformed = now.drop_malformed;
 }
 
-/* Access lists: deny wins; with an allow list, only its blocks pass. */
-static int
-listener_acl_ok(const struct service_conf *svc, const struct sockaddr *peer)
-{
-	for (size_t i = 0; i < svc->ndeny; i++)
-		if (cidr_match(&svc->deny[i], peer))
-			return 0;
-	if (svc->nallow == 0)
-		return 1;
-	for (size_t i = 0; i < svc->nallow; i++)
-		if (cidr_match(&svc->allow[i], peer))
-			return 1;
-	return 0;
-}
-
 static void
 listener_debug(const struct listener *l, const struct udpd_request *req,
     const char *what)
@@ -134,7 +119,7 @@ listener_process(struct listener *l, const struct udpd_request *req,
 		COUNT(l, drop_loop, 1);
 		return UDPD_DROP_SILENT;
 	}
-	if (!listener_acl_ok(svc, req->peer)) {
+	if (!acl_match(&svc->acl, req->peer)) {
 		COUNT(l, drop_acl, 1);
 		return UDPD_DROP_SILENT;
 	}

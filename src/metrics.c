@@ -71,10 +71,7 @@ struct metrics {
 	struct metrics_sock		 next[METRICS_SOCKETS_MAX];
 	size_t				 nnext;		/* prepared */
 
-	struct cidr			*allow;
-	size_t				 nallow;
-	struct cidr			*deny;
-	size_t				 ndeny;
+	struct acl			 acl;
 
 	struct metrics_conn		*conns;
 	int				 max_conns;	/* the cap */
@@ -179,20 +176,6 @@ metrics_new_bev(struct event_base *base, void *arg)
 	metrics_accepting(m, 0);
 	event_active(m->check_ev, EV_READ, 0);
 	return bev;
-}
-
-static int
-metrics_allowed(const struct metrics *m, const struct sockaddr *peer)
-{
-	for (size_t i = 0; i < m->ndeny; i++)
-		if (cidr_match(&m->deny[i], peer))
-			return 0;
-	if (m->nallow == 0)
-		return 1;
-	for (size_t i = 0; i < m->nallow; i++)
-		if (cidr_match(&m->allow[i], peer))
-			return 1;
-	return 0;
 }
 
 /* evhttp frees a connection (closed, timed out, evicted, shut down). */
@@ -301,7 +284,7 @@ metrics_check_fresh(struct metrics *m)
 		evhttp_connection_free(evcon);
 		return;
 	}
-	if (!metrics_allowed(m, (struct sockaddr *)&peer)) {
+	if (!acl_match(&m->acl, (struct sockaddr *)&peer)) {
 		m->denied++;
 		evhttp_connection_free(evcon);
 		return;
@@ -587,18 +570,6 @@ metrics_prepare(struct metrics *m, const struct metrics_conf *mc, char *err,
 	return 0;
 }
 
-static struct cidr *
-metrics_copy_cidrs(const struct cidr *c, size_t n)
-{
-	struct cidr *copy = calloc(n + 1, sizeof(*copy));
-
-	if (copy == NULL)
-		fatal("calloc");
-	if (n > 0)
-		memcpy(copy, c, n * sizeof(*c));
-	return copy;
-}
-
 void
 metrics_commit(struct metrics *m, const struct metrics_conf *mc)
 {
@@ -627,12 +598,7 @@ metrics_commit(struct metrics *m, const struct metrics_conf *mc)
 	/* A check in progress re-enables them itself. */
 	if (m->fresh == NULL)
 		metrics_accepting(m, 1);
-	free(m->allow);
-	free(m->deny);
-	m->allow = metrics_copy_cidrs(mc ? mc->allow : NULL, mc ? mc->nallow : 0);
-	m->nallow = mc != NULL ? mc->nallow : 0;
-	m->deny = metrics_copy_cidrs(mc ? mc->deny : NULL, mc ? mc->ndeny : 0);
-	m->ndeny = mc != NULL ? mc->ndeny : 0;
+	acl_copy(&m->acl, mc != NULL ? &mc->acl : NULL);
 	m->max_conns = mc != NULL ? mc->max_connections : 1;
 }
 
@@ -667,8 +633,7 @@ metrics_free(struct metrics *m)
 	 * and closes every listening socket. */
 	evhttp_free(m->http);
 	event_free(m->check_ev);
-	free(m->allow);
-	free(m->deny);
+	acl_clear(&m->acl);
 	free(m->conns);
 	free(m);
 }

@@ -448,17 +448,17 @@ START_TEST(test_good_file)
 	check_v6(&sc->listen[1], "::1", 6000);
 	ck_assert_str_eq(sc->listen_text[0], "127.0.0.1:6000");
 	ck_assert_str_eq(sc->listen_text[1], "[::1]:6000");
-	ck_assert_uint_eq(sc->nallow, 3);
-	ck_assert_int_eq(sc->allow[0].family, AF_INET);
-	ck_assert_int_eq(sc->allow[0].prefix, 8);
-	ck_assert_int_eq(sc->allow[1].family, AF_INET6);
-	ck_assert_int_eq(sc->allow[1].prefix, 128);
-	ck_assert_int_eq(sc->allow[2].prefix, 23);
-	ck_assert_mem_eq(sc->allow[2].addr, net23, 4);
-	ck_assert_uint_eq(sc->ndeny, 2);
-	ck_assert_int_eq(sc->deny[0].prefix, 32);
-	ck_assert_int_eq(sc->deny[1].family, AF_INET6);
-	ck_assert_int_eq(sc->deny[1].prefix, 32);
+	ck_assert_uint_eq(sc->acl.nallow, 3);
+	ck_assert_int_eq(sc->acl.allow[0].family, AF_INET);
+	ck_assert_int_eq(sc->acl.allow[0].prefix, 8);
+	ck_assert_int_eq(sc->acl.allow[1].family, AF_INET6);
+	ck_assert_int_eq(sc->acl.allow[1].prefix, 128);
+	ck_assert_int_eq(sc->acl.allow[2].prefix, 23);
+	ck_assert_mem_eq(sc->acl.allow[2].addr, net23, 4);
+	ck_assert_uint_eq(sc->acl.ndeny, 2);
+	ck_assert_int_eq(sc->acl.deny[0].prefix, 32);
+	ck_assert_int_eq(sc->acl.deny[1].family, AF_INET6);
+	ck_assert_int_eq(sc->acl.deny[1].prefix, 32);
 	ck_assert_int_eq(sc->rate_limit.enabled, 1);
 	ck_assert_uint_eq(sc->rate_limit.rate, 16);
 	ck_assert_uint_eq(sc->rate_limit.burst, 32);
@@ -482,8 +482,8 @@ START_TEST(test_good_file)
 	ck_assert_uint_eq(sc->rate_limit.rate, 1);
 	ck_assert_uint_eq(sc->rate_limit.burst, 50);
 	ck_assert_uint_eq(sc->rate_limit.ipv6_prefix, 64);
-	ck_assert_uint_eq(sc->nallow, 0);
-	ck_assert_uint_eq(sc->ndeny, 0);
+	ck_assert_uint_eq(sc->acl.nallow, 0);
+	ck_assert_uint_eq(sc->acl.ndeny, 0);
 
 	/* "*" is every IPv4 and every IPv6 address. */
 	sc = find_service(conf, "upper");
@@ -612,13 +612,13 @@ START_TEST(test_metrics_settings)
 	ck_assert_uint_eq(conf->metrics->nlisten, 2);
 	check_v4(&conf->metrics->listen[0], "127.0.0.1", 9477);
 	check_v6(&conf->metrics->listen[1], "::1", 9477);
-	ck_assert_uint_eq(conf->metrics->nallow, 2);
-	ck_assert_int_eq(conf->metrics->allow[0].prefix, 8);
-	ck_assert_mem_eq(conf->metrics->allow[0].addr, lo, 4);
-	ck_assert_int_eq(conf->metrics->allow[1].family, AF_INET6);
-	ck_assert_uint_eq(conf->metrics->ndeny, 1);
-	ck_assert_int_eq(conf->metrics->deny[0].prefix, 32);
-	ck_assert_mem_eq(conf->metrics->deny[0].addr, two, 4);
+	ck_assert_uint_eq(conf->metrics->acl.nallow, 2);
+	ck_assert_int_eq(conf->metrics->acl.allow[0].prefix, 8);
+	ck_assert_mem_eq(conf->metrics->acl.allow[0].addr, lo, 4);
+	ck_assert_int_eq(conf->metrics->acl.allow[1].family, AF_INET6);
+	ck_assert_uint_eq(conf->metrics->acl.ndeny, 1);
+	ck_assert_int_eq(conf->metrics->acl.deny[0].prefix, 32);
+	ck_assert_mem_eq(conf->metrics->acl.deny[0].addr, two, 4);
 	ck_assert_int_eq(conf->metrics->max_connections, 4);
 	conf_free(conf);
 
@@ -633,7 +633,7 @@ START_TEST(test_metrics_settings)
 	ck_assert_uint_eq(conf->metrics->nlisten, 2);
 	check_v4(&conf->metrics->listen[0], "0.0.0.0", 0);
 	check_v6(&conf->metrics->listen[1], "::", 0);
-	ck_assert_uint_eq(conf->metrics->nallow, 0);
+	ck_assert_uint_eq(conf->metrics->acl.nallow, 0);
 	ck_assert_int_eq(conf->metrics->max_connections, 16);
 	conf_free(conf);
 }

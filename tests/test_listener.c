@@ -212,10 +212,10 @@ END_TEST
 
 START_TEST(acl_guard)
 {
-	svc.allow = &allow;
-	svc.nallow = 1;
-	svc.deny = &deny;
-	svc.ndeny = 1;
+	svc.acl.allow = &allow;
+	svc.acl.nallow = 1;
+	svc.acl.deny = &deny;
+	svc.acl.ndeny = 1;
 	make_listener();
 	ck_assert_int_eq(send_from("192.0.2.65", 40000, 5, 0), UDPD_REPLY);
 	ck_assert_int_eq(send_from("192.0.2.66", 40000, 5, 0),
@@ -245,14 +245,14 @@ END_TEST
  * next one. */
 START_TEST(guard_order)
 {
-	svc.deny = &deny;
-	svc.ndeny = 1;
+	svc.acl.deny = &deny;
+	svc.acl.ndeny = 1;
 	limit_to_one();
 	make_listener();
 	/* Empty the bucket of 192.0.2.66 while it is still allowed. */
-	svc.ndeny = 0;
+	svc.acl.ndeny = 0;
 	ck_assert_int_eq(send_from("192.0.2.66", 40000, 5, 0), UDPD_REPLY);
-	svc.ndeny = 1;
+	svc.acl.ndeny = 1;
 
 	send_from("192.0.2.66", 7, MAX_REQUEST + 1, 0);	/* fails all four */
 	ck_assert_str_eq(drops(), "size 1 loop 0 acl 0 rate 0 malformed 0");
@@ -260,7 +260,7 @@ START_TEST(guard_order)
 	ck_assert_str_eq(drops(), "size 1 loop 1 acl 0 rate 0 malformed 0");
 	send_from("192.0.2.66", 40000, 5, 0);		/* ACL, rate */
 	ck_assert_str_eq(drops(), "size 1 loop 1 acl 1 rate 0 malformed 0");
-	svc.ndeny = 0;
+	svc.acl.ndeny = 0;
 	send_from("192.0.2.66", 40000, 5, 0);		/* rate */
 	ck_assert_str_eq(drops(), "size 1 loop 1 acl 1 rate 1 malformed 0");
 	ck_assert_int_eq(probe.calls, 1);
@@ -299,8 +299,8 @@ END_TEST
 /* Port 123 passes the loop guard, not the others. */
 START_TEST(port_123_still_guarded)
 {
-	svc.deny = &deny;
-	svc.ndeny = 1;
+	svc.acl.deny = &deny;
+	svc.acl.ndeny = 1;
 	make_listener();
 	svc.reply_is_terminal = 1;
 	ck_assert_int_eq(send_from("192.0.2.66", 123, 48, 0),
