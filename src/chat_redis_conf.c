@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chat_redis.h"
+#include "chat_redis_conf.h"
 #include "chat_store.h"
 #include "log.h"
 
@@ -35,16 +35,6 @@ chat_redis_available(void)
 	return 1;
 #else
 	return 0;
-#endif
-}
-
-const char *
-chat_redis_library(void)
-{
-#ifdef HAVE_HIREDIS
-	return chat_redis_hiredis_version();
-#else
-	return "not built in";
 #endif
 }
 
@@ -466,6 +456,12 @@ chat_redis_store_free_options(void *options)
 }
 
 #ifndef HAVE_HIREDIS
+const char *
+chat_redis_library(void)
+{
+	return "not built in";
+}
+
 /* Without libhiredis the name is known, and refused by parse(). */
 const struct chat_store_ops chat_redis_store = {
 	.name = "redis",

@@ -21,7 +21,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "chat_redis.h"
+#include "chat_redis_conf.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"

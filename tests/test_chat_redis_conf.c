@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chat_redis.h"
+#include "chat_redis_conf.h"
 #include "unit.h"
 
 static config_t cfg;
