@@ -271,6 +271,13 @@ cidr_parse(const char *text, struct cidr *out, char *err, size_t errlen)
 	for (bits = 0; bits < maxbits; bits++)
 		if (bits >= out->prefix)
 			out->addr[bits / 8] &= (uint8_t)~(0x80 >> (bits % 8));
+	/* Sources are matched as IPv4, so such a block would never match. */
+	if (out->family == AF_INET6 && out->prefix >= 96 &&
+	    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)out->addr)) {
+		snprintf(err, errlen, "'%s': an IPv4-mapped block never "
+		    "matches (write the IPv4 form)", text);
+		return -1;
+	}
 	return 0;
 bad:
 	snprintf(err, errlen, "'%s': bad CIDR block (address/prefix, e.g. "

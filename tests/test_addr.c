@@ -501,6 +501,31 @@ START_TEST(test_cidr_bad)
 }
 END_TEST
 
+/* An IPv4-mapped block would never match (sources are matched as IPv4):
+ * refused, as a mapped listen address is. */
+START_TEST(test_cidr_mapped)
+{
+	static const char *const bad[] = {
+		"::ffff:127.0.0.2", "::ffff:10.0.0.0/104", "::ffff:0:0/96",
+	};
+	struct cidr c;
+	char err[256], want[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(cidr_parse(bad[i], &c, err, sizeof(err)) == -1,
+		    "'%s' accepted", bad[i]);
+		snprintf(want, sizeof(want), "'%s': an IPv4-mapped block never "
+		    "matches (write the IPv4 form)", bad[i]);
+		ck_assert_str_eq(err, want);
+	}
+	/* Shorter blocks that hold the mapped range are plain IPv6. */
+	c = cidr("::/80");
+	ck_assert_int_eq(c.family, AF_INET6);
+	c = cidr("::ffff:0:0/95");
+	ck_assert_int_eq(c.prefix, 95);
+}
+END_TEST
+
 START_TEST(test_cidr_match_v4)
 {
 	struct cidr all = cidr("0.0.0.0/0");
@@ -576,7 +601,9 @@ START_TEST(test_cidr_match_mixed)
 	struct cidr v4host = cidr("192.0.2.7");
 	struct cidr v4all = cidr("0.0.0.0/0");
 	struct cidr v6all = cidr("::/0");
-	struct cidr v6mapped = cidr("::ffff:10.0.0.0/104");
+	/* cidr_parse refuses it (test_cidr_mapped); made by hand. */
+	struct cidr v6mapped = { AF_INET6, { [10] = 0xff, [11] = 0xff,
+	    [12] = 10 }, 104 };
 	struct cidr v6lo = cidr("::1");
 	struct sockaddr_un un;
 
@@ -631,6 +658,7 @@ main(void)
 	tc = tcase_create("cidr");
 	tcase_add_test(tc, test_cidr_parse);
 	tcase_add_test(tc, test_cidr_bad);
+	tcase_add_test(tc, test_cidr_mapped);
 	tcase_add_test(tc, test_cidr_match_v4);
 	tcase_add_test(tc, test_cidr_match_v6);
 	tcase_add_test(tc, test_cidr_match_mixed);

@@ -148,6 +148,10 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-metrics-max-connections.conf", 5, "max_connections",
 	    { "between 1 and 1024" } },
 	{ "bad-metrics-allow.conf", 5, "allow[0]", { "'10.0.0.0/33'" } },
+	{ "bad-allow-mapped.conf", 4, "deny[0]",
+	    { "'::ffff:127.0.0.2'", "IPv4-mapped" } },
+	{ "bad-metrics-allow-mapped.conf", 5, "allow[0]",
+	    { "'::ffff:127.0.0.0/104'", "IPv4-mapped" } },
 	{ "bad-metrics-many.conf", 4, "listen", { "at most 64" } },
 	{ "bad-name-long.conf", 4, "name", {
 	    "'a234567890b234567890c234567890d234567890e234567890f234567890"
