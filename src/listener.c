@@ -363,19 +363,16 @@ listener_label(const struct listener *l)
 void
 listener_counters(const struct listener *l, struct udpd_counters *c)
 {
-	const uint64_t *src = (const uint64_t *)&l->counters;
-	uint64_t *dst = (uint64_t *)c;
-
-	for (size_t i = 0; i < sizeof(*c) / sizeof(*dst); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+#define LOAD(f) c->f = __atomic_load_n(&l->counters.f, __ATOMIC_RELAXED);
+	UDPD_COUNTERS(LOAD)
+#undef LOAD
 }
 
 void
 listener_reset_counters(struct listener *l)
 {
-	uint64_t *c = (uint64_t *)&l->counters;
-
-	for (size_t i = 0; i < sizeof(l->counters) / sizeof(*c); i++)
-		__atomic_store_n(&c[i], 0, __ATOMIC_RELAXED);
+#define ZERO(f) __atomic_store_n(&l->counters.f, 0, __ATOMIC_RELAXED);
+	UDPD_COUNTERS(ZERO)
+#undef ZERO
 	memset(&l->summarised, 0, sizeof(l->summarised));
 }

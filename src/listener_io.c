@@ -35,6 +35,7 @@ struct batch {
 	struct sockaddr_storage	 peer[BATCH];
 	struct udpd_reply	 rep[BATCH];
 	enum udpd_verdict	 verdict[BATCH];
+	unsigned char		 tx_error[BATCH];	/* counted already */
 	union {
 		char		 buf[CTL_SIZE];
 		struct cmsghdr	 align;
@@ -175,6 +176,7 @@ listener_queue_reply(struct listener *l, struct batch *b, size_t i,
 	memset(m, 0, sizeof(*m));
 	m->msg_name = &b->peer[i];
 	m->msg_namelen = b->rx[i].msg_hdr.msg_namelen;
+	b->tx_error[n] = b->verdict[i] == UDPD_REPLY_ERROR;
 	b->tiov[n].iov_base = b->rep[i].buf;
 	b->tiov[n].iov_len = b->rep[i].len;
 	m->msg_iov = &b->tiov[n];
@@ -215,7 +217,8 @@ listener_send_later(void *listener, const struct sockaddr *peer,
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		log_debug("%s: send: %s", l->label, strerror(errno));
-		COUNT(l, errors, 1);
+		if (v != UDPD_REPLY_ERROR)	/* else counted above */
+			COUNT(l, errors, 1);
 		return;
 	}
 	COUNT(l, replies, 1);
@@ -234,9 +237,10 @@ listener_send(struct listener *l, struct batch *b, unsigned n)
 			continue;
 		if (r < 0) {
 			/* This reply cannot go (buffer full, unreachable):
-			 * count it and go on with the rest. */
+			 * count it (once) and go on with the rest. */
 			log_debug("%s: send: %s", l->label, strerror(errno));
-			COUNT(l, errors, 1);
+			if (!b->tx_error[done])
+				COUNT(l, errors, 1);
 			done++;
 			continue;
 		}

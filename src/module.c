@@ -63,3 +63,11 @@ module_find(const char *name)
 			return udpd_modules[i];
 	return NULL;
 }
+
+void
+udpd_counters_add(struct udpd_counters *to, const struct udpd_counters *c)
+{
+#define ADD(f) to->f += c->f;
+	UDPD_COUNTERS(ADD)
+#undef ADD
+}

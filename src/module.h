@@ -96,6 +96,21 @@ struct udpd_counters {
 	uint64_t	drop_malformed;
 };
 
+/* Every field of udpd_counters, for code that walks them all
+ * (X(field) once each); the assertion below keeps the two in step. */
+#define UDPD_COUNTERS(X) X(requests) X(replies) X(bytes_in) X(bytes_out) \
+	X(errors) X(drop_acl) X(drop_rate) X(drop_size) X(drop_loop) \
+	X(drop_malformed)
+#define UDPD_COUNTER_ONE(f) + 1
+_Static_assert(sizeof(struct udpd_counters) ==
+    (0 UDPD_COUNTERS(UDPD_COUNTER_ONE)) * sizeof(uint64_t),
+    "a counter added to struct udpd_counters must be added to UDPD_COUNTERS");
+#undef UDPD_COUNTER_ONE
+
+/* to += c, field by field. */
+void	udpd_counters_add(struct udpd_counters *to,
+	    const struct udpd_counters *c);
+
 /* What the stats module can see of the running daemon. */
 struct udpd_stats_view {
 	/* Fills at most max entries; returns the number of services. */

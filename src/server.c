@@ -40,14 +40,11 @@ server_sum(const struct server *srv, const struct service_conf *svc,
 		for (const struct listener *l = srv->workers[w].listeners;
 		    l != NULL; l = listener_next(l)) {
 			struct udpd_counters one;
-			const uint64_t *src = (const uint64_t *)&one;
-			uint64_t *dst = (uint64_t *)c;
 
 			if (listener_service(l) != svc)
 				continue;
 			listener_counters(l, &one);
-			for (size_t i = 0; i < sizeof(*c) / sizeof(*dst); i++)
-				dst[i] += src[i];
+			udpd_counters_add(c, &one);
 		}
 }
 
@@ -440,16 +437,6 @@ server_service_named(struct udpd_conf *conf, const char *name)
 	return NULL;
 }
 
-static void
-counters_add(struct udpd_counters *to, const struct udpd_counters *c)
-{
-	const uint64_t *src = (const uint64_t *)c;
-	uint64_t *dst = (uint64_t *)to;
-
-	for (size_t i = 0; i < sizeof(*c) / sizeof(*dst); i++)
-		dst[i] += src[i];
-}
-
 /*
  * l leaves its service (closed, or given to another): what it counted
  * stays in the service's total in conf, if conf still has the service.
@@ -464,7 +451,7 @@ server_retire_counters(struct udpd_conf *conf, const struct listener *l)
 	if (svc == NULL)
 		return;
 	listener_counters(l, &c);
-	counters_add(&svc->retired, &c);
+	udpd_counters_add(&svc->retired, &c);
 }
 
 /* Closes what the new configuration did not keep. */
@@ -500,7 +487,7 @@ server_switch(struct server *srv, struct udpd_conf *conf, struct plan *plan,
 		    srv->conf, conf->services[i].name);
 
 		if (was != NULL)
-			counters_add(&conf->services[i].retired,
+			udpd_counters_add(&conf->services[i].retired,
 			    &was->retired);
 	}
 	loop_guard_init(&srv->guard);

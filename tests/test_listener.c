@@ -362,6 +362,47 @@ START_TEST(counters)
 }
 END_TEST
 
+/* A reply that cannot be sent is one error, whether or not the module
+ * already called it an error reply (the socket here is none: EBADF). */
+START_TEST(failed_send_counted_once)
+{
+	struct udpd_counters snap;
+	struct sockaddr_in peer = { .sin_family = AF_INET };
+
+	make_listener();
+	peer.sin_port = htons(40000);
+	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	listener_send_later(listener, (struct sockaddr *)&peer, sizeof(peer),
+	    NULL, "error: x\n", 9, UDPD_REPLY_ERROR);
+	listener_counters(listener, &snap);
+	ck_assert_uint_eq(snap.errors, 1);
+	listener_send_later(listener, (struct sockaddr *)&peer, sizeof(peer),
+	    NULL, "ok\n", 3, UDPD_REPLY);
+	listener_counters(listener, &snap);
+	ck_assert_uint_eq(snap.errors, 2);
+	ck_assert_uint_eq(snap.replies, 0);
+}
+END_TEST
+
+/* udpd_counters_add sums every field, each into its own. */
+START_TEST(counters_add_every_field)
+{
+	struct udpd_counters a, b;
+	uint64_t v = 1;
+
+#define SET(f) a.f = v; b.f = v * 1000; v++;
+	UDPD_COUNTERS(SET)
+#undef SET
+	udpd_counters_add(&a, &b);
+	v = 1;
+#define CHECK(f) ck_assert_uint_eq(a.f, v * 1001); v++;
+	UDPD_COUNTERS(CHECK)
+#undef CHECK
+	ck_assert_uint_eq(v, 11);
+	ck_assert_uint_eq(a.drop_malformed, 10010);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -380,6 +421,8 @@ main(void)
 	tcase_add_test(tc, port_123_still_guarded);
 	tcase_add_test(tc, rate_limited_answer);
 	tcase_add_test(tc, counters);
+	tcase_add_test(tc, failed_send_counted_once);
+	tcase_add_test(tc, counters_add_every_field);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
