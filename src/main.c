@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "nts_siv.h"
 #include "ntp_auth.h"
 #include "server.h"
 
@@ -113,6 +114,7 @@ parse_options(int argc, char **argv)
 		    PACKAGE_VERSION, ntp_auth_library());
 		printf("Chat store on Redis (libhiredis): %s\n",
 		    chat_redis_library());
+		printf("NTS (AES-SIV-CMAC, Nettle): %s\n", nts_siv_library());
 		exit(0);
 	}
 	opts.config = opts.config_path = absolute_path(opts.config);
