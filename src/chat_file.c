@@ -31,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat_file.h"
 #include "chat_line.h"
 #include "chat_recover.h"
 #include "chat_store.h"
@@ -50,6 +51,8 @@ struct chat_file {
 	pthread_mutex_t	 sync;		/* synced, bad_*, seq_*; taken first */
 	int		 seq_fd;	/* "<log_file>.seq", open from the start */
 	uint64_t	 seq_saved;	/* what it holds */
+	int		 seq_slot;	/* where the next record goes (0, 1) */
+	uint64_t	 seq_failed;	/* failed writes since the last good one */
 	uint64_t	 synced;	/* every seq <= synced is on disk ... */
 	uint64_t	 bad_lo;	/* ... but those in (bad_lo, bad_hi]: */
 	uint64_t	 bad_hi;	/* a failed fdatasync; 0: none */
@@ -79,6 +82,8 @@ struct file_store {
 };
 
 static const char *const file_options[] = { "log_file", "fsync", NULL };
+
+struct chat_file_sys chat_file_sys = { writev, write, pwrite, fdatasync };
 
 /* ---- reading the log ------------------------------------------------ */
 
@@ -212,18 +217,20 @@ chat_sync_dir(const char *path)
 
 /*
  * "<log_file>.seq" holds the last seq handed out (at most: with fsync on,
- * the last one synced), rewritten in place after every batch, at a
- * rotation and at the stop.  A rotation leaves the log empty; without
- * this file, a restart after one (or after a kill -9 and a rotation while
- * udpd was stopped) would start the sequence again.  It is opened with
- * the log, before udpd drops root, so it stays writable.  The seq only
- * grows, so its text only gets longer: one pwrite at offset 0 replaces
- * it whole.
+ * the last one synced), rewritten after every batch, at a rotation and at
+ * the stop.  A rotation leaves the log empty; without this file, a
+ * restart after one (or after a kill -9 and a rotation while udpd was
+ * stopped) would start the sequence again.  It is opened with the log,
+ * before udpd drops root, so it stays writable.  Its two fixed-size slots
+ * (chat_recover.h) are written in turn, so a write cut short by a crash
+ * leaves the other one whole: a damaged file is a warning, never a start
+ * that fails.  The old format's file is kept until the first record is
+ * whole beside it (the first write goes to slot 1).
  */
 static int
 chat_seq_open(struct chat_file *f, char *err, size_t errlen)
 {
-	char path[PATH_MAX], text[CHAT_SEQ_DIGITS + 2];
+	char path[PATH_MAX], text[CHAT_STATE_SIZE + 8];
 	struct stat st;
 	ssize_t n;
 
@@ -234,7 +241,9 @@ chat_seq_open(struct chat_file *f, char *err, size_t errlen)
 	}
 	f->seq_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
 	    O_NOCTTY | O_NONBLOCK, 0640);
-	if (f->seq_fd == -1 || fstat(f->seq_fd, &st) == -1) {
+	if (f->seq_fd == -1 || fstat(f->seq_fd, &st) == -1 ||
+	    (S_ISREG(st.st_mode) && (n = pread(f->seq_fd, text, sizeof(text),
+	    0)) == -1)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -242,45 +251,70 @@ chat_seq_open(struct chat_file *f, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a regular file", path);
 		return -1;
 	}
-	if (st.st_size == 0) {			/* new: make its name last */
+	switch (chat_state_parse(text, (size_t)n, &f->seq_saved,
+	    &f->seq_slot)) {
+	case CHAT_STATE_NONE:			/* new: make its name last */
 		chat_sync_dir(path);
-		return 0;
-	}
-	n = pread(f->seq_fd, text, sizeof(text), 0);
-	/* Anything but "<seq>\n" is refused, never taken as 0: that would
-	 * start the sequence again at 1 after a rotation. */
-	if (n <= 0 || n > CHAT_SEQ_DIGITS + 1 ||
-	    chat_parse_seq(text, (size_t)n, '\n', &f->seq_saved) == -1 ||
-	    (size_t)n != (size_t)snprintf(text, sizeof(text), "%" PRIu64
-	    "\n", f->seq_saved) || f->seq_saved == UINT64_MAX) {
-		snprintf(err, errlen, "%s: corrupt: it must hold the last seq "
-		    "handed out and a newline (write it there, or remove the "
-		    "file if the log's last line has it)", path);
-		return -1;
+		break;
+	case CHAT_STATE_OLD:
+		f->seq_slot = 1;
+		break;
+	case CHAT_STATE_DAMAGED:
+		f->seq_slot = 1;
+		log_warnx("chat %s: %s: damaged (a write cut short?); the "
+		    "sequence goes on from the log's last line%s", f->service,
+		    path, f->seq_saved > 0 ? " or the number it starts with" :
+		    "");
+		break;
+	case CHAT_STATE_GOOD:
+		break;
 	}
 	return 0;
 }
 
 /*
- * Records seq in the state file if it is new, synced with dosync (fsync =
- * true, a rotation, the stop).  f->sync held.
+ * A run of failed writes is one warning, and its end one line: the log
+ * goes on meanwhile, and the acks with it (its last line holds the seq).
  */
 static void
+chat_seq_failed(struct chat_file *f)
+{
+	if (f->seq_failed++ == 0)
+		log_warn("chat %s: cannot save the sequence to %s.seq; "
+		    "messages are still acknowledged", f->service, f->path);
+}
+
+/*
+ * Records seq in the state file if it is new, synced with dosync (fsync =
+ * true, a rotation, the stop).  f->sync held.  0, or -1 if it could not
+ * be saved (warned).
+ */
+static int
 chat_seq_store(struct chat_file *f, uint64_t seq, int dosync)
 {
-	char text[CHAT_SEQ_DIGITS + 2];
-	int len;
+	char rec[CHAT_STATE_SLOT];
+	off_t at = (off_t)f->seq_slot * CHAT_STATE_SLOT;
 
 	if (f->seq_fd == -1 || seq <= f->seq_saved)
-		return;
-	len = snprintf(text, sizeof(text), "%" PRIu64 "\n", seq);
-	if (pwrite(f->seq_fd, text, (size_t)len, 0) != len ||
-	    (dosync && fdatasync(f->seq_fd) == -1)) {
-		log_warn("chat %s: cannot save the sequence to %s.seq",
-		    f->service, f->path);
-		return;
+		return 0;
+	chat_state_format(rec, seq);
+	errno = 0;
+	if (chat_file_sys.pwrite(f->seq_fd, rec, sizeof(rec), at) !=
+	    (ssize_t)sizeof(rec) ||
+	    (dosync && chat_file_sys.fdatasync(f->seq_fd) == -1)) {
+		if (errno == 0)
+			errno = EIO;		/* a short pwrite */
+		chat_seq_failed(f);
+		return -1;
 	}
 	f->seq_saved = seq;
+	f->seq_slot = !f->seq_slot;
+	if (f->seq_failed > 0) {
+		log_notice("chat %s: saving the sequence again after %" PRIu64
+		    " failed write(s)", f->service, f->seq_failed);
+		f->seq_failed = 0;
+	}
+	return 0;
 }
 
 /* ---- options (pure) ------------------------------------------------- */
@@ -525,7 +559,7 @@ file_sync(struct chat_file *f)
 	pthread_mutex_unlock(&f->append);
 	if (target <= f->synced)
 		return;
-	if (fdatasync(fd) == 0) {
+	if (chat_file_sys.fdatasync(fd) == 0) {
 		f->synced = target;
 		return;
 	}
@@ -598,7 +632,7 @@ file_write_rest(int fd, const struct iovec iov[2], size_t done)
 		done -= skip;
 		for (p += skip, n -= skip; n > 0; p += w, n -= (size_t)w) {
 			do
-				w = write(fd, p, n);
+				w = chat_file_sys.write(fd, p, n);
 			while (w == -1 && errno == EINTR);
 			if (w == -1)
 				return -1;
@@ -650,7 +684,7 @@ file_write_line(struct chat_file *f, const char *suffix, size_t len)
 	iov[1].iov_len = len;
 	n = iov[0].iov_len + len;
 	do
-		w = writev(f->fd, iov, 2);
+		w = chat_file_sys.writev(f->fd, iov, 2);
 	while (w == -1 && errno == EINTR);
 	if (w == -1)
 		return strerror(errno);
@@ -792,7 +826,9 @@ file_open_new(struct chat_file *f, struct stat *st, const char **why)
  * synced up to the switch (with f->sync held, so no batch's flush can
  * slip between), and the seq of the switch saved beside the log.  If the
  * path cannot be opened the old file stays in use: losing messages is
- * worse than not rotating.
+ * worse than not rotating.  (A state file that cannot be written does not
+ * hold the switch back: the old file is already renamed, and whatever is
+ * written to it may be compressed away.)
  */
 static void
 file_reopen(struct chat_store *store)
@@ -825,7 +861,7 @@ file_reopen(struct chat_store *store)
 	at = f->seq;
 	pthread_mutex_unlock(&f->append);
 	if (at > f->synced) {
-		if (fdatasync(old) == 0)
+		if (chat_file_sys.fdatasync(old) == 0)
 			f->synced = at;
 		else {
 			f->bad_errno = errno;

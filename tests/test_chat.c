@@ -20,7 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chat_file.h"
 #include "chat_recover.h"
+#include "log.h"
 #include "chat_line.h"
 #include "module.h"
 #include "unit.h"
@@ -234,6 +236,23 @@ in_dir(const char *name)
 
 	snprintf(p, sizeof(path[0]), "%s/%s", tmpdir, name);
 	return p;
+}
+
+/* The state file "chat.log.seq" holds seq, whole, in its new format. */
+static void
+ck_state(uint64_t want)
+{
+	size_t len;
+	char *got = slurp(in_dir("chat.log.seq"), &len);
+	uint64_t seq;
+	int next;
+
+	ck_assert_msg(got != NULL, "no state file");
+	ck_assert_int_eq(chat_state_parse(got, len, &seq, &next),
+	    CHAT_STATE_GOOD);
+	ck_assert_msg(seq == want, "state holds %llu, want %llu",
+	    (unsigned long long)seq, (unsigned long long)want);
+	free(got);
 }
 
 /* ---- escaping ------------------------------------------------------- */
@@ -1025,7 +1044,7 @@ START_TEST(rotation_then_restart)
 	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
 	module_chat.reopen(st);
 	module_chat.destroy(st);
-	ck_file(in_dir("chat.log.seq"), "2\n");
+	ck_state(2);
 	st = chat_new("log_file = \"chat.log\";");
 	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 3\n");
 	module_chat.destroy(st);
@@ -1071,7 +1090,7 @@ START_TEST(seq_after_kill_and_rotation)
 
 	batch_of(st, 5);
 	batch_of(st, 5);
-	ck_file(in_dir("chat.log.seq"), "10\n");
+	ck_state(10);
 	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
 	st2 = chat_new("log_file = \"chat.log\";");
 	ck_reply(send_str(st2, "after"), UDPD_REPLY, "ok 11\n");
@@ -1080,7 +1099,7 @@ START_TEST(seq_after_kill_and_rotation)
 	module_chat.reopen(st2);
 	batch_of(st2, 8);
 	batch_of(st2, 1);
-	ck_file(in_dir("chat.log.seq"), "20\n");
+	ck_state(20);
 	ck_assert_int_eq(rename(logpath, in_dir("chat.log.3")), 0);
 	st3 = chat_new("log_file = \"chat.log\";");
 	ck_reply(send_str(st3, "again"), UDPD_REPLY, "ok 21\n");
@@ -1088,7 +1107,7 @@ START_TEST(seq_after_kill_and_rotation)
 	module_chat.destroy(st3);
 	module_chat.destroy(st2);
 	module_chat.destroy(st);
-	ck_file(in_dir("chat.log.seq"), "21\n");
+	ck_state(21);
 }
 END_TEST
 
@@ -1098,11 +1117,11 @@ START_TEST(seq_fsync_follows_sync)
 	void *st = chat_new("log_file = \"chat.log\"; fsync = true;");
 
 	batch_of(st, 3);
-	ck_file(in_dir("chat.log.seq"), "3\n");
+	ck_state(3);
 	ck_reply(send_str(st, "not flushed"), UDPD_REPLY, "ok 4\n");
-	ck_file(in_dir("chat.log.seq"), "3\n");
+	ck_state(3);
 	module_chat.destroy(st);
-	ck_file(in_dir("chat.log.seq"), "4\n");
+	ck_state(4);
 }
 END_TEST
 
@@ -1118,31 +1137,232 @@ START_TEST(syslog_option)
 }
 END_TEST
 
-/* A state file that holds no seq stops the start, naming it: taking it
- * as 0 would start at 1 again after a rotation. */
-START_TEST(seq_file_corrupt)
+/* The state file's records: two slots, the old "<seq>\n", damage. */
+START_TEST(state_parse)
 {
-	static const char *const bad[] = { "abc\n", "12", "012\n",
-	    "18446744073709551615\n", "18446744073709551616\n", "7\n\n",
-	    "\n", " 5\n" };
-	char want[512];
+	static const struct {
+		const char *text;
+		enum chat_state st;
+		uint64_t seq;
+	} old[] = {
+		{ "", CHAT_STATE_NONE, 0 },
+		{ "41\n", CHAT_STATE_OLD, 41 },
+		{ "18446744073709551615\n", CHAT_STATE_OLD, UINT64_MAX },
+		{ "abc\n", CHAT_STATE_DAMAGED, 0 },
+		{ "12", CHAT_STATE_DAMAGED, 12 },	/* "123\n" cut */
+		{ "012\n", CHAT_STATE_DAMAGED, 0 },
+		{ "18446744073709551616\n", CHAT_STATE_DAMAGED, 0 },
+		{ "7\n\n", CHAT_STATE_DAMAGED, 7 },
+		{ "\n", CHAT_STATE_DAMAGED, 0 },
+		{ " 5\n", CHAT_STATE_DAMAGED, 0 },
+		{ "00000000000000000123", CHAT_STATE_DAMAGED, 0 },
+	};
+	char buf[CHAT_STATE_SIZE];
+	uint64_t seq;
+	int next;
 
-	snprintf(want, sizeof(want), "%s.seq: corrupt", logpath);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		put_file(in_dir("chat.log.seq"), bad[i]);
-		ck_create_fails("log_file = \"chat.log\";", want);
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		ck_assert_msg(chat_state_parse(old[i].text, strlen(old[i].text),
+		    &seq, &next) == old[i].st, "state of \"%s\"", old[i].text);
+		ck_assert_msg(seq == old[i].seq, "seq of \"%s\"", old[i].text);
 	}
+	chat_state_format(buf, 5);
+	ck_assert(memcmp(buf, "00000000000000000005 ", 21) == 0);
+	ck_assert_int_eq(buf[CHAT_STATE_SLOT - 1], '\n');
+	chat_state_format(buf + CHAT_STATE_SLOT, 7);
+	ck_assert_int_eq(chat_state_parse(buf, sizeof(buf), &seq, &next),
+	    CHAT_STATE_GOOD);
+	ck_assert_uint_eq(seq, 7);
+	ck_assert_int_eq(next, 0);
+	ck_assert_int_eq(chat_state_parse(buf, CHAT_STATE_SLOT, &seq, &next),
+	    CHAT_STATE_GOOD);
+	ck_assert_uint_eq(seq, 5);
+	ck_assert_int_eq(next, 1);
+	/* A torn slot (new digits, the old hash) is not trusted. */
+	buf[CHAT_STATE_SLOT + 19] = '8';
+	ck_assert_int_eq(chat_state_parse(buf, sizeof(buf), &seq, &next),
+	    CHAT_STATE_GOOD);
+	ck_assert_uint_eq(seq, 5);
+	ck_assert_int_eq(next, 1);
+	buf[3] = 'x';
+	ck_assert_int_eq(chat_state_parse(buf, sizeof(buf), &seq, &next),
+	    CHAT_STATE_DAMAGED);
+	ck_assert_uint_eq(seq, 0);
+	/* The old text with the first new slot half written after it. */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, "99\n", 3);
+	chat_state_format(buf + CHAT_STATE_SLOT, 100);
+	ck_assert_int_eq(chat_state_parse(buf, CHAT_STATE_SLOT + 10, &seq,
+	    &next), CHAT_STATE_DAMAGED);
+	ck_assert_uint_eq(seq, 99);
+}
+END_TEST
+
+/* Starts on the state file text[0..n) and an empty log: the first ack
+ * must be want, and the state file after the stop whole. */
+static void
+ck_state_start(const char *text, size_t n, uint64_t want)
+{
+	char reply[32];
+	int fd = open(in_dir("chat.log.seq"), O_WRONLY | O_CREAT | O_TRUNC,
+	    0600);
+	void *st;
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
+	close(fd);
+	unlink(logpath);
+	st = chat_new("log_file = \"chat.log\";");
+	snprintf(reply, sizeof(reply), "ok %llu\n", (unsigned long long)want);
+	ck_reply(send_str(st, "x"), UDPD_REPLY, reply);
+	batch_of(st, 1);
+	module_chat.destroy(st);
+	ck_state(want + 1);
+}
+
+/*
+ * A state file cut at every length (a crash while it was written) never
+ * stops the start: a whole slot is taken, the digits of a torn one are
+ * not, and a cut old "<seq>\n" still gives its digits.
+ */
+START_TEST(state_cut_every_length)
+{
+	char buf[CHAT_STATE_SIZE];
+	const char *old = "12345\n";
+
+	chat_state_format(buf, 6);
+	chat_state_format(buf + CHAT_STATE_SLOT, 7);
+	for (size_t n = 0; n <= CHAT_STATE_SIZE; n++)
+		ck_state_start(buf, n, n < CHAT_STATE_SLOT ? 1 :
+		    n < CHAT_STATE_SIZE ? 7 : 8);
+	for (size_t n = 0; n <= strlen(old); n++) {
+		uint64_t v = 0;
+
+		for (size_t k = 0; k < n && old[k] != '\n'; k++)
+			v = v * 10 + (uint64_t)(old[k] - '0');
+		ck_state_start(old, n, v + 1);
+	}
+}
+END_TEST
+
+/* The old format is read, and the first new record leaves it intact
+ * until it is whole (slot 1 first). */
+START_TEST(state_old_format)
+{
+	char *got;
+	size_t len;
+	void *st;
+
 	put_file(in_dir("chat.log.seq"), "41\n");
-	{
-		void *st = chat_new("log_file = \"chat.log\";");
-
-		ck_reply(send_str(st, "x"), UDPD_REPLY, "ok 42\n");
-		module_chat.destroy(st);
-	}
-	/* Not a regular file: refused too. */
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "x"), UDPD_REPLY, "ok 42\n");
+	batch_of(st, 1);
+	got = slurp(in_dir("chat.log.seq"), &len);
+	ck_assert_uint_eq(len, CHAT_STATE_SIZE);
+	ck_assert(memcmp(got, "41\n", 3) == 0);
+	free(got);
+	ck_state(43);
+	module_chat.destroy(st);
+	/* UINT64_MAX: the sequence is exhausted, the start goes on. */
+	unlink(logpath);
+	put_file(in_dir("chat.log.seq"), "18446744073709551615\n");
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(send_str(st, "x"), UDPD_REPLY_ERROR,
+	    "error: write failed: sequence exhausted\n");
+	module_chat.destroy(st);
+	/* Not a regular file: refused. */
 	ck_assert_int_eq(unlink(in_dir("chat.log.seq")), 0);
 	ck_assert_int_eq(mkfifo(in_dir("chat.log.seq"), 0600), 0);
 	ck_create_fails("log_file = \"chat.log\";", "not a regular file");
+}
+END_TEST
+
+/* ---- a disk that fails on demand ------------------------------------ */
+
+static int fail_pwrite;		/* pwrite of the state file: EIO */
+static int fail_fdatasync;	/* fdatasync: EIO */
+
+static ssize_t
+flaky_pwrite(int fd, const void *buf, size_t n, off_t at)
+{
+	if (fail_pwrite) {
+		errno = EIO;
+		return -1;
+	}
+	return pwrite(fd, buf, n, at);
+}
+
+static int
+flaky_fdatasync(int fd)
+{
+	if (fail_fdatasync) {
+		errno = EIO;
+		return -1;
+	}
+	return fdatasync(fd);
+}
+
+/* stderr into a file, with udpd's log lines; how many hold what. */
+static int saved_stderr = -1;
+
+static void
+capture_log(void)
+{
+	int fd = open(in_dir("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	ck_assert_int_ne(fd, -1);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
+	log_init(1, LOG_DAEMON);
+	chat_file_sys.pwrite = flaky_pwrite;
+	chat_file_sys.fdatasync = flaky_fdatasync;
+}
+
+static int
+log_count(const char *what)
+{
+	char *all = slurp(in_dir("stderr"), NULL), *p;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(all);
+	for (p = all; (p = strstr(p, what)) != NULL; p++)
+		n++;
+	free(all);
+	return n;
+}
+
+/*
+ * A state file that cannot be written: the acks go on (the log has the
+ * seq), one warning for the whole episode, also over a rotation, and one
+ * line when it works again.
+ */
+START_TEST(state_write_fails)
+{
+	void *st;
+
+	capture_log();
+	st = chat_new("log_file = \"chat.log\";");
+	batch_of(st, 2);
+	fail_pwrite = 1;
+	batch_of(st, 3);
+	batch_of(st, 3);
+	batch_of(st, 3);
+	ck_assert_int_eq(log_count("cannot save the sequence"), 1);
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
+	module_chat.reopen(st);
+	ck_reply(send_str(st, "new"), UDPD_REPLY, "ok 12\n");
+	ck_file(logpath, "12 " STAMP " " P4 " new\n");
+	ck_assert_int_eq(log_count("cannot save the sequence"), 1);
+	ck_assert_int_eq(log_count("saving the sequence again"), 0);
+	fail_pwrite = 0;
+	batch_of(st, 1);
+	ck_assert_int_eq(log_count("saving the sequence again"), 1);
+	ck_state(13);
+	module_chat.destroy(st);
+	fflush(stderr);
+	dup2(saved_stderr, 2);
 }
 END_TEST
 
@@ -1569,7 +1789,10 @@ chat_suite(void)
 	tcase_add_test(tc, rotation_then_restart);
 	tcase_add_test(tc, seq_after_kill_and_rotation);
 	tcase_add_test(tc, seq_fsync_follows_sync);
-	tcase_add_test(tc, seq_file_corrupt);
+	tcase_add_test(tc, state_parse);
+	tcase_add_test(tc, state_cut_every_length);
+	tcase_add_test(tc, state_old_format);
+	tcase_add_test(tc, state_write_fails);
 	tcase_add_test(tc, syslog_option);
 	tcase_add_test(tc, reopen_fails_keeps_old);
 	tcase_add_test(tc, reopen_torn_tail);

@@ -2,7 +2,9 @@
 # The chat sequence across crashes and rotations, and the chat edges of
 # issue 14: after a kill -9, with or without a rotation while udpd was
 # stopped, the next seq is the last acknowledged + 1 (fsync on or off); a
-# corrupt chat.log.seq stops the start naming it; a failed write says why;
+# damaged chat.log.seq (a write cut short) is a warning naming it, and the
+# sequence goes on from the log; the old "<seq>\n" is read; a failed write
+# says why;
 # syslog = true logs each acknowledged message as seed 002's console does;
 # started as root with user = "nobody" and the log in a root-owned
 # directory (script/server), nothing fails after the drop.
@@ -75,19 +77,40 @@ for mode in "fsync = false;" "fsync = true;"; do
 	expect_eq "$mode seqs 1-22 once each" "$(seq 1 22 | tr '\n' ' ')" "$seqs"
 done
 
-# A corrupt state file stops the start, naming it (never a restart at 1).
+# state FILE: the higher of the two 30-byte records "<20 digits> <hash>\n"
+# of a chat.log.seq.
+state() {
+	for at in 1 31; do
+		tail -c +$at "$1" | head -c 29 | tr -c '0-9a-f ' '?'
+		echo
+	done | grep -E '^[0-9]{20} [0-9a-f]{8}$' | sort -r | head -1 |
+		cut -d' ' -f1 | sed 's/^0*//'
+}
+
+# A damaged state file (a write cut short) is a warning naming it, never
+# a start that fails; the sequence goes on from the log's last line.
 conf ""
-for bad in 'abc\n' '123' '18446744073709551615\n'; do
+for bad in 'abc\n' '0000000000000' '99999999999999999999 0\n'; do
+	rm -f "$TMP"/chat.log*
+	printf '5 2026-11-22T00:00:01.234Z 127.0.0.1:1 five\n' >"$TMP/chat.log"
 	printf "$bad" >"$TMP/chat.log.seq"
 	: >"$TMP/udpd.err"
-	"$UDPD" -f -c "$TMP/udpd.conf" 2>"$TMP/udpd.err"
-	rc=$?
-	expect_eq "corrupt .seq ($bad) stops the start" 3 "$rc"
-	grep -q "$TMP/chat.log.seq: corrupt" "$TMP/udpd.err" ||
-		fail "corrupt .seq message: $(cat "$TMP/udpd.err")"
+	start_udpd "$TMP/udpd.conf"
+	expect_eq "damaged .seq ($bad): the start goes on from the log" "ok 6" \
+		"$(say "$(port chat)" six)"
+	stop_udpd
+	grep -q "$TMP/chat.log.seq: damaged" "$TMP/udpd.err" ||
+		fail "damaged .seq message: $(cat "$TMP/udpd.err")"
+	expect_eq "damaged .seq ($bad) holds it whole" 6 "$(state "$TMP/chat.log.seq")"
 done
-ok "the message names the state file"
+ok "the warning names the state file"
+# The old format, written by earlier versions, is read.
+rm -f "$TMP"/chat.log*
 echo 22 >"$TMP/chat.log.seq"
+start_udpd "$TMP/udpd.conf"
+expect_eq "old .seq 22: next is 23" "ok 23" "$(say "$(port chat)" next)"
+stop_udpd
+expect_eq "old .seq converted" 23 "$(state "$TMP/chat.log.seq")"
 
 # A write refused by a file size limit: the reason, not "short write".
 rm -f "$TMP"/chat.log*
@@ -143,7 +166,7 @@ CONF
 	grep -i -e "cannot" -e "denied" -e "fail" "$TMP/udpd.err" &&
 		fail "errors after the privilege drop"
 	ok "no error after the privilege drop (reload, stop)"
-	expect_eq "the state file was kept up to date" 2 "$(cat "$TMP/run/chat.log.seq")"
+	expect_eq "the state file was kept up to date" 2 "$(state "$TMP/run/chat.log.seq")"
 else
 	echo "# not root: the privilege drop case is skipped"
 fi
