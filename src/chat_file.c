@@ -12,9 +12,7 @@
  * and across the switch to a new file at rotation, so that appends go on
  * while a batch is being synced.  Order: sync, then append.
  *
- * Options:
- *   log_file	string, required; relative to the config file's directory
- *   fsync	bool, default false
+ * Options: chat_file_conf.c.
  */
 #include "config.h"
 
@@ -69,19 +67,12 @@ struct chat_file {
 	char		 fail_why[64];	/* the reason last logged */
 };
 
-struct file_options {
-	char		*path;		/* resolved */
-	int		 fsync;
-};
-
 /* One chat instance's store: its options over the shared file. */
 struct file_store {
 	struct chat_store	 base;
 	struct chat_file	*f;
 	int			 fsync;
 };
-
-static const char *const file_options[] = { "log_file", "fsync", NULL };
 
 struct chat_file_sys chat_file_sys = { writev, write, pwrite, fdatasync };
 
@@ -317,99 +308,6 @@ chat_seq_store(struct chat_file *f, uint64_t seq, int dosync)
 	return 0;
 }
 
-/* ---- options (pure) ------------------------------------------------- */
-
-/*
- * log_file relative to the config file's directory, with "." components
- * and repeated slashes dropped, so that two spellings of one path compare
- * equal without asking the file system.
- */
-static char *
-file_resolve(const char *dir, const char *file)
-{
-	size_t cap = (dir != NULL ? strlen(dir) : 0) + strlen(file) + 2;
-	char *joined = malloc(cap), *out = malloc(cap), *p, *save = NULL;
-	size_t o = 0;
-
-	if (joined == NULL || out == NULL) {
-		free(joined);
-		free(out);
-		return NULL;
-	}
-	if (file[0] == '/' || dir == NULL || dir[0] == '\0')
-		snprintf(joined, cap, "%s", file);
-	else
-		snprintf(joined, cap, "%s/%s", dir, file);
-	if (joined[0] == '/')
-		out[o++] = '/';
-	for (p = strtok_r(joined, "/", &save); p != NULL;
-	    p = strtok_r(NULL, "/", &save)) {
-		if (strcmp(p, ".") == 0)
-			continue;
-		if (o > 0 && out[o - 1] != '/')
-			out[o++] = '/';
-		memcpy(out + o, p, strlen(p));
-		o += strlen(p);
-	}
-	if (o == 0)
-		out[o++] = '.';
-	out[o] = '\0';
-	free(joined);
-	return out;
-}
-
-static void
-file_free_options(void *options)
-{
-	struct file_options *o = options;
-
-	if (o == NULL)
-		return;
-	free(o->path);
-	free(o);
-}
-
-static void *
-file_parse(const config_setting_t *service,
-    const struct module_parse_ctx *ctx, struct conf_err *err)
-{
-	struct file_options *o = calloc(1, sizeof(*o));
-	const char *log_file = NULL;
-
-	if (o == NULL) {
-		conf_error(err, service, "out of memory");
-		return NULL;
-	}
-	if (conf_get_string(service, "log_file", &log_file, err) < 0 ||
-	    conf_get_bool(service, "fsync", &o->fsync, err) < 0)
-		goto fail;
-	if (log_file == NULL) {
-		conf_error(err, service, "log_file is required");
-		goto fail;
-	}
-	if (log_file[0] == '\0') {
-		conf_error(err, config_setting_get_member(service, "log_file"),
-		    "must not be empty");
-		goto fail;
-	}
-	if ((o->path = file_resolve(ctx != NULL ? ctx->config_dir : NULL,
-	    log_file)) == NULL) {
-		conf_error(err, service, "out of memory");
-		goto fail;
-	}
-	return o;
-fail:
-	file_free_options(o);
-	return NULL;
-}
-
-/* Two services appending to one file would each count their own seq. */
-static const char *
-file_claim(const void *options)
-{
-	return ((const struct file_options *)options)->path;
-}
-
 /* ---- opening and closing -------------------------------------------- */
 
 /* The start error for a chat_recover failure (errno). */
@@ -574,7 +472,7 @@ static struct chat_store *
 file_start(const void *options, const struct module_ctx *ctx,
     struct chat_store *previous, char *err, size_t errlen)
 {
-	const struct file_options *o = options;
+	const struct chat_file_options *o = options;
 	struct file_store *s = calloc(1, sizeof(*s));
 	struct file_store *prev = (struct file_store *)previous;
 
@@ -891,10 +789,10 @@ file_last_seq(struct chat_store *store, uint64_t *seq)
 
 const struct chat_store_ops chat_file_store = {
 	.name = "file",
-	.options = file_options,
-	.parse = file_parse,
-	.free_options = file_free_options,
-	.claim = file_claim,
+	.options = chat_file_option_names,
+	.parse = chat_file_parse,
+	.free_options = chat_file_free_options,
+	.claim = chat_file_claim,
 	.start = file_start,
 	.stop = file_stop,
 	.append = file_append,
