@@ -235,6 +235,13 @@ size_t
 ntp_build_kod(const unsigned char *req, size_t reqlen, unsigned char *out,
     size_t cap)
 {
+	return ntp_build_kod_code(req, reqlen, "RATE", out, cap);
+}
+
+size_t
+ntp_build_kod_code(const unsigned char *req, size_t reqlen,
+    const char code[4], unsigned char *out, size_t cap)
+{
 	struct ntp_packet q, p;
 
 	if (cap < NTP_PACKET_LEN || ntp_parse_request(req, reqlen, &q) == -1)
@@ -245,12 +252,46 @@ ntp_build_kod(const unsigned char *req, size_t reqlen, unsigned char *out,
 	p.mode = NTP_MODE_SERVER;
 	p.stratum = NTP_STRATUM_UNSPEC;
 	p.poll = q.poll;
-	memcpy(p.refid, "RATE", 4);
+	memcpy(p.refid, code, 4);
 	p.org = q.xmt;
 	p.rec = q.xmt;
 	p.xmt = q.xmt;
 	ntp_encode(&p, out);
 	return NTP_PACKET_LEN;
+}
+
+int
+ntp_ef_at(const unsigned char *buf, size_t len, size_t off, struct ntp_ef *ef)
+{
+	size_t flen;
+
+	if (off > len || len - off < NTP_EF_MIN)
+		return -1;
+	flen = (size_t)buf[off + 2] << 8 | buf[off + 3];
+	if (flen < NTP_EF_MIN || flen % 4 != 0 || flen > len - off)
+		return -1;
+	ef->type = (uint16_t)(buf[off] << 8 | buf[off + 1]);
+	ef->off = off;
+	ef->len = flen;
+	ef->body = buf + off + 4;
+	ef->body_len = flen - 4;
+	return 0;
+}
+
+size_t
+ntp_ef_end(const unsigned char *pkt, size_t len)
+{
+	struct ntp_ef ef;
+	size_t off = NTP_PACKET_LEN;
+
+	while (off < len) {
+		if (len - off >= NTP_EF_MAC_MIN && len - off <= NTP_EF_MAC_MAX)
+			break;
+		if (ntp_ef_at(pkt, len, off, &ef) == -1)
+			return (size_t)-1;
+		off += ef.len;
+	}
+	return off;
 }
 
 /* round(log2(resolution in seconds)): doubling until the value reaches

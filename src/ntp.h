@@ -110,6 +110,39 @@ size_t	ntp_build_reply(const struct ntp_packet *req,
 size_t	ntp_build_kod(const unsigned char *req, size_t reqlen,
 	    unsigned char *out, size_t cap);
 
+/* The same with another kiss code ("NTSN": RFC 8915's NTS NAK). */
+size_t	ntp_build_kod_code(const unsigned char *req, size_t reqlen,
+	    const char code[4], unsigned char *out, size_t cap);
+
+/*
+ * NTPv4 extension fields (RFC 7822): a 2-byte type, a 2-byte length that
+ * counts the whole field (at least 16, a multiple of 4), then the body.
+ */
+#define NTP_EF_MIN		16
+/* A MAC after extension fields is 20 or 24 bytes (RFC 7822 section 7.5);
+ * a trailer in that range is a MAC, never a field (chrony's rule). */
+#define NTP_EF_MAC_MIN		20
+#define NTP_EF_MAC_MAX		24
+
+struct ntp_ef {
+	uint16_t		 type;
+	size_t			 off;		/* of the field */
+	size_t			 len;		/* of the field */
+	const unsigned char	*body;
+	size_t			 body_len;	/* len - 4 */
+};
+
+/* The field at buf[off, len): 0 with *ef, or -1 when none fits there. */
+int	ntp_ef_at(const unsigned char *buf, size_t len, size_t off,
+	    struct ntp_ef *ef);
+/*
+ * Where the extension fields of an NTPv4 packet end: walks them from the
+ * header while what remains is not a MAC's length.  The offset (len
+ * when nothing follows them, else where the MAC starts), or (size_t)-1
+ * when a field is malformed.
+ */
+size_t	ntp_ef_end(const unsigned char *pkt, size_t len);
+
 /* The clock's precision (log2 seconds), measured at the first call. */
 int8_t	ntp_precision(void);
 /* From a resolution and the smallest step between two reads (0: none). */

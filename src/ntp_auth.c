@@ -95,19 +95,28 @@ ntp_auth_parse(const unsigned char *pkt, size_t len, struct ntp_mac *mac)
 	vn = (pkt[0] >> 3) & 7;
 	if (rest == 0)
 		return NTP_MAC_NONE;
-	/* ntpsec: an NTPv4 packet longer than header + the largest MAC
-	 * carries extension fields (RFC 7822), and no MAC udpd checks. */
-	if (vn == 4 && rest > NTP_AUTH_TRAILER_MAX)
-		return NTP_MAC_NONE;
+	mac->start = NTP_PACKET_LEN;
+	/* An NTPv4 packet longer than header + the largest MAC carries
+	 * extension fields (RFC 7822), maybe with a MAC after them: walk
+	 * them, as chrony does; the MAC covers them too. */
+	if (vn == 4 && rest > NTP_AUTH_TRAILER_MAX) {
+		if ((mac->start = ntp_ef_end(pkt, len)) == (size_t)-1) {
+			mac->start = 0;
+			return NTP_MAC_INVALID;
+		}
+		if ((rest = len - mac->start) == 0)
+			return NTP_MAC_NONE;
+		if (rest == 4)
+			return NTP_MAC_INVALID;
+	}
 	if ((vn == 2 && rest == 6) || (vn == 3 && rest == 72))
 		return NTP_MAC_NONE;	/* NTPv2 / MS-SNTP: stripped */
 	if (vn < 3 || (rest != 4 && rest != 20 && rest != 24))
 		return NTP_MAC_INVALID;
-	mac->start = NTP_PACKET_LEN;
-	mac->keyid = get32(pkt + NTP_PACKET_LEN);
+	mac->keyid = get32(pkt + mac->start);
 	if (rest == 4)
 		return NTP_MAC_NAK;
-	mac->digest = pkt + NTP_PACKET_LEN + 4;
+	mac->digest = pkt + mac->start + 4;
 	mac->digest_len = rest - 4;
 	return NTP_MAC_PRESENT;
 }

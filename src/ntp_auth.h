@@ -55,7 +55,9 @@ const char *ntp_auth_library(void);
 /*
  * Classifies the bytes after the header the way ntpsec does: 0 none;
  * 20 or 24 a MAC (NTPv3 and v4); 4 a key id alone; NTPv4 with more than
- * 24 bytes carries extension fields (not authenticated: NONE); NTPv2's
+ * 24 bytes carries extension fields (RFC 7822), walked as chrony does:
+ * a 20- or 24-byte MAC after them is PRESENT (mac->start past them),
+ * nothing after them NONE, a malformed field INVALID; NTPv2's
  * 6-byte and NTPv3's 72-byte MS-SNTP trailers are ignored (NONE); any
  * other length is INVALID.  Needs len >= 48.
  */

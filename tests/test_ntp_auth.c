@@ -301,8 +301,8 @@ START_TEST(test_trailer_lengths)
 		{ 3, 20, NTP_MAC_PRESENT, 16 }, { 3, 24, NTP_MAC_PRESENT, 20 },
 		{ 4, 8, NTP_MAC_INVALID, 0 }, { 4, 16, NTP_MAC_INVALID, 0 },
 		{ 4, 21, NTP_MAC_INVALID, 0 }, { 3, 28, NTP_MAC_INVALID, 0 },
-		{ 4, 28, NTP_MAC_NONE, 0 },	/* extension fields */
-		{ 4, 1000, NTP_MAC_NONE, 0 },
+		/* Not an extension field (its length says 0x5678). */
+		{ 4, 28, NTP_MAC_INVALID, 0 }, { 4, 1000, NTP_MAC_INVALID, 0 },
 		{ 3, 72, NTP_MAC_NONE, 0 },	/* MS-SNTP */
 		{ 2, 6, NTP_MAC_NONE, 0 },	/* NTPv2 authenticator */
 		{ 2, 20, NTP_MAC_INVALID, 0 }, { 1, 24, NTP_MAC_INVALID, 0 },
@@ -322,6 +322,66 @@ START_TEST(test_trailer_lengths)
 			ck_assert_uint_eq(mac.keyid, 0x12345678);
 	}
 	ck_assert_int_eq(ntp_auth_parse(pkt, 47, &mac), NTP_MAC_INVALID);
+}
+END_TEST
+
+/* An extension field of type 0x0104, len bytes, at p. */
+static void
+put_field(unsigned char *p, size_t len)
+{
+	memset(p, 0xab, len);
+	p[0] = 0x01, p[1] = 0x04;
+	p[2] = (unsigned char)(len >> 8), p[3] = (unsigned char)len;
+}
+
+/* RFC 7822: fields are walked, and what follows them is the MAC. */
+START_TEST(test_trailer_after_fields)
+{
+	static const struct {
+		size_t			field1, field2, rest;
+		enum ntp_mac_kind	kind;
+	} cases[] = {
+		{ 28, 0, 0, NTP_MAC_NONE }, { 36, 0, 0, NTP_MAC_NONE },
+		{ 16, 16, 0, NTP_MAC_NONE }, { 500, 0, 0, NTP_MAC_NONE },
+		{ 16, 0, 20, NTP_MAC_PRESENT }, { 36, 0, 24, NTP_MAC_PRESENT },
+		{ 16, 36, 24, NTP_MAC_PRESENT },
+		{ 28, 0, 4, NTP_MAC_INVALID },	/* no crypto-NAK after fields */
+		{ 28, 0, 8, NTP_MAC_INVALID }, { 28, 0, 21, NTP_MAC_INVALID },
+		{ 28, 0, 28, NTP_MAC_INVALID },	/* not a field */
+	};
+	unsigned char pkt[NTP_PACKET_LEN + 600];
+	struct ntp_mac mac;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		size_t at = 48 + cases[i].field1 + cases[i].field2;
+
+		memset(pkt, 0, sizeof(pkt));
+		pkt[0] = 4 << 3 | 3;
+		put_field(pkt + 48, cases[i].field1);
+		if (cases[i].field2 > 0)
+			put_field(pkt + 48 + cases[i].field1, cases[i].field2);
+		memcpy(pkt + at, "\x00\x00\x00\x07", 4);
+		ck_assert_msg(ntp_auth_parse(pkt, at + cases[i].rest, &mac) ==
+		    cases[i].kind, "case %zu", i);
+		if (cases[i].kind == NTP_MAC_PRESENT) {
+			ck_assert_uint_eq(mac.start, at);
+			ck_assert_uint_eq(mac.keyid, 7);
+			ck_assert_uint_eq(mac.digest_len, cases[i].rest - 4);
+		}
+	}
+	/* Malformed fields: a length below 16, not a multiple of 4, past
+	 * the end, or 0. */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 4 << 3 | 3;
+	put_field(pkt + 48, 40);
+	for (size_t bad = 0; bad < 4; bad++) {
+		static const unsigned lens[] = { 12, 30, 44, 0 };
+
+		pkt[50] = 0;
+		pkt[51] = (unsigned char)lens[bad];
+		ck_assert_int_eq(ntp_auth_parse(pkt, 48 + 40, &mac),
+		    NTP_MAC_INVALID);
+	}
 }
 END_TEST
 
@@ -469,6 +529,28 @@ check_signed(size_t len, uint32_t id, enum ntp_auth_type type,
 	ck_assert_mem_eq(rbuf + 52, want, n);
 	ck_assert_uint_eq(rbuf[len], 0xee);
 }
+
+/* A MAC after extension fields covers them, and signs the reply. */
+START_TEST(test_module_fields_before_mac)
+{
+	void *st = mk_ok("keys = \"ntp.keys\";");
+	unsigned char req[NTP_PACKET_LEN + 36 + 24];
+	size_t n, len;
+
+	request(req, 0, NTP_AUTH_MD5, NULL);
+	put_field(req + 48, 36);
+	req[84] = 0, req[85] = 0, req[86] = 0, req[87] = 2;
+	n = ntp_auth_mac(NTP_AUTH_SHA1, (const unsigned char *)"two", 3, req,
+	    84, req + 88);
+	ck_assert_uint_eq(n, 20);
+	ck_assert_int_eq(ask(st, req, sizeof(req), 0, &len), UDPD_REPLY);
+	check_signed(len, 2, NTP_AUTH_SHA1, "two");
+	/* The field is covered: changing it fails the MAC. */
+	req[60] ^= 1;
+	ck_assert_int_eq(ask(st, req, sizeof(req), 0, &len), UDPD_DROP);
+	module_time.destroy(st);
+}
+END_TEST
 
 START_TEST(test_module_signs_replies)
 {
@@ -699,9 +781,11 @@ auth_suite(void)
 	tcase_add_test(tc, test_key_file_syntax);
 	tcase_add_test(tc, test_trusted_keys);
 	tcase_add_test(tc, test_trailer_lengths);
+	tcase_add_test(tc, test_trailer_after_fields);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tm, setup, teardown);
 	tcase_add_test(tm, test_module_signs_replies);
+	tcase_add_test(tm, test_module_fields_before_mac);
 	tcase_add_test(tm, test_module_refuses);
 	tcase_add_test(tm, test_module_require_auth);
 	tcase_add_test(tm, test_module_without_keys);
