@@ -17,6 +17,7 @@
 struct chat_file_options {
 	char		*path;		/* log_file, resolved */
 	int		 fsync;
+	unsigned	 retry_ms;	/* retry_window_ms (chat_store.h) */
 };
 
 extern const char *const chat_file_option_names[];

@@ -3,6 +3,7 @@
  * `udpd -t` runs this):
  *   log_file	string, required; relative to the config file's directory
  *   fsync	bool, default false
+ *   retry_window_ms  0 to 3600000, default 10000 (chat_store.h)
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "chat_file.h"
+#include "chat_store.h"
 
 const char *const chat_file_option_names[] = { "log_file", "fsync", NULL };
 
@@ -70,14 +72,18 @@ chat_file_parse(const config_setting_t *service,
 {
 	struct chat_file_options *o = calloc(1, sizeof(*o));
 	const char *log_file = NULL;
+	long long retry_ms = CHAT_RETRY_WINDOW_MS;
 
 	if (o == NULL) {
 		conf_error(err, service, "out of memory");
 		return NULL;
 	}
 	if (conf_get_string(service, "log_file", &log_file, err) < 0 ||
-	    conf_get_bool(service, "fsync", &o->fsync, err) < 0)
+	    conf_get_bool(service, "fsync", &o->fsync, err) < 0 ||
+	    conf_get_int(service, "retry_window_ms", 0,
+	    CHAT_RETRY_WINDOW_MAX_MS, &retry_ms, err) < 0)
 		goto fail;
+	o->retry_ms = (unsigned)retry_ms;
 	if (log_file == NULL) {
 		conf_error(err, service, "log_file is required");
 		goto fail;

@@ -70,6 +70,13 @@ struct chat_doubt {
 	char		 why[80];
 };
 
+/*
+ * retry_window_ms, one setting for every store (each reads it in its
+ * parse()): a repeat of a message within it is the same message.  0: off.
+ */
+#define CHAT_RETRY_WINDOW_MS		10000
+#define CHAT_RETRY_WINDOW_MAX_MS	3600000
+
 /* One started store, the first member of each implementation's state. */
 struct chat_store {
 	const struct chat_store_ops *ops;

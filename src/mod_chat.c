@@ -27,6 +27,7 @@ static const char chat_unavailable[] = "error: store unavailable\n";
 /* The protocol's settings, then every store's (each store checks its own). */
 static const char *const chat_options[] = {
 	"store", "max_message", "history_max", "max_reply", "syslog",
+	"retry_window_ms",		/* read by each store */
 	"log_file", "fsync",
 	"redis", "key", "password_file", "wait_replicas", "timeout_ms",
 	NULL
@@ -111,6 +112,7 @@ chat_parse(const config_setting_t *service,
     const struct module_parse_ctx *ctx, struct conf_err *err)
 {
 	long long max_message = 1024, history_max = 100, max_reply = 1200;
+	long long retry_ms;	/* checked here for every store; each reads it */
 	struct chat_options *o = calloc(1, sizeof(*o));
 
 	if (o == NULL) {
@@ -125,6 +127,8 @@ chat_parse(const config_setting_t *service,
 	    conf_get_int(service, "max_reply", 64, UDPD_MAX_DATAGRAM,
 	    &max_reply, err) < 0 ||
 	    conf_get_bool(service, "syslog", &o->syslog, err) < 0 ||
+	    conf_get_int(service, "retry_window_ms", 0,
+	    CHAT_RETRY_WINDOW_MAX_MS, &retry_ms, err) < 0 ||
 	    (o->store_options = o->store->parse(service, ctx, err)) == NULL) {
 		chat_free_options(o);
 		return NULL;

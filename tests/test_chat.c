@@ -1677,6 +1677,10 @@ START_TEST(config_errors)
 	    "fsync: must be true or false");
 	ck_create_fails("log_file = \"c.log\"; fsync = 1;",
 	    "fsync: must be true or false");
+	ck_create_fails("log_file = \"c.log\"; retry_window_ms = -1;",
+	    "retry_window_ms: must be between 0 and 3600000");
+	ck_create_fails("log_file = \"c.log\"; retry_window_ms = 3600001;",
+	    "retry_window_ms: must be between 0 and 3600000");
 	ck_create_fails("log_file = \"c.log\"; store = \"tape\";",
 	    "store: unknown store 'tape'");
 	ck_create_fails("log_file = \"c.log\"; store = 1;",

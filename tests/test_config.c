@@ -97,6 +97,8 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-chat-same-log.conf", 5, "services[1]",
 	    { "/room.log is also used by service 'a'" } },
 	{ "bad-chat-store.conf", 4, "store", { "unknown store 'tape'" } },
+	{ "bad-chat-retry-window.conf", 4, "retry_window_ms",
+	    { "between 0 and 3600000" } },
 	{ "bad-rate-no-rate.conf", 4, "rate_limit", { "rate is required" } },
 	{ "bad-rate-key.conf", 5, "brust",
 	    { "unknown setting", "rate_limit" } },
