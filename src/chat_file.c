@@ -636,6 +636,7 @@ file_append(struct chat_store *store, struct chat_append *a)
 	else if ((why = file_write_line(f, a->suffix, a->len)) == NULL) {
 		/* Atomic: file_last_seq() reads it without the lock. */
 		a->seq = f->seq + 1;
+		a->outcome = CHAT_STORED;
 		__atomic_store_n(&f->seq, a->seq, __ATOMIC_RELAXED);
 		file_succeeded(f);
 		pthread_mutex_unlock(&f->append);
@@ -643,6 +644,7 @@ file_append(struct chat_store *store, struct chat_append *a)
 	}
 	file_failed(f, why);
 	pthread_mutex_unlock(&f->append);
+	a->outcome = CHAT_NOT_STORED;
 	snprintf(a->why, a->whylen, "write failed: %s", why);
 	return CHAT_STORE_FAILED;
 }

@@ -132,7 +132,7 @@ chat_redis_on_flush(evutil_socket_t fd, short what, void *arg)
 	    chat_redis_wait_reply, 0)) == NULL ||
 	    chat_redis_send(r, req, 3, argv, lens) == -1) {
 		if (req != NULL)
-			chat_redis_req_fail(req, "cannot send");
+			chat_redis_req_fail(req, CHAT_STORED, NULL);
 		chat_redis_drop(r, "cannot send WAIT");
 		return;
 	}
@@ -191,10 +191,39 @@ chat_redis_history_text(const redisReply *rep, size_t count, size_t limit,
 	return o;
 }
 
+/*
+ * "refused by Redis: <CODE>" for an error reply: its first word when it
+ * is one (OOM, NOREPLICAS, READONLY...; the whole text is logged), so the
+ * client's reply never carries what came over the network.
+ */
+static const char *
+chat_redis_refusal(const redisReply *reply, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n < reply->len && n < 24 && ((reply->str[n] >= 'A' &&
+	    reply->str[n] <= 'Z') || reply->str[n] == '_'))
+		n++;
+	if (n == 0 || (n < reply->len && reply->str[n] != ' '))
+		snprintf(buf, cap, "refused by the store");
+	else
+		snprintf(buf, cap, "refused by the store: %.*s", (int)n,
+		    reply->str);
+	return buf;
+}
+
+/*
+ * The script's answer.  An error means it wrote nothing: every check
+ * comes before the first write, and Redis refuses a script's first write
+ * (OOM, NOREPLICAS, READONLY) before it happens, so CHAT_NOT_STORED.  A
+ * reply of another shape is no answer from our script: unknown.
+ */
 static void
 chat_redis_append_reply(struct chat_redis *r, struct chat_redis_req *req,
     const redisReply *reply)
 {
+	char why[64];
+
 	if (reply->type == REDIS_REPLY_ERROR &&
 	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
 		/* Redis restarted or SCRIPT FLUSH: this one ran nothing.
@@ -209,22 +238,25 @@ chat_redis_append_reply(struct chat_redis *r, struct chat_redis_req *req,
 		r->tail = req;
 		r->inflight++;
 		if (chat_redis_send_append(r, req, 1) == -1)
-			chat_redis_req_fail(req, "cannot send");
+			chat_redis_req_fail(req, CHAT_NOT_STORED,
+			    "no connection to the store");
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
 		chat_redis_log_error(r, "append refused", reply->str);
-		chat_redis_req_fail(req, reply->str);
+		chat_redis_req_fail(req, CHAT_NOT_STORED,
+		    chat_redis_refusal(reply, why, sizeof(why)));
 	} else if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0) {
 		chat_redis_log_error(r, "append", "unexpected reply");
-		chat_redis_req_fail(req, "unexpected reply");
+		chat_redis_req_fail(req, CHAT_UNKNOWN,
+		    "unexpected reply from the store");
 	} else if (r->conf.wait_replicas > 0) {
 		req->stored = 1;
 		req->seq = (uint64_t)reply->integer;
 	} else {
 		r->last_err[0] = '\0';
-		chat_redis_req_done(req, (uint64_t)reply->integer, NULL, 0,
-		    NULL);
+		chat_redis_req_done(req, CHAT_STORED,
+		    (uint64_t)reply->integer, NULL, 0, NULL);
 	}
 }
 
@@ -238,22 +270,26 @@ chat_redis_wait_reply(struct chat_redis *r, struct chat_redis_req *wait,
 	char why[96];
 
 	if (reply->type != REDIS_REPLY_INTEGER) {
-		err = reply->type == REDIS_REPLY_ERROR ? reply->str :
-		    "unexpected reply to WAIT";
-		chat_redis_log_error(r, "WAIT", err);
+		chat_redis_log_error(r, "WAIT", reply->type ==
+		    REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		err = "stored on the primary, replication not confirmed";
 	} else if (reply->integer < r->conf.wait_replicas) {
 		snprintf(why, sizeof(why), "only %lld of %d replica(s) took "
 		    "it in time", reply->integer, r->conf.wait_replicas);
 		chat_redis_log_error(r, "not replicated", why);
-		err = "not replicated";
+		snprintf(why, sizeof(why), "stored on the primary, on %lld of "
+		    "%d replica(s)", reply->integer < 0 ? 0 : reply->integer,
+		    r->conf.wait_replicas);
+		err = why;
 	} else
 		r->last_err[0] = '\0';
 	r->wait_out = 0;
-	chat_redis_req_done(wait, 0, NULL, 0, NULL);
+	chat_redis_req_done(wait, CHAT_STORED, 0, NULL, 0, NULL);
 	for (req = r->head; req != NULL; req = next) {
 		next = req->next;
 		if (req->stored)
-			chat_redis_req_done(req, req->seq, NULL, 0, err);
+			chat_redis_req_done(req, err == NULL ? CHAT_STORED :
+			    CHAT_UNKNOWN, req->seq, NULL, 0, err);
 	}
 	if (r->need_wait && r->ac != NULL)
 		event_active(r->flush_ev, EV_TIMEOUT, 0);
@@ -269,12 +305,11 @@ chat_redis_history_reply(struct chat_redis *r, struct chat_redis_req *req,
 	if (reply->type != REDIS_REPLY_ARRAY) {
 		chat_redis_log_error(r, "history", reply->type ==
 		    REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-		chat_redis_req_fail(req, reply->type == REDIS_REPLY_ERROR ?
-		    reply->str : "unexpected reply");
+		chat_redis_req_fail(req, CHAT_NOT_STORED, "store unavailable");
 		return;
 	}
 	n = chat_redis_history_text(reply, req->count, limit, r->histbuf);
-	chat_redis_req_done(req, 0, r->histbuf, n, NULL);
+	chat_redis_req_done(req, CHAT_STORED, 0, r->histbuf, n, NULL);
 }
 
 /* ---- the API -------------------------------------------------------- */
@@ -309,7 +344,7 @@ chat_redis_accepting(struct chat_redis *r, const char **why)
 {
 	if (r->ac == NULL || (r->state != CONN_UP && r->down)) {
 		chat_redis_health_refused(r);
-		*why = "store unavailable";
+		*why = "no connection to the store";
 		return 0;
 	}
 	if (r->inflight >= CHAT_REDIS_INFLIGHT_MAX) {
@@ -345,7 +380,7 @@ chat_redis_append(struct chat_redis *r, const char *suffix, size_t len,
 	if (chat_redis_send_append(r, req, 0) == -1) {
 		chat_redis_req_unlink(req);
 		free(req);
-		*why = "store unavailable";
+		*why = "no connection to the store";
 		return -1;
 	}
 	return 0;
@@ -378,16 +413,10 @@ chat_redis_history(struct chat_redis *r, size_t count, size_t max_reply,
 	if (chat_redis_send(r, req, 6, argv, lens) == -1) {
 		chat_redis_req_unlink(req);
 		free(req);
-		*why = "store unavailable";
+		*why = "no connection to the store";
 		return -1;
 	}
 	return 0;
-}
-
-void
-chat_redis_plain_errors(struct chat_redis *r)
-{
-	r->plain_errors = 1;
 }
 
 size_t
@@ -472,7 +501,6 @@ chat_redis_room_connect(struct chat_redis_room *room,
 		    ctx->service, room->health);
 		if (room->conns[i] == NULL)
 			return -1;
-		chat_redis_plain_errors(room->conns[i]);
 	}
 	return 0;
 }
@@ -557,13 +585,11 @@ chat_redis_room_conn(struct chat_redis_room *room, int worker)
 	    0];
 }
 
-/* A request refused at once: the client hears "busy" or, whatever else
- * went wrong, "store unavailable". */
+/* A request refused at once (nothing was sent): why, for the client. */
 static enum chat_store_status
 chat_redis_refused(const char *why, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s", strcmp(why, "busy") == 0 ? "busy" :
-	    "store unavailable");
+	snprintf(out, outlen, "%s", why);
 	return CHAT_STORE_FAILED;
 }
 
@@ -571,9 +597,10 @@ static enum chat_store_status
 chat_redis_store_append(struct chat_store *s, struct chat_append *a)
 {
 	struct chat_redis_room *room = (struct chat_redis_room *)s;
-	const char *why = "store unavailable";
+	const char *why = "no connection to the store";
 
 	/* Nothing to answer later with: refuse rather than store unacked. */
+	a->outcome = CHAT_NOT_STORED;
 	if (a->done == NULL || chat_redis_append(chat_redis_room_conn(room,
 	    a->worker), a->suffix, a->len, a->done, a->arg, &why) == -1) {
 		return chat_redis_refused(why, a->why, a->whylen);
@@ -589,7 +616,8 @@ chat_redis_store_history(struct chat_store *s, struct chat_history *h)
 
 	if (h->done == NULL || chat_redis_history(chat_redis_room_conn(room,
 	    h->worker), h->count, h->max_bytes, h->done, h->arg, &why) == -1) {
-		return chat_redis_refused(why, h->why, h->whylen);
+		return chat_redis_refused(strcmp(why, "busy") == 0 ? why :
+		    "store unavailable", h->why, h->whylen);
 	}
 	return CHAT_STORE_LATER;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "chat_redis_conf.h"
+#include "chat_store.h"
 
 #ifdef HAVE_HIREDIS
 struct event_base;
@@ -28,12 +29,12 @@ struct chat_redis_health *chat_redis_health_new(const char *service,
 void	chat_redis_health_free(struct chat_redis_health *h);
 
 /*
- * The outcome of an append: seq > 0 and err NULL once Redis confirmed it
- * (and WAIT saw wait_replicas replicas take it), else seq 0 and a reason
- * for the log (the message may or may not have been stored).
+ * The outcome of an append (chat_store.h): CHAT_STORED with its seq once
+ * Redis confirmed it (and WAIT saw wait_replicas replicas take it), else
+ * CHAT_NOT_STORED or CHAT_UNKNOWN with a short reason a client may read
+ * (the details are logged).
  */
-typedef void (*chat_redis_append_cb)(void *arg, uint64_t seq,
-	    const char *err);
+typedef chat_append_done chat_redis_append_cb;
 /*
  * The answer to a history request: the lines, oldest first, each with
  * its "\n", at most count of them and at most max_reply bytes (older
@@ -58,8 +59,8 @@ struct chat_redis *chat_redis_new(struct event_base *base,
  * allocates the seq and writes "<seq> <suffix>" atomically, without the
  * "\n".  Returns 0 and later calls done exactly once on this loop (never
  * from inside this call), or -1 with a reason in *why when the request
- * cannot be taken now ("store unavailable": no connection; "busy": too
- * many in flight): done is then never called.
+ * cannot be taken now (nothing was sent: the message is not stored):
+ * done is then never called.
  */
 int	chat_redis_append(struct chat_redis *r, const char *suffix,
 	    size_t len, chat_redis_append_cb done, void *arg,
@@ -70,9 +71,6 @@ int	chat_redis_history(struct chat_redis *r, size_t count,
 	    size_t max_reply, chat_redis_history_cb done, void *arg,
 	    const char **why);
 
-/* From now on callbacks get "store unavailable" for every failure, the
- * reply a client sees (the reason is logged). */
-void	chat_redis_plain_errors(struct chat_redis *r);
 /* Requests in flight (for tests and the shutdown drain). */
 size_t	chat_redis_inflight(const struct chat_redis *r);
 /* Is the connection up and ready (handshake done)? */

@@ -91,7 +91,7 @@ chat_redis_health_down(struct chat_redis *r, const char *why)
 		h->since = chat_redis_now_ms();
 		h->refused = 0;
 		log_warnx("chat %s: redis %s: store unavailable: %s; messages "
-		    "get \"error: store unavailable\" until it is back",
+		    "get \"error: not stored\" until it is back",
 		    h->service, h->label, why);
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -204,32 +204,32 @@ chat_redis_note_seq(struct chat_redis_health *h, uint64_t seq)
 		;
 }
 
-/* Takes req off the list, then calls its callback (which may add more). */
 void
-chat_redis_req_done(struct chat_redis_req *req, uint64_t seq,
-    const char *text, size_t len, const char *err)
+chat_redis_req_done(struct chat_redis_req *req, enum chat_outcome outcome,
+    uint64_t seq, const char *text, size_t len, const char *why)
 {
-	if (err != NULL && req->r->plain_errors)
-		err = "store unavailable";	/* the details are logged */
+	int ok = outcome == CHAT_STORED;
+
 	chat_redis_req_unlink(req);
-	if (req->kind == REQ_APPEND && err == NULL && req->r->health != NULL)
+	if (req->kind == REQ_APPEND && ok && req->r->health != NULL)
 		chat_redis_note_seq(req->r->health, seq);
 	if (req->kind == REQ_APPEND && req->append_cb != NULL)
-		req->append_cb(req->arg, err == NULL ? seq : 0, err);
+		req->append_cb(req->arg, outcome, ok ? seq : 0, ok ? NULL : why);
 	else if (req->kind == REQ_HISTORY && req->history_cb != NULL)
-		req->history_cb(req->arg, err == NULL ? text : NULL,
-		    err == NULL ? len : 0, err);
+		req->history_cb(req->arg, ok ? text : NULL, ok ? len : 0,
+		    ok ? NULL : why);
 	free(req);
 }
 
 void
-chat_redis_req_fail(struct chat_redis_req *req, const char *err)
+chat_redis_req_fail(struct chat_redis_req *req, enum chat_outcome outcome,
+    const char *why)
 {
-	chat_redis_req_done(req, 0, NULL, 0, err);
+	chat_redis_req_done(req, outcome, 0, NULL, 0, why);
 }
 
-/* The appends that have their seq but not their WAIT fail (no reply is
- * coming for them from a dead connection). */
+/* The appends that have their seq but not their WAIT: stored on the
+ * primary, no reply is coming for them from a dead connection. */
 static void
 chat_redis_fail_stored(struct chat_redis *r, const char *why)
 {
@@ -238,7 +238,7 @@ chat_redis_fail_stored(struct chat_redis *r, const char *why)
 	for (req = r->head; req != NULL; req = next) {
 		next = req->next;
 		if (req->stored)
-			chat_redis_req_fail(req, why);
+			chat_redis_req_fail(req, CHAT_UNKNOWN, why);
 	}
 }
 
@@ -277,7 +277,8 @@ chat_redis_lost(struct chat_redis *r, const redisAsyncContext *ac,
 	log_debug("chat %s: redis %s: connection lost: %s", r->service,
 	    r->conf.label, why);
 	chat_redis_health_down(r, why);
-	chat_redis_fail_stored(r, "connection lost before WAIT");
+	chat_redis_fail_stored(r, "connection lost before the replicas "
+	    "confirmed it");
 	chat_redis_schedule_retry(r);
 }
 
@@ -301,6 +302,7 @@ chat_redis_send(struct chat_redis *r, struct chat_redis_req *req, int argc,
 	if (r->ac == NULL || redisAsyncCommandArgv(r->ac, chat_redis_on_reply,
 	    req, argc, argv, lens) != REDIS_OK)
 		return -1;
+	req->conn_id = r->conn_id;
 	return 0;
 }
 
@@ -337,7 +339,7 @@ chat_redis_handshake(struct chat_redis *r)
 	return 0;
 fail:
 	if (req != NULL)
-		chat_redis_req_fail(req, "cannot send");
+		chat_redis_req_fail(req, CHAT_NOT_STORED, "cannot send");
 	return -1;
 }
 
@@ -348,6 +350,8 @@ chat_redis_on_connect(const redisAsyncContext *ac, int status)
 
 	if (status != REDIS_OK)		/* hiredis frees ac after this */
 		chat_redis_lost(r, ac, ac->c.errstr);
+	else
+		r->connected_id = r->conn_id;
 }
 
 static void
@@ -385,6 +389,8 @@ chat_redis_connect(struct chat_redis *r)
 	redisAsyncSetDisconnectCallback(ac, chat_redis_on_disconnect);
 	r->ac = ac;
 	r->state = CONN_CONNECTING;
+	r->conn_id++;
+	r->fail_why = NULL;
 	if (chat_redis_handshake(r) == -1)
 		chat_redis_drop(r, "cannot send the handshake");
 }
@@ -418,6 +424,7 @@ chat_redis_on_deadline(evutil_socket_t fd, short what, void *arg)
 	if (first == UINT64_MAX)
 		return;
 	if (first <= now) {
+		r->fail_why = "no answer from the store in time";
 		chat_redis_drop(r, "no answer within timeout_ms");
 		return;
 	}
@@ -434,7 +441,7 @@ chat_redis_handshake_reply(struct chat_redis *r, struct chat_redis_req *req,
 	enum chat_redis_kind kind = req->kind;
 	char why[192], safe[160];
 
-	chat_redis_req_done(req, 0, NULL, 0, NULL);
+	chat_redis_req_done(req, CHAT_STORED, 0, NULL, 0, NULL);
 	if (reply->type == REDIS_REPLY_ERROR) {
 		snprintf(why, sizeof(why), "%s: %s", kind == REQ_AUTH ?
 		    "AUTH" : "SCRIPT LOAD", log_escape(reply->str, reply->len,
@@ -465,7 +472,13 @@ chat_redis_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 	if (reply == NULL) {		/* the context is being freed */
 		chat_redis_lost(r, ac, ac->c.err != 0 ? ac->c.errstr :
 		    "connection lost");
-		chat_redis_req_fail(req, "connection lost");
+		/* Written only once connected: before, it never left. */
+		if (req->conn_id != r->connected_id)
+			chat_redis_req_fail(req, CHAT_NOT_STORED,
+			    "no connection to the store");
+		else
+			chat_redis_req_fail(req, CHAT_UNKNOWN, r->fail_why !=
+			    NULL ? r->fail_why : "connection lost");
 		return;
 	}
 	req->on_reply(r, req, reply);
@@ -539,12 +552,13 @@ chat_redis_conn_free(struct chat_redis *r)
 
 	if (r == NULL)
 		return;
+	r->fail_why = "udpd stopped the store before it answered";
 	if ((ac = r->ac) != NULL) {
 		r->ac = NULL;
 		redisAsyncFree(ac);	/* fails what hiredis holds */
 	}
-	while (r->head != NULL)
-		chat_redis_req_fail(r->head, "store closed");
+	while (r->head != NULL)		/* stored, awaiting WAIT */
+		chat_redis_req_fail(r->head, CHAT_UNKNOWN, r->fail_why);
 	if (r->health != NULL && r->down) {
 		pthread_mutex_lock(&r->health->lock);
 		r->health->down--;

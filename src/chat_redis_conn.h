@@ -46,6 +46,7 @@ struct chat_redis_req {
 	struct chat_redis	*r;
 	enum chat_redis_kind	 kind;
 	chat_redis_reply_fn	 on_reply;
+	unsigned		 conn_id;	/* the connection it was sent on */
 	int			 stored;	/* append: has its seq, awaits WAIT */
 	uint64_t		 seq;
 	uint64_t		 deadline;	/* ms, monotonic */
@@ -82,7 +83,11 @@ struct chat_redis {
 	unsigned		 backoff_ms;
 	unsigned		 seed;
 	char			 last_err[96];	/* the error reply last logged */
-	int			 plain_errors;	/* callbacks say "store unavailable" */
+	unsigned		 conn_id;	/* counts connection attempts */
+	unsigned		 connected_id;	/* the last one that connected */
+	/* Why requests sent on a dropped connection have no answer; NULL:
+	 * "connection lost". */
+	const char		*fail_why;
 	char			*histbuf;
 };
 
@@ -105,10 +110,15 @@ struct chat_redis_req *chat_redis_req_new(struct chat_redis *r,
 	    enum chat_redis_kind kind, chat_redis_reply_fn on_reply,
 	    size_t extra);
 void	chat_redis_req_unlink(struct chat_redis_req *req);
-/* Takes req off the list, then calls its callback (which may add more). */
-void	chat_redis_req_done(struct chat_redis_req *req, uint64_t seq,
-	    const char *text, size_t len, const char *err);
-void	chat_redis_req_fail(struct chat_redis_req *req, const char *err);
+/*
+ * Takes req off the list, then calls its callback (which may add more):
+ * CHAT_STORED with seq (an append) or text (a history), else why.
+ */
+void	chat_redis_req_done(struct chat_redis_req *req,
+	    enum chat_outcome outcome, uint64_t seq, const char *text,
+	    size_t len, const char *why);
+void	chat_redis_req_fail(struct chat_redis_req *req,
+	    enum chat_outcome outcome, const char *why);
 /* Sends req's command; -1 when hiredis refuses it. */
 int	chat_redis_send(struct chat_redis *r, struct chat_redis_req *req,
 	    int argc, const char **argv, const size_t *lens);

@@ -16,6 +16,7 @@
 #ifndef UDPD_CHAT_STORE_H
 #define UDPD_CHAT_STORE_H
 
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,23 +30,57 @@ enum chat_store_status {
 };
 
 /*
- * Completion of an append: seq > 0 when stored (and acknowledged to the
- * client), else error is the reason for the reply "error: <error>\n"
- * ("store unavailable" when the outcome is unknown).
+ * What became of an append, the client's answer (mod_chat.c writes it):
+ * every path where an append ends gives exactly one of these, and the
+ * true one.  A refusal is never worded as an unknown outcome, and a
+ * stored message is never answered CHAT_NOT_STORED.
  */
-typedef void	(*chat_append_done)(void *arg, uint64_t seq,
-		    const char *error);
+enum chat_outcome {
+	CHAT_STORED,		/* "ok <seq>\n": in the room, as the store
+				 * promises (write(2), fdatasync, WAIT) */
+	CHAT_NOT_STORED,	/* "error: not stored: <why>\n": certainly
+				 * not in the room (refused, never sent) */
+	CHAT_UNKNOWN		/* "error: outcome unknown: <why>\n": may be
+				 * in the room (sent, not confirmed) */
+};
+
+/*
+ * Completion of an append: outcome, the seq when CHAT_STORED (else 0),
+ * and why when not (a short reason for the client's reply, safe to send:
+ * printable, no newline; the details go to the log).
+ */
+typedef void	(*chat_append_done)(void *arg, enum chat_outcome outcome,
+		    uint64_t seq, const char *why);
 /* Completion of a history read: the whole lines, newest last, len bytes
  * (valid during the call only), or error. */
 typedef void	(*chat_history_done)(void *arg, const char *lines,
 		    size_t len, const char *error);
 
+/*
+ * One append.  append() returns CHAT_STORE_OK (outcome CHAT_STORED, seq
+ * set), CHAT_STORE_FAILED (outcome CHAT_NOT_STORED or CHAT_UNKNOWN, why
+ * filled in) or CHAT_STORE_LATER (done() gives all three later).
+ *
+ * Retries (retry_window_ms): a repeat of a message is the same text from
+ * the same source address and port.  retry_key is that identity as the
+ * log line writes it: the suffix after its timestamp and space, without
+ * the "\n", i.e. "<ip>:<port> <escaped text>" with the source as
+ * "a.b.c.d:port", "[v6]:port" or "[v6%scope]:port" (an IPv4-mapped peer as
+ * IPv4; see chat_line.h).  Escaping is one-to-one, so equal keys are equal
+ * raw texts from the same source, and a store can rebuild its window from
+ * its own lines.  peer is the same source as a socket address.
+ */
 struct chat_append {
 	int		 worker;	/* udpd_request.worker */
 	const char	*suffix;	/* the line after "<seq> " (chat_line.h) */
 	size_t		 len;		/* ends with its "\n" */
-	uint64_t	 seq;		/* out, CHAT_STORE_OK */
-	char		*why;		/* out, CHAT_STORE_FAILED */
+	const char	*retry_key;	/* points into suffix; see above */
+	size_t		 retry_keylen;
+	const struct sockaddr *peer;	/* the request's source */
+	socklen_t	 peerlen;
+	enum chat_outcome outcome;	/* out, CHAT_STORE_OK / _FAILED */
+	uint64_t	 seq;		/* out, CHAT_STORED */
+	char		*why;		/* out, not CHAT_STORED */
 	size_t		 whylen;
 	chat_append_done done;		/* CHAT_STORE_LATER */
 	void		*arg;
@@ -63,7 +98,8 @@ struct chat_history {
 	void		*arg;
 };
 
-/* fsync-style group commit: seqs in (lo, hi] may be lost (hi 0: none). */
+/* fsync-style group commit: seqs in (lo, hi] may be lost (hi 0: none);
+ * their clients get "error: outcome unknown: <why>". */
 struct chat_doubt {
 	uint64_t	 lo;
 	uint64_t	 hi;
@@ -81,7 +117,8 @@ struct chat_doubt {
 struct chat_store {
 	const struct chat_store_ops *ops;
 	/* A store that answers later: how long the client's reply may wait
-	 * for done() (past it, "error: store unavailable"); 0: 1000 ms. */
+	 * for done() (past it, an append gets "error: outcome unknown: ..."
+	 * and /history an error); 0: 1000 ms. */
 	unsigned		 timeout_ms;
 };
 

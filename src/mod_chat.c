@@ -22,7 +22,11 @@
 #define CHAT_HISTORY_DEFAULT	10
 #define CHAT_LATER_MS		1000	/* default wait for a late store */
 
-static const char chat_unavailable[] = "error: store unavailable\n";
+/* What a client hears when the store's answer does not come in time. */
+static const char chat_append_timeout[] =
+    "error: outcome unknown: no answer from the store in time\n";
+static const char chat_history_timeout[] =
+    "error: store unavailable\n";
 
 /* The protocol's settings, then every store's (each store checks its own). */
 static const char *const chat_options[] = {
@@ -233,7 +237,49 @@ chat_reply(struct udpd_reply *rep, enum udpd_verdict v, const char *fmt, ...)
 	return v;
 }
 
-/* "error: <why>\n" for a reply given later (which has no buffer). */
+/*
+ * The answer to an append: "ok <seq>\n", "error: not stored: <why>\n" or
+ * "error: outcome unknown: <why>\n" (chat_store.h).  A stored message
+ * without its seq (a store's bug) is an unknown outcome, never an ok.
+ */
+static enum udpd_verdict
+chat_outcome_text(char *out, size_t cap, size_t *len,
+    enum chat_outcome outcome, uint64_t seq, const char *why)
+{
+	int n;
+
+	if (outcome == CHAT_STORED && seq > 0)
+		n = snprintf(out, cap, "ok %" PRIu64 "\n", seq);
+	else if (outcome == CHAT_NOT_STORED)
+		n = snprintf(out, cap, "error: not stored: %s\n",
+		    why != NULL && why[0] != '\0' ? why : "refused");
+	else
+		n = snprintf(out, cap, "error: outcome unknown: %s\n",
+		    why != NULL && why[0] != '\0' ? why : "no answer");
+	if (n < 0 || (size_t)n >= cap) {	/* a long why: cut */
+		*len = cap > 0 ? cap - 1 : 0;
+		if (*len > 0)
+			out[*len - 1] = '\n';
+	} else
+		*len = (size_t)n;
+	return outcome == CHAT_STORED && seq > 0 ? UDPD_REPLY :
+	    UDPD_REPLY_ERROR;
+}
+
+/* A store's late answer to an append; arg is the reply's slot. */
+static void
+chat_appended(void *arg, enum chat_outcome outcome, uint64_t seq,
+    const char *why)
+{
+	char text[160];
+	size_t n;
+	enum udpd_verdict v = chat_outcome_text(text, sizeof(text), &n,
+	    outcome, seq, why);
+
+	udpd_later_reply(arg, v, text, n);
+}
+
+/* "error: <why>\n" for a /history reply given later. */
 static void
 chat_later_error(struct udpd_later *p, const char *why)
 {
@@ -242,25 +288,10 @@ chat_later_error(struct udpd_later *p, const char *why)
 	    why != NULL ? why : "store unavailable");
 
 	if (n < 0 || (size_t)n >= sizeof(text))
-		udpd_later_reply(p, UDPD_REPLY_ERROR, chat_unavailable,
-		    sizeof(chat_unavailable) - 1);
+		udpd_later_reply(p, UDPD_REPLY_ERROR, chat_history_timeout,
+		    sizeof(chat_history_timeout) - 1);
 	else
 		udpd_later_reply(p, UDPD_REPLY_ERROR, text, (size_t)n);
-}
-
-/* A store's late answer to an append; arg is the reply's slot. */
-static void
-chat_appended(void *arg, uint64_t seq, const char *error)
-{
-	char text[32];
-	int n;
-
-	if (error != NULL || seq == 0) {
-		chat_later_error(arg, error);
-		return;
-	}
-	n = snprintf(text, sizeof(text), "ok %" PRIu64 "\n", seq);
-	udpd_later_reply(arg, UDPD_REPLY, text, (size_t)n);
 }
 
 /* A store's late answer to /history; arg is the reply's slot. */
@@ -280,7 +311,8 @@ chat_history_read(void *arg, const char *lines, size_t len,
  * *busy when the worker's table is full.
  */
 static struct udpd_later *
-chat_later(const struct chat *c, const struct udpd_request *req, int *busy)
+chat_later(const struct chat *c, const struct udpd_request *req,
+    const char *timeout_reply, int *busy)
 {
 	struct udpd_later *p;
 
@@ -288,7 +320,7 @@ chat_later(const struct chat *c, const struct udpd_request *req, int *busy)
 	if (!c->store->ops->answers_later)
 		return NULL;
 	p = udpd_later_take(req, c->store->timeout_ms != 0 ?
-	    c->store->timeout_ms : CHAT_LATER_MS, chat_unavailable);
+	    c->store->timeout_ms : CHAT_LATER_MS, timeout_reply);
 	*busy = p == NULL;
 	return p;
 }
@@ -332,8 +364,10 @@ chat_post(struct chat *c, const struct udpd_request *req, size_t len,
 	struct timespec ts = req->rx_time;
 	struct chat_append a = {
 		.worker = req->worker, .why = why, .whylen = sizeof(why),
+		.peer = req->peer, .peerlen = req->peerlen,
 		.done = chat_appended,
 	};
+	const char *sp;
 	int busy;
 
 	if (ts.tv_sec == 0 && ts.tv_nsec == 0 && req->now != NULL)
@@ -341,10 +375,16 @@ chat_post(struct chat *c, const struct udpd_request *req, size_t len,
 	a.suffix = line;
 	if ((a.len = chat_format_suffix(line, c->linecap, &ts, req->peer,
 	    req->peerlen, req->data, len)) == 0)	/* cannot happen */
-		return chat_reply(rep, UDPD_REPLY_ERROR, "error: line too "
-		    "long\n");
-	if ((a.arg = chat_later(c, req, &busy)) == NULL && busy)
-		return chat_reply(rep, UDPD_REPLY_ERROR, "error: busy\n");
+		return chat_reply(rep, UDPD_REPLY_ERROR, "error: not stored: "
+		    "line too long\n");
+	/* the retry key: the suffix after "<time> ", without its "\n" */
+	sp = memchr(line, ' ', a.len);
+	a.retry_key = sp != NULL ? sp + 1 : line;
+	a.retry_keylen = a.len - 1 - (size_t)(a.retry_key - line);
+	if ((a.arg = chat_later(c, req, chat_append_timeout, &busy)) == NULL &&
+	    busy)
+		return chat_reply(rep, UDPD_REPLY_ERROR, "error: not stored: "
+		    "busy\n");
 	switch (c->store->ops->append(c->store, &a)) {
 	case CHAT_STORE_LATER:
 		if (a.arg != NULL)
@@ -358,9 +398,12 @@ chat_post(struct chat *c, const struct udpd_request *req, size_t len,
 		return chat_reply(rep, UDPD_REPLY, "ok %" PRIu64 "\n", a.seq);
 	case CHAT_STORE_FAILED:
 		chat_later_unused(a.arg);
-		return chat_reply(rep, UDPD_REPLY_ERROR, "error: %s\n", why);
+		return chat_outcome_text((char *)rep->buf, rep->cap,
+		    &rep->len, a.outcome == CHAT_STORED ? CHAT_UNKNOWN :
+		    a.outcome, 0, why);
 	}
-	return chat_reply(rep, UDPD_REPLY_ERROR, "%s", chat_unavailable);
+	/* LATER without a slot: a store's bug, nothing can answer later */
+	return chat_reply(rep, UDPD_REPLY_ERROR, "%s", chat_append_timeout);
 }
 
 /*
@@ -410,7 +453,8 @@ chat_history(struct chat *c, const struct udpd_request *req, size_t count,
 	};
 	int busy;
 
-	if ((h.arg = chat_later(c, req, &busy)) == NULL && busy)
+	if ((h.arg = chat_later(c, req, chat_history_timeout, &busy)) == NULL &&
+	    busy)
 		return chat_reply(rep, UDPD_REPLY_ERROR, "error: busy\n");
 	switch (c->store->ops->history(c->store, &h)) {
 	case CHAT_STORE_LATER:
@@ -425,7 +469,7 @@ chat_history(struct chat *c, const struct udpd_request *req, size_t count,
 		chat_later_unused(h.arg);
 		return chat_reply(rep, UDPD_REPLY_ERROR, "error: %s\n", why);
 	}
-	return chat_reply(rep, UDPD_REPLY_ERROR, "%s", chat_unavailable);
+	return chat_reply(rep, UDPD_REPLY_ERROR, "%s", chat_history_timeout);
 }
 
 static enum udpd_verdict
@@ -456,12 +500,12 @@ chat_handle(void *state, const struct udpd_request *req,
 	rep->len = 0;
 	if (len == 0)
 		return chat_reply(rep, UDPD_REPLY_ERROR,
-		    "error: empty message\n");
+		    "error: not stored: empty message\n");
 	if (req->data[0] == '/')
 		return chat_command(c, req, len, rep);
 	if (len > c->max_message)
 		return chat_reply(rep, UDPD_REPLY_ERROR,
-		    "error: message too long (max %zu bytes)\n",
+		    "error: not stored: message too long (max %zu bytes)\n",
 		    c->max_message);
 	return chat_post(c, req, len, rep);
 }
@@ -493,7 +537,8 @@ chat_batch_end(void *state, struct udpd_reply *replies,
 		if (verdicts[i] == UDPD_REPLY && replies[i].mark > d.lo &&
 		    replies[i].mark <= d.hi)
 			verdicts[i] = chat_reply(&replies[i],
-			    UDPD_REPLY_ERROR, "error: %s\n", d.why);
+			    UDPD_REPLY_ERROR, "error: outcome unknown: %s\n",
+			    d.why);
 }
 
 static void

@@ -527,11 +527,11 @@ START_TEST(message_empty)
 	void *st = chat_new("log_file = \"chat.log\";");
 
 	ck_reply(send_len(st, NULL, 0), UDPD_REPLY_ERROR,
-	    "error: empty message\n");
+	    "error: not stored: empty message\n");
 	ck_reply(send_str(st, "\n"), UDPD_REPLY_ERROR,
-	    "error: empty message\n");
+	    "error: not stored: empty message\n");
 	ck_reply(send_str(st, "\r\n"), UDPD_REPLY_ERROR,
-	    "error: empty message\n");
+	    "error: not stored: empty message\n");
 	ck_reply(send_str(st, " "), UDPD_REPLY, "ok 1\n");
 	ck_file(logpath, "1 " STAMP " " P4 "  \n");
 	module_chat.destroy(st);
@@ -545,9 +545,9 @@ START_TEST(message_too_long)
 
 	memset(big, 'a', sizeof(big));
 	ck_reply(send_len(st, big, sizeof(big)), UDPD_REPLY_ERROR,
-	    "error: message too long (max 1024 bytes)\n");
+	    "error: not stored: message too long (max 1024 bytes)\n");
 	ck_reply(send_len(st, big, 1025), UDPD_REPLY_ERROR,
-	    "error: message too long (max 1024 bytes)\n");
+	    "error: not stored: message too long (max 1024 bytes)\n");
 	ck_reply(send_len(st, big, 1024), UDPD_REPLY, "ok 1\n");
 	module_chat.destroy(st);
 	/* A fresh log: the saved sequence goes too. */
@@ -556,9 +556,9 @@ START_TEST(message_too_long)
 
 	st = chat_new("log_file = \"chat.log\"; max_message = 4;");
 	ck_reply(send_str(st, "abcde"), UDPD_REPLY_ERROR,
-	    "error: message too long (max 4 bytes)\n");
+	    "error: not stored: message too long (max 4 bytes)\n");
 	ck_reply(send_str(st, "abcde\n"), UDPD_REPLY_ERROR,
-	    "error: message too long (max 4 bytes)\n");
+	    "error: not stored: message too long (max 4 bytes)\n");
 	ck_reply(send_str(st, "abcd\r\n"), UDPD_REPLY, "ok 1\n");
 	ck_reply(send_str(st, "\x01\x02\x03\x04"), UDPD_REPLY, "ok 2\n");
 	ck_file(logpath, "1 " STAMP " " P4 " abcd\n"
@@ -649,7 +649,7 @@ START_TEST(seq_big_log)
 	st = chat_new("log_file = \"chat.log\";");
 	ck_reply(send_str(st, "next"), UDPD_REPLY, "ok 18446744073709551615\n");
 	ck_reply(send_str(st, "no more"), UDPD_REPLY_ERROR,
-	    "error: write failed: sequence exhausted\n");
+	    "error: not stored: write failed: sequence exhausted\n");
 	module_chat.destroy(st);
 }
 END_TEST
@@ -953,7 +953,7 @@ START_TEST(write_fails_disk_full)
 	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
 	relink("/dev/full");
 	module_chat.reopen(st);
-	snprintf(want, sizeof(want), "error: write failed: %s\n",
+	snprintf(want, sizeof(want), "error: not stored: write failed: %s\n",
 	    strerror(ENOSPC));
 	ck_reply(send_str(st, "b"), UDPD_REPLY_ERROR, want);
 	ck_reply(send_str(st, "c"), UDPD_REPLY_ERROR, want);
@@ -974,7 +974,7 @@ START_TEST(write_fails_removed)
 	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
 	ck_assert_int_eq(unlink(logpath), 0);
 	ck_reply(send_str(st, "b"), UDPD_REPLY_ERROR,
-	    "error: write failed: log file was removed\n");
+	    "error: not stored: write failed: log file was removed\n");
 	module_chat.reopen(st);			/* recreates it */
 	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 2\n");
 	ck_file(logpath, "2 " STAMP " " P4 " c\n");
@@ -1002,7 +1002,7 @@ START_TEST(write_short_is_cut_back)
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
 	/* The reason write(2) gives for the rest, not "short write". */
 	ck_reply(v, UDPD_REPLY_ERROR,
-	    "error: write failed: File too large\n");
+	    "error: not stored: write failed: File too large\n");
 	ck_file(logpath, "1 " STAMP " " P4 " a\n");
 	ck_reply(send_str(st, "b"), UDPD_REPLY, "ok 2\n");
 	ck_file(logpath, "1 " STAMP " " P4 " a\n2 " STAMP " " P4 " b\n");
@@ -1268,7 +1268,7 @@ START_TEST(state_old_format)
 	put_file(in_dir("chat.log.seq"), "18446744073709551615\n");
 	st = chat_new("log_file = \"chat.log\";");
 	ck_reply(send_str(st, "x"), UDPD_REPLY_ERROR,
-	    "error: write failed: sequence exhausted\n");
+	    "error: not stored: write failed: sequence exhausted\n");
 	module_chat.destroy(st);
 	/* Not a regular file: refused. */
 	ck_assert_int_eq(unlink(in_dir("chat.log.seq")), 0);
@@ -1529,7 +1529,7 @@ START_TEST(fsync_batch_fails)
 	set_reply(&reps[3], b[3], sizeof(b[3]), "ok 1\n", 1);	/* dropped */
 	set_reply(&reps[4], b[4], sizeof(b[4]), "1 " STAMP " x\n", 0);
 	module_chat.batch_end(st, reps, v, 5);
-	snprintf(want, sizeof(want), "error: fsync failed: %s\n",
+	snprintf(want, sizeof(want), "error: outcome unknown: fsync failed: %s\n",
 	    strerror(EINVAL));
 	ck_buf(&reps[0], want);
 	ck_buf(&reps[1], "error: bad count\n");

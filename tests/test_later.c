@@ -329,8 +329,9 @@ fake_fire(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (op->append_done != NULL)
-		op->append_done(op->arg, fake_mode == FAKE_OK ? op->seq : 0,
-		    fake_mode == FAKE_OK ? NULL : "store unavailable");
+		op->append_done(op->arg, fake_mode == FAKE_OK ? CHAT_STORED :
+		    CHAT_UNKNOWN, fake_mode == FAKE_OK ? op->seq : 0,
+		    fake_mode == FAKE_OK ? NULL : "connection lost");
 	else if (fake_mode == FAKE_OK)
 		op->history_done(op->arg, "1 a\n2 b\n", 8, NULL);
 	else
@@ -467,7 +468,7 @@ START_TEST(chat_acked_later)
 	ck_sent(2, UDPD_REPLY, "1 a\n2 b\n");
 	/* errors found before the store are answered at once */
 	ck_assert_int_eq(post(st, ""), UDPD_REPLY_ERROR);
-	ck_sent(3, UDPD_REPLY_ERROR, "error: empty message\n");
+	ck_sent(3, UDPD_REPLY_ERROR, "error: not stored: empty message\n");
 	module_chat.destroy(st);
 }
 END_TEST
@@ -482,13 +483,14 @@ START_TEST(chat_store_fails_later)
 	ck_assert_int_eq(post(st, "hello"), UDPD_LATER);
 	ck_assert_int_eq(post(st, "/history"), UDPD_LATER);
 	run_until_sent(2);
-	ck_sent(0, UDPD_REPLY_ERROR, "error: store unavailable\n");
+	ck_sent(0, UDPD_REPLY_ERROR, "error: outcome unknown: connection "
+	    "lost\n");
 	ck_sent(1, UDPD_REPLY_ERROR, "error: store unavailable\n");
 	module_chat.destroy(st);
 }
 END_TEST
 
-/* A full table: "error: busy" at once, the store never asked; a stop
+/* A full table: "error: not stored: busy" at once, the store never asked; a stop
  * (shutdown, reload) answers what the store still owes. */
 START_TEST(chat_busy)
 {
@@ -500,18 +502,19 @@ START_TEST(chat_busy)
 	ck_assert_int_eq(post(st, "first"), UDPD_LATER);
 	ck_assert_int_eq(post(st, "second"), UDPD_REPLY_ERROR);
 	ck_assert_int_eq(nsent, 1);
-	ck_sent(0, UDPD_REPLY_ERROR, "error: busy\n");
+	ck_sent(0, UDPD_REPLY_ERROR, "error: not stored: busy\n");
 	/* stopping the store answers "first", the listener still open */
 	module_chat.destroy(st);
 	ck_assert_int_eq(nsent, 2);
-	ck_sent(1, UDPD_REPLY_ERROR, "error: store unavailable\n");
+	ck_sent(1, UDPD_REPLY_ERROR, "error: outcome unknown: connection "
+	    "lost\n");
 	ck_assert_uint_eq(pending_in_use(table), 0);
 }
 END_TEST
 
 /*
  * A store that does not answer within its timeout: the client gets
- * "error: store unavailable" at the deadline, once; the store's answer
+ * "error: outcome unknown: ..." at the deadline, once; the store's answer
  * when it is stopped (shutdown, reload) is dropped, and the slot freed.
  */
 START_TEST(chat_deadline_then_stop)
@@ -523,7 +526,8 @@ START_TEST(chat_deadline_then_stop)
 	st = fake_chat();
 	ck_assert_int_eq(post(st, "slow"), UDPD_LATER);
 	run_until_sent(1);
-	ck_sent(0, UDPD_REPLY_ERROR, "error: store unavailable\n");
+	ck_sent(0, UDPD_REPLY_ERROR, "error: outcome unknown: no answer "
+	    "from the store in time\n");
 	ck_assert_uint_eq(pending_in_use(table), 1);
 	module_chat.destroy(st);
 	ck_assert_int_eq(nsent, 1);

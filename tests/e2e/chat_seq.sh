@@ -120,7 +120,7 @@ UDPD_PID=$!
 wait_until 10 test -s "$PORT_FILE" || fail "udpd did not start under ulimit -f"
 big=$(head -c 700 /dev/zero | tr '\0' x)
 expect_eq "under the limit" "ok 1" "$(say "$(port chat)" "$big")"
-expect_eq "over the limit: why" "error: write failed: File too large" \
+expect_eq "over the limit: why" "error: not stored: write failed: File too large" \
 	"$(say "$(port chat)" "$big")"
 grep -q "cannot append: File too large" "$TMP/udpd.err" ||
 	fail "the log does not say why: $(tail -3 "$TMP/udpd.err")"
@@ -134,7 +134,7 @@ conf "syslog = true;"
 start_udpd "$TMP/udpd.conf"
 C=$(port chat)
 expect_eq "ack 1" "ok 1" "$(say "$C" "$(printf 'hello\tthere')")"
-expect_eq "empty: refused" "error: empty message" "$(say "$C" "")"
+expect_eq "empty: refused" "error: not stored: empty message" "$(say "$C" "")"
 expect_eq "a command: no message" "$(sed -n 1p "$TMP/chat.log")" "$(say "$C" "/history 1")"
 expect_eq "ack 2" "ok 2" "$(say "$C" "$(printf 'caf\xc3\xa9 \\ \x1b[2J')")"
 stop_udpd

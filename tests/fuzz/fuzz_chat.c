@@ -291,10 +291,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else {
 		FUZZ_CHECK(log_size(c) == before);	/* nothing written */
 		if (len == 0)
-			snprintf(want, sizeof(want), "error: empty message\n");
+			snprintf(want, sizeof(want), "error: not stored: "
+			    "empty message\n");
 		else if (data[0] != '/')
-			snprintf(want, sizeof(want), "error: message too long "
-			    "(max %zu bytes)\n", c->max_message);
+			snprintf(want, sizeof(want), "error: not stored: "
+			    "message too long (max %zu bytes)\n",
+			    c->max_message);
 		if (len > 0 && data[0] == '/')
 			check_history(c, data, len, &r);
 		else if (strlen(want) < cap) {
