@@ -37,6 +37,28 @@ static const char *const daemon_keys[] = {
 static int	conf_metrics(const config_setting_t *d, struct udpd_conf *conf,
 		    struct conf_err *err);
 
+/* Where conf_load_all() sends each error, and how many it has seen. */
+struct conf_report {
+	void	(*fn)(const char *msg, void *arg);
+	void	*arg;
+	size_t	 max;		/* fn is called at most this many times */
+	size_t	 n;
+};
+
+/*
+ * An error that loading can go on after: reported (with a report) and 0
+ * returned, so the caller goes on; without one, -1 as before.
+ */
+static int
+conf_report(struct conf_report *rep, const struct conf_err *err)
+{
+	if (rep == NULL)
+		return -1;
+	if (rep->n++ < rep->max)
+		rep->fn(err->msg, rep->arg);
+	return 0;
+}
+
 static int
 key_in(const char *key, const char *const *list)
 {
@@ -175,9 +197,13 @@ conf_valid_name(const char *name)
 	return 1;
 }
 
+/*
+ * listen: "addr:port" strings; with optional_ok, a leading '-' marks an
+ * address that may be missing on the host (skipped with a warning).
+ */
 static int
 conf_listen(const config_setting_t *svc, struct service_conf *sc,
-    struct conf_err *err)
+    int optional_ok, struct conf_err *err)
 {
 	const config_setting_t *l = config_setting_get_member(svc, "listen");
 	char why[256];
@@ -192,22 +218,30 @@ conf_listen(const config_setting_t *svc, struct service_conf *sc,
 		return conf_error(err, l, "must not be empty");
 	sc->listen = xcalloc((size_t)n * 2, sizeof(*sc->listen));
 	sc->listen_text = xcalloc((size_t)n * 2, sizeof(char *));
+	sc->listen_optional = xcalloc((size_t)n * 2, 1);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(l,
 		    (unsigned)i);
 		const char *text;
-		int got;
+		int got, optional;
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
 			return conf_error(err, e, "must be a string "
 			    "\"addr:port\"");
 		text = config_setting_get_string(e);
-		got = addr_parse_listen(text, &sc->listen[sc->nlisten], why,
-		    sizeof(why));
+		if ((optional = text[0] == '-') && !optional_ok)
+			return conf_error(err, e, "'%s': only a service's "
+			    "listen address can be optional", text);
+		got = addr_parse_listen(text + optional,
+		    &sc->listen[sc->nlisten], why, sizeof(why));
 		if (got < 0)
 			return conf_error(err, e, "%s", why);
-		for (int k = 0; k < got; k++)
-			sc->listen_text[sc->nlisten++] = xstrdup(text);
+		for (int k = 0; k < got; k++) {
+			sc->listen_optional[sc->nlisten] =
+			    (unsigned char)optional;
+			sc->listen_text[sc->nlisten++] = xstrdup(text +
+			    optional);
+		}
 	}
 	return 0;
 }
@@ -429,7 +463,7 @@ conf_service(const config_setting_t *svc, struct service_conf *sc,
 		return -1;
 	sc->enabled = 1;
 	if (conf_get_bool(svc, "enabled", &sc->enabled, err) < 0 ||
-	    conf_listen(svc, sc, err) < 0 ||
+	    conf_listen(svc, sc, 1, err) < 0 ||
 	    conf_cidrs(svc, "allow", &sc->acl.allow, &sc->acl.nallow,
 	    err) < 0 ||
 	    conf_cidrs(svc, "deny", &sc->acl.deny, &sc->acl.ndeny, err) < 0 ||
@@ -485,12 +519,13 @@ conf_metrics(const config_setting_t *d, struct udpd_conf *conf,
 	if (config_setting_get_member(m, "listen") == NULL)
 		return conf_error(err, m, "listen is required");
 	mc = conf->metrics = xcalloc(1, sizeof(*mc));
-	r = conf_listen(m, &tmp, err);
+	r = conf_listen(m, &tmp, 0, err);
+	free(tmp.listen_optional);
 	mc->listen = tmp.listen;
 	mc->listen_text = tmp.listen_text;
 	mc->nlisten = tmp.nlisten;
 	/* The endpoint holds that many: more must fail here (exit 1), not
-	 * at the start (exit 3) after -t said OK. */
+	 * at the start (exit 69) after -t said OK. */
 	if (r == 0 && mc->nlisten > METRICS_LISTEN_MAX)
 		return conf_error(err, config_setting_get_member(m, "listen"),
 		    "at most %d addresses (\"*\" counts two)",
@@ -520,7 +555,8 @@ conf_listen_elem(const config_setting_t *svc, size_t k)
 	for (int i = 0; i < config_setting_length(l); i++) {
 		const config_setting_t *e = config_setting_get_elem(l,
 		    (unsigned)i);
-		int got = addr_parse_listen(config_setting_get_string(e), tmp,
+		const char *text = config_setting_get_string(e);
+		int got = addr_parse_listen(text + (text[0] == '-'), tmp,
 		    why, sizeof(why));
 
 		seen += got > 0 ? (size_t)got : 1;
@@ -572,7 +608,8 @@ conf_duplicates(const config_setting_t *list, const struct udpd_conf *conf,
 	const struct service_conf *b = &conf->services[i];
 
 	for (size_t j = 0; j < i; j++)
-		if (strcmp(conf->services[j].name, b->name) == 0)
+		if (conf->services[j].name != NULL &&
+		    strcmp(conf->services[j].name, b->name) == 0)
 			return conf_error(err,
 			    config_setting_get_member(svc, "name"),
 			    "duplicate service name '%s'", b->name);
@@ -588,7 +625,7 @@ conf_duplicates(const config_setting_t *list, const struct udpd_conf *conf,
 			const struct service_conf *a = &conf->services[j];
 			size_t end = j == i ? k : a->nlisten;
 
-			if (!a->enabled)
+			if (!a->enabled || a->invalid)
 				continue;
 			for (size_t m = 0; m < end; m++)
 				if (conf_addr_overlap((const struct sockaddr *)
@@ -618,7 +655,7 @@ conf_claims(const config_setting_t *list, const struct udpd_conf *conf,
 		const struct service_conf *a = &conf->services[j];
 		const char *theirs;
 
-		if (a->enabled && a->module->claim != NULL &&
+		if (a->enabled && !a->invalid && a->module->claim != NULL &&
 		    (theirs = a->module->claim(a->options)) != NULL &&
 		    strcmp(mine, theirs) == 0)
 			return conf_error(err, config_setting_get_elem(list,
@@ -628,9 +665,15 @@ conf_claims(const config_setting_t *list, const struct udpd_conf *conf,
 	return 0;
 }
 
+/*
+ * Each service is checked even after an error in another (with rep), so
+ * that -t shows them all; a service in error is marked invalid and left
+ * out of the checks of the services after it.
+ */
 static int
 conf_services(const config_setting_t *list, struct udpd_conf *conf,
-    const struct module_parse_ctx *base, struct conf_err *err)
+    const struct module_parse_ctx *base, struct conf_err *err,
+    struct conf_report *rep)
 {
 	int n;
 
@@ -643,35 +686,102 @@ conf_services(const config_setting_t *list, struct udpd_conf *conf,
 		if (conf_service(config_setting_get_elem(list, (unsigned)i),
 		    &conf->services[i], base, err) < 0 ||
 		    conf_duplicates(list, conf, (size_t)i, err) < 0 ||
-		    conf_claims(list, conf, (size_t)i, err) < 0)
-			return -1;
+		    conf_claims(list, conf, (size_t)i, err) < 0) {
+			conf->services[i].invalid = 1;
+			if (conf_report(rep, err) < 0)
+				return -1;
+		}
 	}
 	return 0;
 }
 
 static int
 conf_root(const config_t *cfg, struct udpd_conf *conf,
-    const struct module_parse_ctx *base, struct conf_err *err)
+    const struct module_parse_ctx *base, struct conf_err *err,
+    struct conf_report *rep)
 {
 	static const char *const root_keys[] = { "daemon", "services", NULL };
 	const config_setting_t *root = config_root_setting(cfg);
 	const config_setting_t *s;
 
-	if (conf_check_keys(root, root_keys, NULL, "the top level", err) < 0)
+	if (conf_check_keys(root, root_keys, NULL, "the top level", err) < 0 &&
+	    conf_report(rep, err) < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "daemon")) != NULL &&
-	    conf_daemon(s, conf, err) < 0)
+	    conf_daemon(s, conf, err) < 0 && conf_report(rep, err) < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "services")) == NULL) {
 		snprintf(err->msg, sizeof(err->msg), "%s:1: services: missing "
 		    "(a list of services)", conf->path);
+		conf_report(rep, err);
 		return -1;
 	}
-	return conf_services(s, conf, base, err);
+	if (conf_services(s, conf, base, err, rep) < 0) {
+		conf_report(rep, err);
+		return -1;
+	}
+	return rep != NULL && rep->n > 0 ? -1 : 0;
 }
 
-struct udpd_conf *
-conf_load(const char *path, struct conf_err *err)
+/*
+ * A hint for a syntax error: libconfig reports a missing ';' or ',' at
+ * the line after the mistake, so look at the end of the line before.
+ */
+static const char *
+conf_syntax_hint(const char *prev)
+{
+	size_t len = strlen(prev);
+
+	while (len > 0 && isspace((unsigned char)prev[len - 1]))
+		len--;
+	if (len > 0 && strchr(";,{([", prev[len - 1]) == NULL &&
+	    strchr(prev, '#') == NULL && strstr(prev, "//") == NULL)
+		return " (is a ';' or ',' missing at the end of the line "
+		    "before?)";
+	return " (a setting is name = value; and ends with ';', list "
+	    "elements are separated by ',', strings are in double quotes)";
+}
+
+/*
+ * libconfig says only "syntax error" and a line: add the line's text and
+ * a hint.
+ */
+static void
+conf_syntax_error(const config_t *cfg, const char *path,
+    struct conf_err *err)
+{
+	const char *file = config_error_file(cfg) != NULL ?
+	    config_error_file(cfg) : path;
+	int line = config_error_line(cfg), n = 0;
+	char *buf = NULL, *text = NULL, *prev = NULL, shown[120];
+	size_t cap = 0;
+	FILE *f = fopen(file, "r");
+
+	while (f != NULL && n < line && getline(&buf, &cap, f) >= 0) {
+		char **keep = ++n == line ? &text : &prev;
+
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (n < line && (buf[strspn(buf, " \t")] == '\0' ||
+		    buf[strspn(buf, " \t")] == '#'))
+			continue;
+		free(*keep);
+		*keep = xstrdup(buf);
+	}
+	if (f != NULL)
+		fclose(f);
+	log_escape(text != NULL ? text : "", text != NULL ? strlen(text) : 0,
+	    shown, sizeof(shown));
+	snprintf(err->msg, sizeof(err->msg), "%s:%d: syntax: %s in \"%s\"%s",
+	    file, line, config_error_text(cfg), shown,
+	    conf_syntax_hint(prev != NULL ? prev : ""));
+	free(buf);
+	free(text);
+	free(prev);
+}
+
+static struct udpd_conf *
+conf_load_report(const char *path, struct conf_err *err,
+    struct conf_report *rep)
 {
 	struct udpd_conf *conf = xcalloc(1, sizeof(*conf));
 	struct module_parse_ctx base = { 0 };
@@ -700,18 +810,36 @@ conf_load(const char *path, struct conf_err *err)
 			    "%s", path, errno != 0 ? strerror(errno) :
 			    "I/O error");
 		else
-			snprintf(err->msg, sizeof(err->msg), "%s:%d: syntax: "
-			    "%s", config_error_file(&cfg) ?
-			    config_error_file(&cfg) : path,
-			    config_error_line(&cfg), config_error_text(&cfg));
+			conf_syntax_error(&cfg, path, err);
 		ok = 0;
 	} else
-		ok = conf_root(&cfg, conf, &base, err) == 0;
+		ok = conf_root(&cfg, conf, &base, err, rep) == 0;
 	config_destroy(&cfg);
 	if (!ok) {
+		/* conf_root reported its own; the others are reported here. */
+		if (rep != NULL && rep->n == 0)
+			conf_report(rep, err);
 		conf_free(conf);
 		return NULL;
 	}
+	return conf;
+}
+
+struct udpd_conf *
+conf_load(const char *path, struct conf_err *err)
+{
+	return conf_load_report(path, err, NULL);
+}
+
+struct udpd_conf *
+conf_load_all(const char *path, size_t max,
+    void (*report)(const char *msg, void *arg), void *arg, size_t *nerr)
+{
+	struct conf_report rep = { report, arg, max, 0 };
+	struct conf_err err;
+	struct udpd_conf *conf = conf_load_report(path, &err, &rep);
+
+	*nerr = rep.n;
 	return conf;
 }
 
@@ -726,6 +854,7 @@ service_conf_free(struct service_conf *sc)
 		free(sc->listen_text[i]);
 	free(sc->listen_text);
 	free(sc->listen);
+	free(sc->listen_optional);
 	acl_clear(&sc->acl);
 	free(sc->fingerprint);
 	free(sc->interface);

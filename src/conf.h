@@ -39,9 +39,12 @@ struct service_conf {
 	int			 enabled;
 	struct udpd_sockaddr	*listen;
 	char			**listen_text;	/* as written, for messages */
+	/* Written "-addr:port": skipped when the host lacks the address. */
+	unsigned char		*listen_optional;
 	size_t			 nlisten;
 	struct acl		 acl;		/* allow, deny */
 	struct rate_limit_conf	 rate_limit;
+	int			 invalid;	/* in error (conf_load_all) */
 	/* module->reply_is_terminal(options): its replies provoke none. */
 	int			 reply_is_terminal;
 	size_t			 max_request;
@@ -87,6 +90,14 @@ struct udpd_conf {
  * starts the instances later).  Returns NULL with a message in err.
  */
 struct udpd_conf *conf_load(const char *path, struct conf_err *err);
+/*
+ * The same, going on after an error where it can (the next service), so
+ * that every error is found: report() is called for each, at most max
+ * times; *nerr is the number found.  NULL if there was any.
+ */
+struct udpd_conf *conf_load_all(const char *path, size_t max,
+	    void (*report)(const char *msg, void *arg), void *arg,
+	    size_t *nerr);
 void	conf_free(struct udpd_conf *conf);
 
 #endif

@@ -131,7 +131,7 @@ listener_open(struct service_conf *svc, size_t i,
 {
 	struct listener *l = listener_new(svc, i);
 	char addr[INET6_ADDRSTRLEN + 16];
-	int family = l->local.ss.ss_family;
+	int family = l->local.ss.ss_family, e;
 
 	if (at != NULL)
 		l->local = *at;
@@ -158,7 +158,9 @@ listener_open(struct service_conf *svc, size_t i,
 	listener_set_label(l);
 	return l;
 fail:
+	e = errno;		/* the caller tells a missing address by it */
 	listener_close(l);
+	errno = e;
 	return NULL;
 }
 

@@ -9,8 +9,9 @@
 #include <stddef.h>
 #include <syslog.h>
 
-/* The exit status of a runtime failure (udpd(8)), which fatal() gives. */
-#define EXIT_RUNTIME	3
+/* The exit status of a runtime failure (udpd(8)), which fatal() gives:
+ * EX_UNAVAILABLE of sysexits(3), which systemd shows as "69/UNAVAILABLE". */
+#define EXIT_RUNTIME	69
 
 #define LOG_FMT(a, b)	__attribute__((format(printf, a, b)))
 

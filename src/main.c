@@ -1,8 +1,11 @@
 /*
  * main.c - command line, start-up, detaching, signals and the event loop.
  *
- * Exit status: 0 success, 1 configuration error, 2 usage error, 3 runtime
- * failure (a port in use, a pidfile held by another instance...).
+ * Exit status (udpd(8)): 0 success, 1 an invalid configuration for -t and
+ * a reload refused by the daemon, 2 usage error, 78 (EX_CONFIG) an invalid
+ * configuration at start, 69 (EX_UNAVAILABLE) a runtime failure (a port in
+ * use, a pidfile held by another instance...).  sysexits(3)'s numbers, so
+ * that systemd shows "78/CONFIG" and "69/UNAVAILABLE".
  */
 #include "config.h"
 
@@ -10,6 +13,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,6 +27,7 @@
 
 #include "chat_redis_conf.h"
 #include "conf.h"
+#include "control.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -30,14 +35,20 @@
 #include "ntp_auth.h"
 #include "server.h"
 
-#define EXIT_CONFIG	1
+#define EXIT_CONFIG	1	/* -t, and a reload the daemon refused */
 #define EXIT_USAGE	2
+#define EXIT_CONFIG_START 78	/* EX_CONFIG: the daemon does not start */
+/* -t and a start report at most this many errors. */
+#define CONF_ERRORS_MAX	20
 
 static void	notify_status_ready(void);
 static char	*absolute_path(const char *path);
 static void	warn_if_idle(const struct udpd_conf *conf, int to_stderr);
 
+enum command { CMD_RUN, CMD_RELOAD, CMD_REOPEN };
+
 struct options {
+	enum command	 command;	/* --reload, --reopen: ask the daemon */
 	int		 foreground;
 	int		 check_only;
 	int		 debug;
@@ -50,18 +61,25 @@ struct options {
 static struct server server;
 static struct metrics *metrics;		/* the Prometheus endpoint */
 static struct options opts;
+static int control_fd = -1;		/* the daemon's control channel */
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: udpd [-fdtVh] [-c config] [-p pidfile]\n"
-	    "  -f          stay in the foreground, log to stderr too\n"
-	    "  -c config   configuration file (default %s/udpd.conf)\n"
-	    "  -t          check the configuration and exit\n"
-	    "  -d          debug logging\n"
-	    "  -p pidfile  write and lock a pidfile\n"
-	    "  -V          print the version and exit\n"
-	    "  -h          this help\n", SYSCONFDIR);
+	    "       udpd --reload | --reopen [-p pidfile]\n"
+	    "  -f, --foreground     stay in the foreground, log to stderr too\n"
+	    "  -c, --config=FILE    configuration file (default %s/udpd.conf)\n"
+	    "  -t, --test           check the configuration and exit\n"
+	    "  -d, --debug          debug logging\n"
+	    "  -p, --pidfile=FILE   write and lock a pidfile\n"
+	    "  -V, --version        print the version and exit\n"
+	    "  -h, --help           this help\n"
+	    "  --reload             make the running udpd reload and wait for "
+	    "its verdict\n"
+	    "  --reopen             make the running udpd reopen its log files\n"
+	    "  (--reload and --reopen find the daemon by -p pidfile or, under "
+	    "systemd,\n  $MAINPID)\n", SYSCONFDIR);
 }
 
 /* Exits 2 with why (if any) and the usage text on stderr. */
@@ -74,6 +92,36 @@ usage_error(const char *why)
 	exit(EXIT_USAGE);
 }
 
+static const struct option long_options[] = {
+	{ "foreground",	no_argument,		NULL, 'f' },
+	{ "config",	required_argument,	NULL, 'c' },
+	{ "test",	no_argument,		NULL, 't' },
+	{ "debug",	no_argument,		NULL, 'd' },
+	{ "pidfile",	required_argument,	NULL, 'p' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "reload",	no_argument,		NULL, 'R' },
+	{ "reopen",	no_argument,		NULL, 'O' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+set_command(enum command c)
+{
+	if (opts.command != CMD_RUN && opts.command != c)
+		usage_error("--reload and --reopen exclude each other");
+	opts.command = c;
+}
+
+/* --reload and --reopen talk to a daemon: -f, -t and -d have no sense. */
+static void
+check_command(void)
+{
+	if (opts.command != CMD_RUN &&
+	    (opts.foreground || opts.check_only || opts.debug))
+		usage_error("--reload and --reopen take only -p and -c");
+}
+
 /*
  * The whole line is checked before -V or -h is acted on: a stray argument
  * or an unknown option is a usage error whatever else is there.
@@ -84,7 +132,8 @@ parse_options(int argc, char **argv)
 	int ch, version = 0, help = 0;
 
 	opts.config = SYSCONFDIR "/udpd.conf";
-	while ((ch = getopt(argc, argv, "fc:tdp:Vh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "fc:tdp:Vh", long_options,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'f': opts.foreground = 1; break;
 		case 'c': opts.config = optarg; break;
@@ -93,6 +142,8 @@ parse_options(int argc, char **argv)
 		case 'p': opts.pidfile = optarg; break;
 		case 'V': version = 1; break;
 		case 'h': help = 1; break;
+		case 'R': set_command(CMD_RELOAD); break;
+		case 'O': set_command(CMD_REOPEN); break;
 		default: usage_error(NULL);
 		}
 	}
@@ -105,6 +156,7 @@ parse_options(int argc, char **argv)
 		usage_error("-c needs a file name");
 	if (opts.pidfile != NULL && *opts.pidfile == '\0')
 		usage_error("-p needs a file name");
+	check_command();
 	if (help) {
 		usage(stdout);
 		exit(0);
@@ -143,7 +195,7 @@ absolute_path(const char *path)
 }
 
 /*
- * Opens and locks the pidfile; a second instance is refused (exit 3).  A
+ * Opens and locks the pidfile; a second instance is refused (exit 69).  A
  * symbolic link is not followed and anything but a regular file refused:
  * root must not be led into writing over another file.
  */
@@ -309,9 +361,13 @@ drop_privileges(const struct udpd_conf *conf)
 	log_notice("running as user %s", conf->user);
 }
 
-/* SIGHUP: parse and bind the new configuration whole, or keep the old. */
+/*
+ * SIGHUP or "udpd --reload": parse and bind the new configuration whole,
+ * or keep the old.  The verdict goes into answer ("ok ..." or "failed
+ * ..."), for the control channel.
+ */
 static void
-reload(void)
+reload(char *answer, size_t len)
 {
 	struct conf_err err;
 	struct udpd_conf *conf;
@@ -320,24 +376,16 @@ reload(void)
 	log_notice("reloading %s", opts.config);
 	notify_reloading();
 	if ((conf = conf_load(opts.config, &err)) == NULL) {
-		log_warnx("reload failed, old configuration kept: %s",
-		    err.msg);
-		metrics_count_reload(metrics, 0);
-		server_reopen(&server);		/* logrotate still needs it */
-		notify_ready("reload failed, old configuration kept");
-		return;
+		snprintf(why, sizeof(why), "%s", err.msg);
+		goto failed;
 	}
 	/* The endpoint's new addresses are bound before the services
 	 * switch, so either both change or neither. */
 	if (metrics_prepare(metrics, conf->metrics, why, sizeof(why)) < 0 ||
 	    server_apply(&server, conf, why, sizeof(why)) < 0) {
-		log_warnx("reload failed, old configuration kept: %s", why);
 		metrics_abort(metrics);
-		metrics_count_reload(metrics, 0);
 		conf_free(conf);
-		server_reopen(&server);
-		notify_ready("reload failed, old configuration kept");
-		return;
+		goto failed;
 	}
 	metrics_commit(metrics, server.conf->metrics);
 	metrics_count_reload(metrics, 1);
@@ -346,21 +394,72 @@ reload(void)
 	warn_if_idle(server.conf, 0);
 	write_port_file();
 	log_notice("reloaded %s", opts.config);
+	snprintf(answer, len, "ok reloaded %s", opts.config);
 	notify_status_ready();
+	return;
+failed:
+	log_warnx("reload failed, old configuration kept: %s", why);
+	snprintf(answer, len, "failed reload failed, old configuration "
+	    "kept: %s", why);
+	metrics_count_reload(metrics, 0);
+	server_reopen(&server);		/* an old logrotate still needs it */
+	notify_ready("reload failed, old configuration kept");
+}
+
+/* SIGUSR2 or "udpd --reopen": log files only, the configuration stays. */
+static void
+reopen(void)
+{
+	log_notice("reopening log files");
+	server_reopen(&server);
+}
+
+/* A request on the control channel: "reload" or "reopen". */
+static void
+on_control(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_peer peer;
+	char cmd[64], answer[700];
+
+	(void)what;
+	(void)arg;
+	/* A few per wake-up: requests never starve the services. */
+	for (int i = 0; i < 8; i++) {
+		int r = control_receive(fd, cmd, sizeof(cmd), &peer);
+
+		if (r < 0)
+			log_warn("control channel");
+		if (r <= 0)
+			return;
+		if (strcmp(cmd, "reload") == 0)
+			reload(answer, sizeof(answer));
+		else if (strcmp(cmd, "reopen") == 0) {
+			reopen();
+			snprintf(answer, sizeof(answer), "ok log files "
+			    "reopened");
+		} else
+			snprintf(answer, sizeof(answer), "failed unknown "
+			    "request");
+		control_reply(fd, &peer, answer);
+	}
 }
 
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct event_base *base = arg;
+	char answer[700];
 
 	(void)what;
 	switch (sig) {
 	case SIGHUP:
-		reload();
+		reload(answer, sizeof(answer));
 		break;
 	case SIGUSR1:
 		server_log_stats(&server);
+		break;
+	case SIGUSR2:
+		reopen();
 		break;
 	default:
 		log_notice("signal %d: stopping", (int)sig);
@@ -404,31 +503,108 @@ warn_if_idle(const struct udpd_conf *conf, int to_stderr)
 		    conf->path);
 }
 
+/* One error of the configuration, on stderr (-t, or the journal). */
+static void
+print_conf_error(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "udpd: %s\n", msg);
+}
+
+/*
+ * Every error found (at most CONF_ERRORS_MAX), then exit: 1 for -t, 78
+ * (EX_CONFIG) for a start, which systemd does not retry.
+ */
 static struct udpd_conf *
 load_or_exit(void)
 {
-	struct conf_err err;
 	struct udpd_conf *conf;
+	size_t nerr;
 
-	conf = conf_load(opts.config, &err);
-	if (conf == NULL) {
-		fprintf(stderr, "udpd: %s\n", err.msg);
-		exit(EXIT_CONFIG);
+	conf = conf_load_all(opts.config, CONF_ERRORS_MAX, print_conf_error,
+	    NULL, &nerr);
+	if (conf != NULL)
+		return conf;
+	if (nerr > CONF_ERRORS_MAX)
+		fprintf(stderr, "udpd: %s: %zu errors, the first %d shown\n",
+		    opts.config, nerr, CONF_ERRORS_MAX);
+	else if (nerr > 1)
+		fprintf(stderr, "udpd: %s: %zu errors\n", opts.config, nerr);
+	exit(opts.check_only ? EXIT_CONFIG : EXIT_CONFIG_START);
+}
+
+/* The PID of the running daemon: -p's pidfile, else systemd's $MAINPID. */
+static pid_t
+daemon_pid(void)
+{
+	const char *env = getenv("MAINPID");
+	char buf[32] = "", *end;
+	long pid;
+	FILE *f;
+
+	if (opts.pidfile != NULL) {
+		if ((f = fopen(opts.pidfile, "r")) == NULL) {
+			fprintf(stderr, "udpd: pidfile %s: %s\n", opts.pidfile,
+			    strerror(errno));
+			exit(EXIT_RUNTIME);
+		}
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+		env = buf;
+	} else if (env == NULL)
+		usage_error("--reload and --reopen need -p pidfile (or "
+		    "$MAINPID, which systemd sets)");
+	pid = strtol(env, &end, 10);
+	if (end == env || (*end != '\0' && *end != '\n') || pid <= 0) {
+		fprintf(stderr, "udpd: %s: no PID of a running udpd\n",
+		    opts.pidfile != NULL ? opts.pidfile : "$MAINPID");
+		exit(EXIT_RUNTIME);
 	}
-	return conf;
+	return (pid_t)pid;
+}
+
+/*
+ * udpd --reload / --reopen: asks the daemon and says its verdict.  Exit 0
+ * when done, 1 when the daemon kept its old configuration, 69 when no
+ * daemon answered.
+ */
+static int
+ask_daemon(void)
+{
+	const char *cmd = opts.command == CMD_RELOAD ? "reload" : "reopen";
+	char answer[700];
+	pid_t pid = daemon_pid();
+
+	if (control_ask(pid, cmd, CONTROL_TIMEOUT, answer,
+	    sizeof(answer)) < 0) {
+		fprintf(stderr, "udpd: %s: %s\n", cmd, answer);
+		return EXIT_RUNTIME;
+	}
+	if (strncmp(answer, "ok ", 3) == 0) {
+		printf("udpd: %s\n", answer + 3);
+		return 0;
+	}
+	fprintf(stderr, "udpd: %s\n", strncmp(answer, "failed ", 7) == 0 ?
+	    answer + 7 : answer);
+	return EXIT_CONFIG;
 }
 
 int
 main(int argc, char **argv)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
-	struct event *sigev[4];
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1,
+	    SIGUSR2 };
+	enum { NSIGS = sizeof(sigs) / sizeof(sigs[0]) };
+	struct event *sigev[NSIGS], *controlev = NULL;
 	struct event_base *base;
 	struct udpd_conf *conf;
 	char why[512];
 	int pidfd = -1;
 
 	parse_options(argc, argv);
+	if (opts.command != CMD_RUN)
+		return ask_daemon();
 	signal(SIGPIPE, SIG_IGN);
 	/* A file size limit must fail a chat write, not kill the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
@@ -485,11 +661,18 @@ main(int argc, char **argv)
 	drop_privileges(server.conf);
 	if (!opts.foreground)
 		detach();
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < NSIGS; i++) {
 		sigev[i] = evsignal_new(base, sigs[i], on_signal, base);
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
 			fatalx("cannot watch signal %d", sigs[i]);
 	}
+	/* After detaching: the channel is named after the final PID. */
+	if ((control_fd = control_open()) < 0)
+		log_warn("control channel: udpd --reload will not reach this "
+		    "udpd (SIGHUP still reloads)");
+	else if ((controlev = event_new(base, control_fd, EV_READ | EV_PERSIST,
+	    on_control, NULL)) == NULL || event_add(controlev, NULL) < 0)
+		fatalx("cannot watch the control channel");
 	/* Only now: whoever reads the pidfile may send SIGHUP at once. */
 	if (pidfd >= 0)
 		pidfile_write(pidfd);
@@ -503,8 +686,12 @@ main(int argc, char **argv)
 	notify_stopping();
 	server_stop_workers(&server);
 	log_notice("stopped");
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < NSIGS; i++)
 		event_free(sigev[i]);
+	if (controlev != NULL)
+		event_free(controlev);
+	if (control_fd >= 0)
+		close(control_fd);
 	metrics_free(metrics);
 	server_free(&server);
 	event_base_free(base);

@@ -344,6 +344,21 @@ server_plan_one(struct server *srv, struct plan *p, const struct plan *first,
 	return p->l != NULL ? 0 : -1;
 }
 
+/*
+ * An optional address ("-[::1]:6000") that failed because the host lacks
+ * its family or the address itself is skipped, with one warning.
+ */
+static int
+server_skip_optional(const struct service_conf *svc, size_t k,
+    const char *why)
+{
+	if (!svc->listen_optional[k] ||
+	    (errno != EADDRNOTAVAIL && errno != EAFNOSUPPORT))
+		return 0;
+	log_warning("%s (optional address: skipped)", why);
+	return 1;
+}
+
 static int
 server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
     size_t *np, char *err, size_t errlen)
@@ -362,12 +377,17 @@ server_plan(struct server *srv, struct udpd_conf *conf, struct plan *plan,
 				plan[n].svc = svc;
 				plan[n].index = k;
 				plan[n].worker = w;
+				errno = 0;
 				if (server_plan_one(srv, &plan[n], w == 0 ?
-				    NULL : &plan[first], err, errlen) < 0) {
-					*np = n + 1;	/* rolled back too */
-					return -1;
-				}
+				    NULL : &plan[first], err, errlen) == 0)
+					continue;
+				if (w == 0 && server_skip_optional(svc, k, err))
+					break;
+				*np = n + 1;	/* rolled back too */
+				return -1;
 			}
+			if (n == first)		/* skipped */
+				continue;
 			if (srv->nworkers > 1 && !plan[first].reused &&
 			    listener_passed(plan[first].l) < 0)
 				listener_steer(plan[first].l, srv->nworkers);
@@ -567,7 +587,7 @@ server_worker_main(void *arg)
 	struct worker *w = arg;
 
 	/* A dead worker would leave its sockets unread and hang the next
-	 * reload at the barrier: the main loop stops the daemon (exit 3);
+	 * reload at the barrier: the main loop stops the daemon (exit 69);
 	 * exit(3) from here would run atexit handlers under the others. */
 	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0) {
 		log_warnx("worker %d: event loop failed: stopping", w->index);

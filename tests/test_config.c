@@ -320,6 +320,99 @@ START_TEST(test_text_checks)
 }
 END_TEST
 
+/* conf_load_all: each call of the report, joined by newlines. */
+static void
+collect(const char *msg, void *arg)
+{
+	char *all = arg;
+
+	strcat(all, msg);
+	strcat(all, "\n");
+}
+
+/* Every service is checked, a bad one is left out of later checks. */
+START_TEST(test_all_errors)
+{
+	char dir[] = "/tmp/udpd-conf-XXXXXX", path[PATH_MAX], all[4096] = "";
+	static const char text[] =
+	    "daemon = { log_level = \"loud\"; };\n"
+	    "services = (\n"
+	    " { name = \"a\"; module = \"greet\"; listen = [ \"127.0.0.1:7\" ]; x = 1; },\n"
+	    " { name = \"b\"; module = \"echo\"; listen = [ \"127.0.0.1:7\" ]; },\n"
+	    " { name = \"a\"; module = \"upper\"; listen = [ \"127.0.0.1:8\" ]; }\n"
+	    ");\n";
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s", put_file(dir, "all.conf", text,
+	    sizeof(text) - 1));
+	ck_assert_ptr_null(conf_load_all(path, 10, collect, all, &n));
+	ck_assert_uint_eq(n, 3);
+	ck_assert_msg(strstr(all, "all.conf:1: log_level") != NULL, "%s", all);
+	ck_assert_msg(strstr(all, "all.conf:3: x: unknown") != NULL, "%s", all);
+	/* 127.0.0.1:7 of the bad service "a" is no duplicate... */
+	ck_assert_msg(strstr(all, "also used") == NULL, "%s", all);
+	/* ...but its name still is. */
+	ck_assert_msg(strstr(all, "all.conf:5: name: duplicate") != NULL, "%s",
+	    all);
+	/* A bound: the count goes on, the report stops. */
+	all[0] = '\0';
+	ck_assert_ptr_null(conf_load_all(path, 1, collect, all, &n));
+	ck_assert_uint_eq(n, 3);
+	ck_assert_ptr_eq(strchr(all, '\n') + 1, all + strlen(all));
+}
+END_TEST
+
+/* A syntax error quotes its line and hints at a missing ';' or ','. */
+START_TEST(test_syntax_hint)
+{
+	char dir[] = "/tmp/udpd-conf-XXXXXX", path[PATH_MAX], want[PATH_MAX + 256];
+	static const char text[] = "services = (\n"
+	    " { name = \"a\"; module = \"echo\"; listen = [ \"127.0.0.1:7\" ]; }\n"
+	    "\n # a comment\n"
+	    " { name = \"b\"; }\n);\n";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s", put_file(dir, "s.conf", text,
+	    sizeof(text) - 1));
+	snprintf(want, sizeof(want), "%s:5: syntax: syntax error in \" "
+	    "{ name = \"b\"; }\" (is a ';' or ',' missing at the end of the "
+	    "line before?)", path);
+	load_fails_with(path, want);
+}
+END_TEST
+
+/* "-addr:port" marks an optional address; only a service's. */
+START_TEST(test_optional_listen)
+{
+	char dir[] = "/tmp/udpd-conf-XXXXXX", path[PATH_MAX];
+	static const char text[] = "services = ( { name = \"a\"; module = "
+	    "\"echo\"; listen = [ \"127.0.0.1:7\", \"-[::1]:7\", \"-*:9\" ]; } );\n";
+	static const char metrics[] = "daemon = { metrics = { listen = "
+	    "[ \"-127.0.0.1:0\" ]; }; };\nservices = ( );\n";
+	struct udpd_conf *c;
+	struct conf_err err;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s", put_file(dir, "o.conf", text,
+	    sizeof(text) - 1));
+	c = conf_load(path, &err);
+	ck_assert_msg(c != NULL, "%s", err.msg);
+	ck_assert_uint_eq(c->services[0].nlisten, 4);
+	ck_assert_int_eq(c->services[0].listen_optional[0], 0);
+	ck_assert_int_eq(c->services[0].listen_optional[1], 1);
+	ck_assert_int_eq(c->services[0].listen_optional[2], 1);
+	ck_assert_int_eq(c->services[0].listen_optional[3], 1);
+	ck_assert_str_eq(c->services[0].listen_text[1], "[::1]:7");
+	conf_free(c);
+	snprintf(path, sizeof(path), "%s", put_file(dir, "m.conf", metrics,
+	    sizeof(metrics) - 1));
+	ck_assert_ptr_null(conf_load(path, &err));
+	ck_assert_msg(strstr(err.msg, "only a service's listen address can "
+	    "be optional") != NULL, "%s", err.msg);
+}
+END_TEST
+
 /* FILE in a message is the path as given, relative or not. */
 START_TEST(test_relative_path_in_message)
 {
@@ -732,6 +825,7 @@ main(void)
 	tcase_add_test(tc, test_metrics_settings);
 	tcase_add_test(tc, test_workers_explicit);
 	tcase_add_test(tc, test_relative_log_file);
+	tcase_add_test(tc, test_optional_listen);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("invalid");
@@ -741,6 +835,8 @@ main(void)
 	tcase_add_test(tc, test_directory);
 	tcase_add_test(tc, test_text_checks);
 	tcase_add_test(tc, test_relative_path_in_message);
+	tcase_add_test(tc, test_all_errors);
+	tcase_add_test(tc, test_syntax_hint);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

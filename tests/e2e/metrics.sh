@@ -310,7 +310,7 @@ ok "2 workers: counters summed over both, chat seq 40"
 stop_udpd
 expect_eq "exit status (2 workers)" 0 "$LAST_EXIT"
 
-# ---- start-up: a metrics port in use is a runtime failure (exit 3) --------
+# ---- start-up: a metrics port in use is a runtime failure (exit 69) --------
 rm -f "$TMP/held"
 python3 - >"$TMP/held" <<'PY' &
 import socket, time
@@ -327,7 +327,7 @@ rc=0
 "$UDPD" -f -c "$TMP/udpd.conf" 2>"$TMP/start.err" || rc=$?
 kill "$holder"
 wait "$holder" 2>/dev/null
-expect_eq "port in use: exit 3" 3 "$rc"
+expect_eq "port in use: exit 69" 69 "$rc"
 grep -q "metrics: cannot listen on 127.0.0.1:.* (tcp): Address already in use" \
 	"$TMP/start.err" || fail "start error: $(cat "$TMP/start.err")"
 ok "the message names the address"
