@@ -93,7 +93,53 @@ nts_siv_open(const struct nts_siv *s, const uint8_t *nonce, size_t nlen,
 	return 0;
 }
 
+size_t
+nts_siv_seal_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
+    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *pt,
+    size_t ptlen, uint8_t *out)
+{
+	struct nts_siv s;
+	size_t n;
+
+	siv_cmac_aes128_set_key(&s.ctx, key);
+	n = nts_siv_seal(&s, nonce, nlen, ad, adlen, pt, ptlen, out);
+	nts_wipe(&s, sizeof(s));
+	return n;
+}
+
+int
+nts_siv_open_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
+    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *ct,
+    size_t ctlen, uint8_t *pt)
+{
+	struct nts_siv s;
+	int r;
+
+	siv_cmac_aes128_set_key(&s.ctx, key);
+	r = nts_siv_open(&s, nonce, nlen, ad, adlen, ct, ctlen, pt);
+	nts_wipe(&s, sizeof(s));
+	return r;
+}
+
 #else /* !HAVE_NETTLE */
+
+size_t
+nts_siv_seal_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
+    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *pt,
+    size_t ptlen, uint8_t *out)
+{
+	(void)key;
+	return nts_siv_seal(NULL, nonce, nlen, ad, adlen, pt, ptlen, out);
+}
+
+int
+nts_siv_open_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
+    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *ct,
+    size_t ctlen, uint8_t *pt)
+{
+	(void)key;
+	return nts_siv_open(NULL, nonce, nlen, ad, adlen, ct, ctlen, pt);
+}
 
 struct nts_siv {
 	int	unused;

@@ -48,6 +48,15 @@ int	nts_siv_open(const struct nts_siv *s, const uint8_t *nonce,
 	    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *ct,
 	    size_t ctlen, uint8_t *pt);
 
+/* The same with a key used once (a client's C2S or S2C key): the
+ * expanded key lives on the stack and is wiped before returning. */
+size_t	nts_siv_seal_once(const uint8_t key[NTS_SIV_KEY_LEN],
+	    const uint8_t *nonce, size_t nlen, const uint8_t *ad, size_t adlen,
+	    const uint8_t *pt, size_t ptlen, uint8_t *out);
+int	nts_siv_open_once(const uint8_t key[NTS_SIV_KEY_LEN],
+	    const uint8_t *nonce, size_t nlen, const uint8_t *ad, size_t adlen,
+	    const uint8_t *ct, size_t ctlen, uint8_t *pt);
+
 /* Wipes len bytes where the compiler cannot drop it. */
 void	nts_wipe(void *p, size_t len);
 
