@@ -34,36 +34,64 @@ static void	chat_redis_wait_reply(struct chat_redis *r,
 		    struct chat_redis_req *wait, const redisReply *reply);
 
 /*
- * KEYS[1] the stream, KEYS[2] its counter, ARGV[1] the line after
- * "<seq> " (without its newline).  Nothing is written before every check passed, and XADD (the only
- * write that could fail) comes before SET, so an error leaves no gap.  A
- * lost counter goes on from the stream's last seq.
+ * The append, one atomic script.  KEYS[1] the stream "{key}", KEYS[2] its
+ * counter "{key}:seq", KEYS[3] the message's retry key "{key}:r:<source>
+ * <text>" (one hash tag: one slot, Redis Cluster too); ARGV[1] the line
+ * after "<seq> " (without its newline), ARGV[2] the retry window in ms (0:
+ * off), ARGV[3] the highest seq this room's udpd acknowledged (0: none).
+ *
+ * A retry (the retry key exists) returns {seq, 1}: the first one's seq,
+ * nothing written.  Else the next seq is one above the larger of the
+ * counter and the stream's last seq (a counter set back, or lost, never
+ * makes the sequence go back); one at or below ARGV[3] means Redis lost
+ * what udpd acknowledged, and is refused with SEQBEHIND.  Every check
+ * comes before the first write, and Redis refuses a script's first write
+ * (OOM, NOREPLICAS, READONLY) before it happens: an error reply means
+ * nothing was written.  Returns the new seq.
  */
 static const char chat_redis_script[] =
+    "local window = tonumber(ARGV[2])\n"
+    "if window > 0 then\n"
+    "  local first = redis.call('GET', KEYS[3])\n"
+    "  if first then return {tonumber(first), 1} end\n"
+    "end\n"
     "local t = redis.call('TYPE', KEYS[1])['ok']\n"
     "if t ~= 'stream' and t ~= 'none' then\n"
     "  return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. "
     "' is not a stream')\n"
     "end\n"
-    "local last = redis.call('GET', KEYS[2])\n"
-    "if not last then\n"
-    "  last = '0'\n"
-    "  local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]\n"
-    "  if e then\n"
-    "    for i = 1, #e[2], 2 do\n"
-    "      if e[2][i] == 'seq' then last = e[2][i + 1] end\n"
+    "local function seqof(v)\n"
+    "  local n = tonumber(v)\n"
+    "  if not n or n < 0 or n ~= math.floor(n) or n >= 2^53 then\n"
+    "    return nil\n"
+    "  end\n"
+    "  return n\n"
+    "end\n"
+    "local n = seqof(redis.call('GET', KEYS[2]) or '0')\n"
+    "if not n then\n"
+    "  return redis.error_reply('ERR ' .. KEYS[2] .. "
+    "' does not hold a sequence number')\n"
+    "end\n"
+    "local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]\n"
+    "if e then\n"
+    "  for i = 1, #e[2], 2 do\n"
+    "    if e[2][i] == 'seq' then\n"
+    "      local s = seqof(e[2][i + 1])\n"
+    "      if s and s > n then n = s end\n"
     "    end\n"
     "  end\n"
     "end\n"
-    "local n = tonumber(last)\n"
-    "if not n or n < 0 or n ~= math.floor(n) or n >= 2^53 then\n"
-    "  return redis.error_reply('ERR ' .. KEYS[2] .. "
-    "' does not hold a sequence number')\n"
+    "if n + 1 <= tonumber(ARGV[3]) then\n"
+    "  return redis.error_reply(string.format('SEQBEHIND next seq %d, '"
+    " .. 'udpd acknowledged %s', n + 1, ARGV[3]))\n"
     "end\n"
     "local seq = string.format('%d', n + 1)\n"
     "redis.call('XADD', KEYS[1], '*', 'seq', seq, 'line', "
     "seq .. ' ' .. ARGV[1])\n"
     "redis.call('SET', KEYS[2], seq)\n"
+    "if window > 0 then\n"
+    "  redis.call('SET', KEYS[3], seq, 'PX', window)\n"
+    "end\n"
     "return n + 1\n";
 
 /*
@@ -74,8 +102,9 @@ static int
 chat_redis_send_append(struct chat_redis *r, struct chat_redis_req *req,
     int with_script)
 {
-	const char *argv[6];
-	size_t lens[6];
+	char window[16], floor[24];
+	const char *argv[9];
+	size_t lens[9];
 
 	if (r->sha[0] != '\0' && !with_script) {
 		argv[0] = "EVALSHA";
@@ -84,14 +113,20 @@ chat_redis_send_append(struct chat_redis *r, struct chat_redis_req *req,
 		argv[0] = "EVAL";
 		argv[1] = chat_redis_script;
 	}
-	argv[2] = "2";
-	argv[3] = r->conf.key;
+	snprintf(window, sizeof(window), "%d", r->conf.retry_window_ms);
+	snprintf(floor, sizeof(floor), "%" PRIu64, __atomic_load_n(
+	    &r->health->last_seq, __ATOMIC_RELAXED));
+	argv[2] = "3";
+	argv[3] = r->streamkey;
 	argv[4] = r->seqkey;
-	argv[5] = req->suffix;
-	for (int i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	lens[5] = req->len;
-	if (chat_redis_send(r, req, 6, argv, lens) == -1)
+	argv[5] = req->suffix + req->len;	/* the retry key */
+	argv[6] = req->suffix;
+	argv[7] = window;
+	argv[8] = floor;
+	for (int i = 0; i < 9; i++)
+		lens[i] = i == 5 ? req->keylen : i == 6 ? req->len :
+		    strlen(argv[i]);
+	if (chat_redis_send(r, req, 9, argv, lens) == -1)
 		return -1;
 	if (r->conf.wait_replicas > 0) {
 		r->need_wait = 1;
@@ -212,6 +247,73 @@ chat_redis_refusal(const redisReply *reply, char *buf, size_t cap)
 	return buf;
 }
 
+/* The seq of the script's answer: n (a new message) or {n, 1} (a retry). */
+static int
+chat_redis_append_seq(const redisReply *reply, uint64_t *seq, int *retry)
+{
+	*retry = 0;
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[1]->type == REDIS_REPLY_INTEGER &&
+	    reply->element[1]->integer == 1) {
+		*retry = 1;
+		reply = reply->element[0];
+	}
+	if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0)
+		return -1;
+	*seq = (uint64_t)reply->integer;
+	return 0;
+}
+
+/* The sequence went back: logged once per episode, counted. */
+static void
+chat_redis_seq_behind(struct chat_redis *r, uint64_t seq)
+{
+	struct chat_redis_health *h = r->health;
+
+	__atomic_add_fetch(&h->seq_behind, 1, __ATOMIC_RELAXED);
+	if (__atomic_exchange_n(&h->behind, 1, __ATOMIC_RELAXED))
+		return;
+	log_warnx("chat %s: redis %s: the room's sequence went back (%s%"
+	    PRIu64 ", udpd acknowledged up to %" PRIu64 "): Redis lost "
+	    "acknowledged messages; appends are refused until the sequence "
+	    "is above it again (udpd.conf(5): after losing Redis's data)",
+	    r->service, r->conf.label, seq > 0 ? "got seq " : "",
+	    seq, __atomic_load_n(&h->last_seq, __ATOMIC_RELAXED));
+}
+
+/* An append went through: an error run (OOM...) is over, said once. */
+static void
+chat_redis_append_works(struct chat_redis *r)
+{
+	char safe[160];
+
+	if (r->last_err[0] != '\0') {
+		log_notice("chat %s: redis %s: appending again after: %s",
+		    r->service, r->conf.label, log_escape(r->last_err,
+		    strlen(r->last_err), safe, sizeof(safe)));
+		r->last_err[0] = '\0';
+	}
+	__atomic_store_n(&r->health->behind, 0, __ATOMIC_RELAXED);
+}
+
+/* An error reply to the script: it wrote nothing. */
+static void
+chat_redis_append_refused(struct chat_redis *r, struct chat_redis_req *req,
+    const redisReply *reply)
+{
+	char why[64];
+
+	if (strncmp(reply->str, "SEQBEHIND", 9) == 0) {
+		chat_redis_seq_behind(r, 0);
+		chat_redis_req_fail(req, CHAT_NOT_STORED, "the store's "
+		    "sequence went back");
+		return;
+	}
+	chat_redis_log_error(r, "append refused", reply->str);
+	chat_redis_req_fail(req, CHAT_NOT_STORED,
+	    chat_redis_refusal(reply, why, sizeof(why)));
+}
+
 /*
  * The script's answer.  An error means it wrote nothing: every check
  * comes before the first write, and Redis refuses a script's first write
@@ -222,12 +324,15 @@ static void
 chat_redis_append_reply(struct chat_redis *r, struct chat_redis_req *req,
     const redisReply *reply)
 {
-	char why[64];
+	uint64_t seq;
+	int retry;
 
 	if (reply->type == REDIS_REPLY_ERROR &&
-	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0 && !req->resent) {
 		/* Redis restarted or SCRIPT FLUSH: this one ran nothing.
-		 * Send it again with the script, at the end of the line. */
+		 * Send it again with the script (once: EVAL cannot answer
+		 * NOSCRIPT), at the end of the line. */
+		req->resent = 1;
 		chat_redis_req_unlink(req);
 		req->prev = r->tail;
 		req->next = NULL;
@@ -243,21 +348,32 @@ chat_redis_append_reply(struct chat_redis *r, struct chat_redis_req *req,
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
-		chat_redis_log_error(r, "append refused", reply->str);
-		chat_redis_req_fail(req, CHAT_NOT_STORED,
-		    chat_redis_refusal(reply, why, sizeof(why)));
-	} else if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0) {
-		chat_redis_log_error(r, "append", "unexpected reply");
+		chat_redis_append_refused(r, req, reply);
+		return;
+	}
+	if (chat_redis_append_seq(reply, &seq, &retry) == -1) {
+		/* not our script's answer: this connection cannot be trusted */
 		chat_redis_req_fail(req, CHAT_UNKNOWN,
 		    "unexpected reply from the store");
-	} else if (r->conf.wait_replicas > 0) {
-		req->stored = 1;
-		req->seq = (uint64_t)reply->integer;
-	} else {
-		r->last_err[0] = '\0';
-		chat_redis_req_done(req, CHAT_STORED,
-		    (uint64_t)reply->integer, NULL, 0, NULL);
+		chat_redis_drop(r, "unexpected reply to the append script");
+		return;
 	}
+	if (!retry && seq <= r->conn_seq) {
+		/* the script's own check let it through: another writer set
+		 * the sequence back meanwhile; it is in the stream */
+		chat_redis_seq_behind(r, seq);
+		chat_redis_req_fail(req, CHAT_UNKNOWN, "the store's sequence "
+		    "went back");
+		return;
+	}
+	if (!retry)
+		r->conn_seq = seq;
+	chat_redis_append_works(r);
+	if (r->conf.wait_replicas > 0) {
+		req->stored = 1;
+		req->seq = seq;
+	} else
+		chat_redis_req_done(req, CHAT_STORED, seq, NULL, 0, NULL);
 }
 
 /* Every append stored before this WAIT ran is acked or fails with it. */
@@ -312,6 +428,75 @@ chat_redis_history_reply(struct chat_redis *r, struct chat_redis_req *req,
 	chat_redis_req_done(req, CHAT_STORED, 0, r->histbuf, n, NULL);
 }
 
+/* ---- moving a room to its hash-tagged keys --------------------------- */
+
+/*
+ * KEYS[1], KEYS[2] the stream and counter under their old names ("<key>",
+ * "<key>:seq"), KEYS[3], KEYS[4] the new ones.  Renamed only when the old
+ * stream exists and neither new key does; atomic, so every worker of every
+ * host may run it at each connection, and the first one moves the room.
+ */
+static const char chat_redis_migrate_script[] =
+    "if redis.call('EXISTS', KEYS[3]) == 1 or "
+    "redis.call('EXISTS', KEYS[4]) == 1 or "
+    "redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('RENAME', KEYS[1], KEYS[3])\n"
+    "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+    "  redis.call('RENAME', KEYS[2], KEYS[4])\n"
+    "end\n"
+    "return 1\n";
+
+static void
+chat_redis_migrate_reply(struct chat_redis *r, struct chat_redis_req *req,
+    const redisReply *reply)
+{
+	chat_redis_req_done(req, CHAT_STORED, 0, NULL, 0, NULL);
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1)
+		log_notice("chat %s: redis %s: the room moved from the keys "
+		    "%s and %s:seq to %s and %s", r->service, r->conf.label,
+		    r->conf.key, r->conf.key, r->streamkey, r->seqkey);
+	else if (reply->type == REDIS_REPLY_ERROR) {
+		char safe[160];
+
+		log_warnx("chat %s: redis %s: moving the room to %s failed "
+		    "(udpd.conf(5) says how to do it by hand): %s", r->service,
+		    r->conf.label, r->streamkey, log_escape(reply->str,
+		    reply->len, safe, sizeof(safe)));
+	}
+}
+
+static int
+chat_redis_migrate(struct chat_redis *r)
+{
+	struct chat_redis_req *req;
+	char *old = NULL;
+	const char *argv[7];
+	size_t lens[7];
+	int rc = -1;
+
+	if (asprintf(&old, "%s:seq", r->conf.key) == -1)
+		return -1;
+	argv[0] = "EVAL";
+	argv[1] = chat_redis_migrate_script;
+	argv[2] = "4";
+	argv[3] = r->conf.key;
+	argv[4] = old;
+	argv[5] = r->streamkey;
+	argv[6] = r->seqkey;
+	for (int i = 0; i < 7; i++)
+		lens[i] = strlen(argv[i]);
+	if ((req = chat_redis_req_new(r, REQ_SETUP, chat_redis_migrate_reply,
+	    0)) != NULL) {
+		rc = chat_redis_send(r, req, 7, argv, lens);
+		if (rc == -1)
+			chat_redis_req_fail(req, CHAT_NOT_STORED, NULL);
+	}
+	free(old);
+	return rc;
+}
+
 /* ---- the API -------------------------------------------------------- */
 
 struct chat_redis *
@@ -323,10 +508,16 @@ chat_redis_new(struct event_base *base, const struct chat_redis_conf *conf,
 
 	if (r == NULL)
 		return NULL;
-	if (asprintf(&r->seqkey, "%s:seq", conf->key) == -1) {
+	if (asprintf(&r->streamkey, "{%s}", conf->key) == -1)
+		r->streamkey = NULL;
+	if (asprintf(&r->seqkey, "{%s}:seq", conf->key) == -1)
 		r->seqkey = NULL;
+	if (asprintf(&r->retryprefix, "{%s}:r:", conf->key) == -1)
+		r->retryprefix = NULL;
+	if (r->streamkey == NULL || r->seqkey == NULL ||
+	    r->retryprefix == NULL)
 		goto fail;
-	}
+	r->on_handshake = chat_redis_migrate;
 	if ((r->histbuf = malloc(UDPD_MAX_DATAGRAM)) == NULL ||
 	    (r->flush_ev = event_new(base, -1, 0, chat_redis_on_flush, r)) ==
 	    NULL)
@@ -359,6 +550,8 @@ chat_redis_append(struct chat_redis *r, const char *suffix, size_t len,
     chat_redis_append_cb done, void *arg, const char **why)
 {
 	struct chat_redis_req *req;
+	const char *id;
+	size_t plen, idlen;
 
 	if (len > 0 && suffix[len - 1] == '\n')
 		len--;
@@ -368,12 +561,20 @@ chat_redis_append(struct chat_redis *r, const char *suffix, size_t len,
 	}
 	if (!chat_redis_accepting(r, why))
 		return -1;
+	/* the retry key: "{key}:r:" and the suffix after its timestamp */
+	id = memchr(suffix, ' ', len);
+	id = id != NULL ? id + 1 : suffix;
+	idlen = len - (size_t)(id - suffix);
+	plen = strlen(r->retryprefix);
 	if ((req = chat_redis_req_new(r, REQ_APPEND,
-	    chat_redis_append_reply, len)) == NULL) {
+	    chat_redis_append_reply, len + plen + idlen)) == NULL) {
 		*why = "out of memory";
 		return -1;
 	}
 	memcpy(req->suffix, suffix, len);
+	memcpy(req->suffix + len, r->retryprefix, plen);
+	memcpy(req->suffix + len + plen, id, idlen);
+	req->keylen = plen + idlen;
 	req->len = len;
 	req->append_cb = done;
 	req->arg = arg;
@@ -392,7 +593,7 @@ chat_redis_history(struct chat_redis *r, size_t count, size_t max_reply,
 {
 	struct chat_redis_req *req;
 	char n[24];
-	const char *argv[6] = { "XREVRANGE", r->conf.key, "+", "-", "COUNT",
+	const char *argv[6] = { "XREVRANGE", r->streamkey, "+", "-", "COUNT",
 	    n };
 	size_t lens[6];
 
@@ -440,8 +641,10 @@ chat_redis_free(struct chat_redis *r)
 	if (r->flush_ev != NULL)
 		event_free(r->flush_ev);
 	r->flush_ev = NULL;
+	free(r->streamkey);
 	free(r->seqkey);
-	r->seqkey = NULL;
+	free(r->retryprefix);
+	r->streamkey = r->seqkey = r->retryprefix = NULL;
 	free(r->histbuf);
 	r->histbuf = NULL;
 	chat_redis_conn_free(r);

@@ -176,6 +176,10 @@ chat_redis_key_ok(const char *key, const char **why)
 		if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f) {
 			*why = "must not hold control characters";
 			return -1;
+		} else if (key[i] == '{' || key[i] == '}') {
+			/* udpd puts the key in braces: one hash tag */
+			*why = "must not hold \"{\" or \"}\"";
+			return -1;
 		}
 	return 0;
 }
@@ -221,6 +225,7 @@ chat_redis_conf_parse(const config_setting_t *service,
     struct chat_redis_conf *c, struct conf_err *err)
 {
 	long long wait = 0, timeout = CHAT_REDIS_TIMEOUT_DEFAULT;
+	long long window = CHAT_RETRY_WINDOW_MS;
 
 	memset(c, 0, sizeof(*c));
 	if (chat_redis_conf_strings(service, service_name, config_dir, c,
@@ -228,12 +233,15 @@ chat_redis_conf_parse(const config_setting_t *service,
 	    conf_get_int(service, "wait_replicas", 0, CHAT_REDIS_WAIT_MAX,
 	    &wait, err) < 0 ||
 	    conf_get_int(service, "timeout_ms", CHAT_REDIS_TIMEOUT_MIN,
-	    CHAT_REDIS_TIMEOUT_MAX, &timeout, err) < 0) {
+	    CHAT_REDIS_TIMEOUT_MAX, &timeout, err) < 0 ||
+	    conf_get_int(service, "retry_window_ms", 0,
+	    CHAT_RETRY_WINDOW_MAX_MS, &window, err) < 0) {
 		chat_redis_conf_free(c);
 		return -1;
 	}
 	c->wait_replicas = (int)wait;
 	c->timeout_ms = (int)timeout;
+	c->retry_window_ms = (int)window;
 	return 0;
 }
 
@@ -403,6 +411,7 @@ chat_redis_conf_equal(const struct chat_redis_conf *a,
 	    chat_redis_str_eq(a->user, b->user) &&
 	    chat_redis_str_eq(a->password, b->password) &&
 	    a->wait_replicas == b->wait_replicas &&
+	    a->retry_window_ms == b->retry_window_ms &&
 	    a->timeout_ms == b->timeout_ms;
 }
 

@@ -27,11 +27,13 @@ struct chat_redis_conf {
 	char	*host;		/* numeric IPv4 or IPv6, NULL for unix */
 	int	 port;
 	char	*unix_path;	/* NULL for TCP */
-	char	*key;		/* the stream; its counter is "<key>:seq" */
+	char	*key;		/* the room: the stream "{<key>}", its counter
+				 * "{<key>}:seq", retry keys "{<key>}:r:..." */
 	char	*password_file;	/* NULL: no AUTH */
 	char	*user;		/* from password_file (NULL: no user) */
 	char	*password;	/* from password_file (NULL: no AUTH) */
 	int	 wait_replicas;
+	int	 retry_window_ms;	/* chat_store.h; 0: off */
 	int	 timeout_ms;
 	char	 label[160];	/* the address as written, for logs */
 };

@@ -327,6 +327,10 @@ chat_redis_handshake(struct chat_redis *r)
 		    chat_redis_send(r, req, n, argv, lens) == -1)
 			goto fail;
 	}
+	if (r->on_handshake != NULL && r->on_handshake(r) == -1) {
+		req = NULL;
+		goto fail;
+	}
 	argv[0] = "SCRIPT";
 	argv[1] = "LOAD";
 	argv[2] = r->script;

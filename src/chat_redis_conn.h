@@ -29,10 +29,12 @@ struct chat_redis_health {
 	uint64_t	 since;		/* ms, when it was */
 	uint64_t	 refused;	/* requests refused since */
 	uint64_t	 last_seq;	/* highest acked (atomic, no lock) */
+	uint64_t	 seq_behind;	/* appends refused: seq went back */
+	int		 behind;	/* that was logged (atomic) */
 };
 
 enum chat_redis_kind { REQ_APPEND, REQ_HISTORY, REQ_WAIT, REQ_AUTH,
-	REQ_SCRIPT };
+	REQ_SCRIPT, REQ_SETUP };
 
 struct chat_redis;
 struct chat_redis_req;
@@ -48,6 +50,7 @@ struct chat_redis_req {
 	chat_redis_reply_fn	 on_reply;
 	unsigned		 conn_id;	/* the connection it was sent on */
 	int			 stored;	/* append: has its seq, awaits WAIT */
+	int			 resent;	/* append: sent again after NOSCRIPT */
 	uint64_t		 seq;
 	uint64_t		 deadline;	/* ms, monotonic */
 	chat_redis_append_cb	 append_cb;
@@ -56,7 +59,9 @@ struct chat_redis_req {
 	size_t			 count;		/* history */
 	size_t			 max_reply;
 	size_t			 len;		/* append: of suffix */
-	char			 suffix[];	/* kept to send it again */
+	size_t			 keylen;	/* append: of the retry key */
+	char			 suffix[];	/* kept to send it again, then
+						 * the retry key */
 };
 
 enum chat_redis_state { CONN_WAITING, CONN_CONNECTING, CONN_UP };
@@ -66,7 +71,13 @@ struct chat_redis {
 	struct chat_redis_conf	 conf;
 	char			*service;
 	const char		*script;	/* loaded at each handshake */
-	char			*seqkey;	/* "<key>:seq" */
+	/* The room's commands sent after AUTH, before SCRIPT LOAD, at each
+	 * handshake; -1 when one cannot be sent. */
+	int			(*on_handshake)(struct chat_redis *r);
+	char			*streamkey;	/* "{<key>}" */
+	char			*seqkey;	/* "{<key>}:seq" */
+	char			*retryprefix;	/* "{<key>}:r:" */
+	uint64_t		 conn_seq;	/* highest new seq on this one */
 	struct chat_redis_health *health;
 	int			 own_health;
 	int			 down;		/* counted in health->down */

@@ -26,6 +26,8 @@
 #ifdef HAVE_HIREDIS
 #include <event2/event.h>
 
+#include "chat_redis_conn.h"
+
 #define MAXN	1024
 
 static char top[64];			/* every server's directory is in it */
@@ -288,19 +290,19 @@ START_TEST(append_writes_the_stream)
 		ck_assert_str_eq(got.err[i], "");
 		ck_assert_int_eq(got.seq[i], i + 1);
 	}
-	cli("main", out, "--no-raw XRANGE t:append - +");
+	cli("main", out, "--no-raw XRANGE {t:append} - +");
 	ck_assert_msg(strstr(out, "\"seq\"\n") != NULL, "%s", out);
 	/* the line without its newline */
 	ck_assert_msg(strstr(out, "\"3 2026-11-22T00:00:02.000Z "
 	    "127.0.0.1:5000 bye\"") != NULL, "%s", out);
-	cli("main", out, "XRANGE t:append - +");
+	cli("main", out, "XRANGE {t:append} - +");
 	ck_assert_msg(strstr(out, "\nseq\n1\nline\n1 2026-11-22T00:00:01.234Z "
 	    "127.0.0.1:5000 hello\n") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "\nseq\n2\nline\n2 2026-11-22T00:00:01.234Z "
 	    "[::1]:6000 caf\xc3\xa9 \\x01\n") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "\nseq\n3\nline\n3 2026-11-22T00:00:02.000Z "
 	    "127.0.0.1:5000 bye") != NULL, "%s", out);
-	cli("main", out, "GET t:append:seq");
+	cli("main", out, "GET {t:append}:seq");
 	ck_assert_str_eq(out, "3");
 	chat_redis_free(r);
 	chat_redis_conf_free(&c);
@@ -465,20 +467,20 @@ START_TEST(counter_lost_or_wrong)
 	conf_for(&c, "main", "t:lost");
 	r = connect_ready(&c);
 	post_wait(r, 3);
-	cli("main", NULL, "DEL t:lost:seq");
+	cli("main", NULL, "DEL {t:lost}:seq");
 	post_wait(r, 1);
 	ck_assert_int_eq(got.seq[3], 4);
 	chat_redis_free(r);
 	chat_redis_conf_free(&c);
 
-	cli("main", NULL, "SET t:string notastream");
+	cli("main", NULL, "SET {t:string} notastream");
 	conf_for(&c, "main", "t:string");
 	r = connect_ready(&c);
 	post_wait(r, 1);
 	ck_assert_int_eq(got.seq[4], 0);
 	ck_assert_int_eq(got.outcome[4], CHAT_NOT_STORED);
 	ck_assert_str_eq(got.err[4], "refused by the store: WRONGTYPE");
-	cli("main", out, "EXISTS t:string:seq");
+	cli("main", out, "EXISTS {t:string}:seq");
 	ck_assert_str_eq(out, "0");
 	chat_redis_free(r);
 	chat_redis_conf_free(&c);
@@ -507,7 +509,7 @@ START_TEST(restart)
 	post_wait(r, 1);
 	ck_assert_str_eq(got.err[2], "");
 	ck_assert_int_eq(got.seq[2], 3);
-	cli("restart", out, "XLEN t:restart");
+	cli("restart", out, "XLEN {t:restart}");
 	ck_assert_str_eq(out, "3");
 	chat_redis_free(r);
 	chat_redis_conf_free(&c);
@@ -537,7 +539,7 @@ START_TEST(deadline)
 	ck_assert_str_eq(got.err[2], "");
 	ck_assert_int_ge(got.seq[2], 2);
 	/* whatever became of the unanswered one, the stream has no gap */
-	cli("main", out, "XLEN t:deadline");
+	cli("main", out, "XLEN {t:deadline}");
 	ck_assert_int_eq(atoi(out), (int)got.seq[2]);
 	chat_redis_free(r);
 	chat_redis_conf_free(&c);
@@ -560,7 +562,7 @@ START_TEST(auth)
 	chat_redis_free(r);
 
 	cli("auth", NULL, "-a sekret --no-auth-warning ACL SETUSER alice on "
-	    "'>pw2' '~t:*' +@all");
+	    "'>pw2' '~{t:*' '~t:*' +@all");
 	c.user = strdup("alice");
 	free(c.password);
 	c.password = strdup("pw2");
@@ -633,7 +635,7 @@ START_TEST(wait_replicas)
 		ck_assert_msg(got.err[i][0] == '\0', "%d: %s", i, got.err[i]);
 		ck_assert_int_eq(got.seq[i], i + 1);
 	}
-	cli("replica", out, "XLEN t:wait");
+	cli("replica", out, "XLEN {t:wait}");
 	ck_assert_str_eq(out, "21");
 	chat_redis_free(r);
 	chat_redis_conf_free(&c);
@@ -687,6 +689,164 @@ START_TEST(no_server)
 }
 END_TEST
 
+/* Posts suffix and waits for its answer; the index of the answer. */
+static int
+post_one(struct chat_redis *r, const char *suffix)
+{
+	int i = got.n;
+
+	post(r, suffix, i);
+	want = i + 1;
+	ck_assert_msg(run_until(have_all, 5000), "no answer");
+	return i;
+}
+
+/*
+ * The retry window: the same text from the same source within it is the
+ * same message (the first's seq, written once); another source, another
+ * text, or the window off: a new message.
+ */
+START_TEST(retry_window)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	char out[8192];
+	int i;
+
+	conf_for(&c, "main", "t:retry");
+	c.retry_window_ms = 10000;
+	r = connect_ready(&c);
+	i = post_one(r, "2026-11-22T00:00:01.000Z 127.0.0.1:5000 hello");
+	ck_assert_int_eq(got.seq[i], 1);
+	/* a retry: another timestamp, same source and text */
+	i = post_one(r, "2026-11-22T00:00:02.000Z 127.0.0.1:5000 hello");
+	ck_assert_int_eq(got.outcome[i], CHAT_STORED);
+	ck_assert_int_eq(got.seq[i], 1);
+	i = post_one(r, "2026-11-22T00:00:02.000Z 127.0.0.1:5001 hello");
+	ck_assert_int_eq(got.seq[i], 2);
+	i = post_one(r, "2026-11-22T00:00:02.000Z 127.0.0.1:5000 hello!");
+	ck_assert_int_eq(got.seq[i], 3);
+	i = post_one(r, "2026-11-22T00:00:02.000Z [::1]:5000 hello");
+	ck_assert_int_eq(got.seq[i], 4);
+	cli("main", out, "XLEN {t:retry}");
+	ck_assert_str_eq(out, "4");
+	/* the key: under the room's hash tag, expiring with the window */
+	cli("main", out, "PTTL \"{t:retry}:r:127.0.0.1:5000 hello\"");
+	ck_assert_msg(atoi(out) > 0 && atoi(out) <= 10000, "%s", out);
+	/* expired: a new message */
+	cli("main", NULL, "DEL \"{t:retry}:r:127.0.0.1:5000 hello\"");
+	i = post_one(r, "2026-11-22T00:00:03.000Z 127.0.0.1:5000 hello");
+	ck_assert_int_eq(got.seq[i], 5);
+	chat_redis_free(r);
+
+	/* window 0: every post is new, no retry key is written */
+	c.retry_window_ms = 0;
+	r = connect_ready(&c);
+	i = post_one(r, "2026-11-22T00:00:04.000Z 127.0.0.1:6000 same");
+	ck_assert_int_eq(got.seq[i], 6);
+	i = post_one(r, "2026-11-22T00:00:04.000Z 127.0.0.1:6000 same");
+	ck_assert_int_eq(got.seq[i], 7);
+	cli("main", out, "EXISTS \"{t:retry}:r:127.0.0.1:6000 same\"");
+	ck_assert_str_eq(out, "0");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/*
+ * A retry after "outcome unknown" on another connection (another host):
+ * it learns the first's seq; a first that was never stored is stored now.
+ */
+START_TEST(retry_across_connections)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *a, *b;
+	int i;
+
+	conf_for(&c, "main", "t:retry2");
+	c.retry_window_ms = 10000;
+	a = connect_ready(&c);
+	b = connect_ready(&c);
+	i = post_one(a, "2026-11-22T00:00:01.000Z 10.0.0.1:7 m");
+	ck_assert_int_eq(got.seq[i], 1);
+	i = post_one(b, "2026-11-22T00:00:01.500Z 10.0.0.1:7 m");
+	ck_assert_int_eq(got.seq[i], 1);
+	i = post_one(b, "2026-11-22T00:00:01.500Z 10.0.0.1:7 never-sent");
+	ck_assert_int_eq(got.seq[i], 2);
+	chat_redis_free(a);
+	chat_redis_free(b);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/*
+ * The sequence never goes back: the larger of the counter and the
+ * stream's last seq; a seq at or below one udpd acknowledged is refused
+ * before anything is written.
+ */
+START_TEST(sequence_never_goes_back)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	char out[8192];
+	int i;
+
+	conf_for(&c, "main", "t:back");
+	r = connect_ready(&c);
+	post_wait(r, 3);
+	cli("main", NULL, "SET {t:back}:seq 1");		/* set back */
+	i = post_one(r, "t 1.2.3.4:5 after-set");
+	ck_assert_int_eq(got.seq[i], 4);
+	cli("main", NULL, "DEL {t:back} {t:back}:seq");	/* flushed */
+	i = post_one(r, "t 1.2.3.4:5 after-del");
+	ck_assert_int_eq(got.outcome[i], CHAT_NOT_STORED);
+	ck_assert_str_eq(got.err[i], "the store's sequence went back");
+	i = post_one(r, "t 1.2.3.4:5 again");
+	ck_assert_int_eq(got.outcome[i], CHAT_NOT_STORED);
+	cli("main", out, "EXISTS {t:back}");
+	ck_assert_str_eq(out, "0");			/* nothing written */
+	ck_assert_int_eq(r->health->seq_behind, 2);
+	/* the operator sets the counter above what was acknowledged */
+	cli("main", NULL, "SET {t:back}:seq 100");
+	i = post_one(r, "t 1.2.3.4:5 resumed");
+	ck_assert_int_eq(got.seq[i], 101);
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* A room under the old key names moves to the hash-tagged ones, once. */
+START_TEST(old_keys_migrate)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	char out[8192];
+	int i;
+
+	cli("main", NULL, "XADD t:old '*' seq 1 line \"1 old line\"");
+	cli("main", NULL, "XADD t:old '*' seq 2 line \"2 old line\"");
+	cli("main", NULL, "SET t:old:seq 2");
+	conf_for(&c, "main", "t:old");
+	r = connect_ready(&c);
+	i = post_one(r, "t 1.2.3.4:5 new");
+	ck_assert_int_eq(got.seq[i], 3);
+	cli("main", out, "EXISTS t:old t:old:seq");
+	ck_assert_str_eq(out, "0");
+	cli("main", out, "XLEN {t:old}");
+	ck_assert_str_eq(out, "3");
+	chat_redis_free(r);
+	/* the old names again (an old udpd still running): left alone */
+	cli("main", NULL, "XADD t:old '*' seq 1 line \"1 stray\"");
+	r = connect_ready(&c);
+	i = post_one(r, "t 1.2.3.4:5 newer");
+	ck_assert_int_eq(got.seq[i], 4);
+	cli("main", out, "XLEN t:old");
+	ck_assert_str_eq(out, "1");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -716,6 +876,10 @@ main(void)
 	tcase_add_test(tc, wait_replicas);
 	tcase_add_test(tc, free_fails_inflight);
 	tcase_add_test(tc, no_server);
+	tcase_add_test(tc, retry_window);
+	tcase_add_test(tc, retry_across_connections);
+	tcase_add_test(tc, sequence_never_goes_back);
+	tcase_add_test(tc, old_keys_migrate);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

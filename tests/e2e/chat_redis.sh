@@ -78,7 +78,7 @@ for line in sys.stdin.buffer:
 # gapless: the stream's seq fields are 1..XLEN, each line starting with
 # its seq.
 gapless() {
-	rcli XRANGE room - + | python3 -c '
+	rcli XRANGE {room} - + | python3 -c '
 import sys
 v = sys.stdin.read().split("\n")
 seqs = []
@@ -141,7 +141,7 @@ print(n)
 PY
 n=$(cat "$TMP/sent")
 cut -d' ' -f3- "$TMP/a.conf.log" >"$TMP/file_lines"
-rcli XREVRANGE room + - COUNT "$n" | awk 'NR % 5 == 0' | tac |
+rcli XREVRANGE {room} + - COUNT "$n" | awk 'NR % 5 == 0' | tac |
 	cut -d' ' -f3- >"$TMP/redis_lines"
 [ "$(wc -l <"$TMP/file_lines")" = "$n" ] || fail "file store: $(wc -l <"$TMP/file_lines") lines, not $n"
 grep -q '^\[::1\]:' "$TMP/file_lines" || fail "no IPv6 peer in the file"
@@ -159,7 +159,7 @@ expect_eq "a reload keeps the Redis connections" "$before" "$(ids)"
 # Redis killed: errors at once; restarted: acks again, the sequence goes on,
 # and every entry acknowledged before is still there (AOF, appendfsync
 # always).
-rcli XRANGE room - + >"$TMP/before_kill"
+rcli XRANGE {room} - + >"$TMP/before_kill"
 redis_stop "$RD" KILL
 expect_eq "Redis down: not stored" \
 	"error: not stored: no connection to the store" \
@@ -170,7 +170,7 @@ wait_until 10 back || fail "no ack after Redis came back"
 n=$(gapless)
 expect_eq "acks again after a restart, no gap" "ok $((n + 1))" \
 	"$(echo "$A again" | talk)"
-rcli XRANGE room - + | head -c "$(wc -c <"$TMP/before_kill")" |
+rcli XRANGE {room} - + | head -c "$(wc -c <"$TMP/before_kill")" |
 	cmp -s - "$TMP/before_kill" || fail "entries lost by the Redis restart"
 ok "nothing acknowledged was lost by kill -9 of Redis"
 grep -q "store unavailable: " "$TMP/udpd.err" &&
@@ -202,15 +202,15 @@ while time.time() < deadline:
 PY
 sender=$!
 # Mid-stream: once the storm has added 500 entries.
-base=$(rcli XLEN room)
-storming() { [ "$(rcli XLEN room)" -ge $((base + 500)) ]; }
+base=$(rcli XLEN {room})
+storming() { [ "$(rcli XLEN {room})" -ge $((base + 500)) ]; }
 wait_until 20 storming || fail "the storm did not start"
 kill -9 "$B_PID"
 wait "$B_PID" 2>/dev/null
 B_PID=
 wait "$sender"
 [ -s "$TMP/acks" ] || fail "no ack before the kill"
-rcli XRANGE room - + | awk 'NR % 5 == 0' >"$TMP/stream"
+rcli XRANGE {room} - + | awk 'NR % 5 == 0' >"$TMP/stream"
 python3 - "$TMP/acks" "$TMP/stream" <<'PY' || fail "acknowledged messages missing"
 import sys
 seqs_of = {}
@@ -273,7 +273,7 @@ expect_eq "stopped with 50 messages waiting: 50 errors, exit 0" \
 RA=$TMP/redis-auth
 redis_start "$RA" --requirepass s3cret || fail "redis-server with a password"
 redis_cli "$RA" -a s3cret --no-auth-warning ACL SETUSER alice on '>pw2' \
-	'~room*' +@all >/dev/null
+	'~{room}*' +@all >/dev/null
 for cred in "s3cret" "alice pw2"; do
 	printf '%s\n' "$cred" >"$TMP/redis.pass"
 	chmod 600 "$TMP/redis.pass"
@@ -317,7 +317,7 @@ wait_until 10 replicating || fail "no ack with a replica"
 for i in $(seq 1 5); do echo "$P rep-$i"; done | talk >"$TMP/replies"
 grep -c '^ok ' "$TMP/replies" | grep -qx 5 || fail "$(cat "$TMP/replies")"
 for i in $(seq 1 5); do
-	redis_cli "$RR" XRANGE room - + | grep -q " rep-$i\$" ||
+	redis_cli "$RR" XRANGE {room} - + | grep -q " rep-$i\$" ||
 		fail "rep-$i acked but not on the replica"
 done
 ok "wait_replicas = 1: every acked message is on the replica"
