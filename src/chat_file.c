@@ -33,6 +33,7 @@
 #include "chat_line.h"
 #include "chat_recover.h"
 #include "chat_store.h"
+#include "chat_window.h"
 #include "log.h"
 
 /*
@@ -63,6 +64,8 @@ struct chat_file {
 	ino_t		 ino;
 	uint64_t	 seq;		/* the last seq written */
 	off_t		 repair_to;	/* -1, or where to cut a torn write */
+	uint32_t	 gen;		/* fd's number: one more per reopen */
+	struct chat_window *window;	/* stored lately, for retries */
 	uint64_t	 refused;	/* messages refused since a success */
 	char		 fail_why[64];	/* the reason last logged */
 };
@@ -72,6 +75,7 @@ struct file_store {
 	struct chat_store	 base;
 	struct chat_file	*f;
 	int			 fsync;
+	unsigned		 retry_ms;	/* 0: every post is new */
 };
 
 struct chat_file_sys chat_file_sys = { writev, write, pwrite, fdatasync };
@@ -333,6 +337,7 @@ file_free(struct chat_file *f)
 		close(f->seq_fd);
 	pthread_mutex_destroy(&f->sync);
 	pthread_mutex_destroy(&f->append);
+	chat_window_free(f->window);
 	free(f->path);
 	free(f->service);
 	free(f);
@@ -370,9 +375,29 @@ file_recover(struct chat_file *f, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The retry window from the log's last lines, so a retry after a restart
+ * (kill -9 included) gets the seq its first try was given.  A log that
+ * cannot be read for it only costs that: a warning.
+ */
+static void
+file_rebuild_window(struct chat_file *f, unsigned retry_ms)
+{
+	struct timespec now;
+
+	if (!f->regular || retry_ms == 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (chat_recover_window(f->fd, f->window, (int64_t)now.tv_sec * 1000 +
+	    now.tv_nsec / 1000000, retry_ms, f->gen) == -1)
+		log_warn("chat %s: %s: cannot read the last lines for the "
+		    "retry window", f->service, f->path);
+}
+
 /* Opens and recovers a log; NULL with err naming it. */
 static struct chat_file *
-file_open(const char *path, const char *service, char *err, size_t errlen)
+file_open(const char *path, const char *service, unsigned retry_ms,
+    char *err, size_t errlen)
 {
 	struct chat_file *f = calloc(1, sizeof(*f));
 	struct stat st;
@@ -388,7 +413,8 @@ file_open(const char *path, const char *service, char *err, size_t errlen)
 	pthread_mutex_init(&f->sync, NULL);
 	pthread_mutex_init(&f->append, NULL);
 	if ((f->path = strdup(path)) == NULL ||
-	    (f->service = strdup(service)) == NULL) {
+	    (f->service = strdup(service)) == NULL ||
+	    (f->window = chat_window_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -401,6 +427,7 @@ file_open(const char *path, const char *service, char *err, size_t errlen)
 	f->ino = st.st_ino;
 	if (file_recover(f, err, errlen) == -1)
 		goto fail;
+	file_rebuild_window(f, retry_ms);
 	f->synced = f->seq;
 	f->refs = 1;
 	return f;
@@ -482,6 +509,7 @@ file_start(const void *options, const struct module_ctx *ctx,
 	}
 	s->base.ops = &chat_file_store;
 	s->fsync = o->fsync;
+	s->retry_ms = o->retry_ms;
 	if (prev != NULL && prev->base.ops == &chat_file_store &&
 	    file_is(prev->f, o->path)) {
 		s->f = prev->f;
@@ -489,7 +517,7 @@ file_start(const void *options, const struct module_ctx *ctx,
 		return &s->base;
 	}
 	s->f = file_open(o->path, ctx != NULL && ctx->service != NULL ?
-	    ctx->service : "chat", err, errlen);
+	    ctx->service : "chat", o->retry_ms, err, errlen);
 	if (s->f == NULL) {
 		free(s);
 		return NULL;
@@ -550,30 +578,35 @@ file_write_rest(int fd, const struct iovec iov[2], size_t done)
  * that fails, the cut is retried before the next write, which is refused
  * until it works, and the reason given is the one write(2) reports for
  * the rest of the line.  A removed log (no links left) is refused: what went
- * there would be lost.  Appends locked; NULL, or why nothing was stored.
+ * there would be lost.  Every failure leaves the line out of the room:
+ * the log never holds it whole (a part that could not be cut back has no
+ * "\n", and is cut before the next line or set aside at the next start).
+ * Appends locked; NULL with *at where the line starts (-1: not a regular
+ * file), or why nothing was stored ("write failed: ..." for a failed
+ * write(2)) in buf.
  */
 static const char *
-file_write_line(struct chat_file *f, const char *suffix, size_t len)
+file_write_line(struct chat_file *f, const char *suffix, size_t len,
+    off_t *at, char *buf, size_t cap)
 {
 	char head[CHAT_SEQ_DIGITS + 2];
 	struct iovec iov[2];
 	struct stat st;
-	off_t before = -1;
-	const char *why;
 	ssize_t w;
 	size_t n;
 
+	*at = -1;
 	if (f->repair_to >= 0) {
 		if (ftruncate(f->fd, f->repair_to) == -1)
-			return strerror(errno);
+			goto failed;
 		f->repair_to = -1;
 	}
 	if (f->regular) {
 		if (fstat(f->fd, &st) == -1)
-			return strerror(errno);
+			goto failed;
 		if (st.st_nlink == 0)
 			return "log file was removed";
-		before = st.st_size;
+		*at = st.st_size;
 	}
 	iov[0].iov_base = head;
 	iov[0].iov_len = (size_t)snprintf(head, sizeof(head), "%" PRIu64 " ",
@@ -585,16 +618,19 @@ file_write_line(struct chat_file *f, const char *suffix, size_t len)
 		w = chat_file_sys.writev(f->fd, iov, 2);
 	while (w == -1 && errno == EINTR);
 	if (w == -1)
-		return strerror(errno);
+		goto failed;
 	if ((size_t)w == n || file_write_rest(f->fd, iov, (size_t)w) == 0)
 		return NULL;
-	why = strerror(errno);
-	if (before >= 0 && ftruncate(f->fd, before) == -1) {
+	snprintf(buf, cap, "write failed: %s", strerror(errno));
+	if (*at >= 0 && ftruncate(f->fd, *at) == -1) {
 		log_warn("chat %s: %s: cannot cut a partial line back",
 		    f->service, f->path);
-		f->repair_to = before;
+		f->repair_to = *at;
 	}
-	return why;
+	return buf;
+failed:
+	snprintf(buf, cap, "write failed: %s", strerror(errno));
+	return buf;
 }
 
 /*
@@ -624,28 +660,104 @@ file_succeeded(struct chat_file *f)
 	f->fail_why[0] = '\0';
 }
 
+/*
+ * Is e (same hash) the line of this retry key?  Read back from the log
+ * when it is still the file e was written to (a hash is not proof);
+ * after a rotation the hash alone says so.  Appends locked.
+ */
+static int
+file_window_same(const struct chat_file *f, const struct chat_window_entry *e,
+    const char *key, size_t keylen)
+{
+	char buf[512];
+	off_t at;
+	size_t n;
+
+	if (!f->regular || e->gen != f->gen)
+		return 1;
+	if (e->len < keylen + 2)
+		return 0;
+	at = e->off + (off_t)(e->len - keylen - 2);
+	for (size_t done = 0; done < keylen + 2; done += n) {
+		n = keylen + 2 - done < sizeof(buf) ? keylen + 2 - done :
+		    sizeof(buf);
+		if (chat_recover_pread(f->fd, buf, n, at + (off_t)done) == -1)
+			return 0;
+		for (size_t i = 0; i < n; i++) {
+			size_t k = done + i;	/* ' ', the key, '\n' */
+			char want = k == 0 ? ' ' : k == keylen + 1 ? '\n' :
+			    key[k - 1];
+
+			if (buf[i] != want)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* A repeat within the window: the first one's seq, or 0.  Appends locked. */
+static uint64_t
+file_window_seq(const struct chat_file *f, const struct chat_append *a,
+    uint64_t hash, int64_t ms, unsigned retry_ms)
+{
+	const struct chat_window_entry *e;
+
+	e = chat_window_find(f->window, hash, ms, retry_ms);
+	if (e == NULL || !file_window_same(f, e, a->retry_key,
+	    a->retry_keylen))
+		return 0;
+	return e->seq;
+}
+
+/*
+ * The line, or with a retry window the first one's seq for a repeat (the
+ * batch's flush then confirms it as it did the first: fdatasync).  The
+ * key is hashed before the lock is taken.
+ */
 static enum chat_store_status
 file_append(struct chat_store *store, struct chat_append *a)
 {
-	struct chat_file *f = ((struct file_store *)store)->f;
+	struct file_store *s = (struct file_store *)store;
+	struct chat_file *f = s->f;
+	struct chat_window_entry e = { 0 };
+	int retry = s->retry_ms > 0 && a->retry_key != NULL &&
+	    chat_recover_time(a->suffix, a->len, &e.ms) == 0;
 	const char *why;
+	off_t at;
 
+	if (retry)
+		e.hash = chat_window_hash(a->retry_key, a->retry_keylen);
 	pthread_mutex_lock(&f->append);
-	if (f->seq == UINT64_MAX)
+	if (retry && (a->seq = file_window_seq(f, a, e.hash, e.ms,
+	    s->retry_ms)) != 0)
+		why = NULL;
+	else if (f->seq == UINT64_MAX)
 		why = "sequence exhausted";
-	else if ((why = file_write_line(f, a->suffix, a->len)) == NULL) {
+	else if ((why = file_write_line(f, a->suffix, a->len, &at, a->why,
+	    a->whylen)) == NULL) {
 		/* Atomic: file_last_seq() reads it without the lock. */
 		a->seq = f->seq + 1;
-		a->outcome = CHAT_STORED;
 		__atomic_store_n(&f->seq, a->seq, __ATOMIC_RELAXED);
 		file_succeeded(f);
+		if (retry) {
+			e.seq = a->seq;
+			e.off = at;
+			e.len = (uint32_t)((size_t)snprintf(NULL, 0, "%" PRIu64
+			    " ", a->seq) + a->len);
+			e.gen = f->gen;
+			chat_window_add(f->window, &e);
+		}
+	}
+	if (why == NULL) {
 		pthread_mutex_unlock(&f->append);
+		a->outcome = CHAT_STORED;
 		return CHAT_STORE_OK;
 	}
 	file_failed(f, why);
 	pthread_mutex_unlock(&f->append);
 	a->outcome = CHAT_NOT_STORED;
-	snprintf(a->why, a->whylen, "write failed: %s", why);
+	if (why != a->why)
+		snprintf(a->why, a->whylen, "%s", why);
 	return CHAT_STORE_FAILED;
 }
 
@@ -758,6 +870,7 @@ file_reopen(struct chat_store *store)
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->repair_to = -1;
+	f->gen++;
 	at = f->seq;
 	pthread_mutex_unlock(&f->append);
 	if (at > f->synced) {

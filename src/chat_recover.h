@@ -44,6 +44,28 @@ int	chat_recover_pread(int fd, void *buf, size_t n, off_t at);
 int	chat_recover_lines(int fd, size_t count, unsigned char *buf,
 	    size_t limit, size_t *len);
 
+/* The time a line's suffix starts with, "YYYY-MM-DDTHH:MM:SS.mmmZ ", in
+ * ms since the epoch: 0, or -1 if p[0..n) does not start with one. */
+int	chat_recover_time(const char *p, size_t n, int64_t *ms);
+
+/* The most the rebuild of the retry window reads from a log's end. */
+#define CHAT_RECOVER_WINDOW_BYTES	(8 << 20)
+
+struct chat_window;
+
+/*
+ * Rebuilds the retry window from the last lines of a regular file, so a
+ * retry after a restart is recognised: each whole line "<seq> <time>
+ * <key>\n" from the newest back, CHAT_WINDOW_SIZE lines at most and
+ * CHAT_RECOVER_WINDOW_BYTES, that is at most window_ms older than now_ms
+ * (with 2 s to spare: workers write in arrival order each, not across
+ * them; older lines are skipped, not an end, as a clock stepped back
+ * puts them anywhere).  Lines out of format are skipped.  Each entry is
+ * of file generation gen.  0, or -1 with errno.
+ */
+int	chat_recover_window(int fd, struct chat_window *w, int64_t now_ms,
+	    unsigned window_ms, uint32_t gen);
+
 /*
  * The state file "<log_file>.seq": two slots of CHAT_STATE_SLOT bytes,
  * "<seq, 20 digits> <hash, 8 hex digits>\n", written in place in turn

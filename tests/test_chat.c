@@ -22,6 +22,7 @@
 
 #include "chat_file.h"
 #include "chat_recover.h"
+#include "chat_window.h"
 #include "log.h"
 #include "chat_line.h"
 #include "module.h"
@@ -649,7 +650,7 @@ START_TEST(seq_big_log)
 	st = chat_new("log_file = \"chat.log\";");
 	ck_reply(send_str(st, "next"), UDPD_REPLY, "ok 18446744073709551615\n");
 	ck_reply(send_str(st, "no more"), UDPD_REPLY_ERROR,
-	    "error: not stored: write failed: sequence exhausted\n");
+	    "error: not stored: sequence exhausted\n");
 	module_chat.destroy(st);
 }
 END_TEST
@@ -974,7 +975,7 @@ START_TEST(write_fails_removed)
 	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
 	ck_assert_int_eq(unlink(logpath), 0);
 	ck_reply(send_str(st, "b"), UDPD_REPLY_ERROR,
-	    "error: not stored: write failed: log file was removed\n");
+	    "error: not stored: log file was removed\n");
 	module_chat.reopen(st);			/* recreates it */
 	ck_reply(send_str(st, "c"), UDPD_REPLY, "ok 2\n");
 	ck_file(logpath, "2 " STAMP " " P4 " c\n");
@@ -1056,18 +1057,22 @@ START_TEST(rotation_then_restart)
 }
 END_TEST
 
-/* One read batch of n messages "m", through batch_end like the listener. */
+/* One read batch of n messages "m<k>", each new, through batch_end like
+ * the listener. */
 static void
 batch_of(void *st, int n)
 {
+	static int k;
 	struct udpd_reply reps[8];
 	enum udpd_verdict v[8];
 	unsigned char b[8][64];
+	char m[8][16];
 
 	ck_assert_int_le(n, 8);
 	for (int i = 0; i < n; i++) {
 		struct udpd_request req = {
-			.data = (const unsigned char *)"m", .len = 1,
+			.data = (const unsigned char *)m[i],
+			.len = (size_t)snprintf(m[i], sizeof(m[i]), "m%d", k++),
 			.peer = (const struct sockaddr *)&peer4,
 			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
 		};
@@ -1268,7 +1273,7 @@ START_TEST(state_old_format)
 	put_file(in_dir("chat.log.seq"), "18446744073709551615\n");
 	st = chat_new("log_file = \"chat.log\";");
 	ck_reply(send_str(st, "x"), UDPD_REPLY_ERROR,
-	    "error: not stored: write failed: sequence exhausted\n");
+	    "error: not stored: sequence exhausted\n");
 	module_chat.destroy(st);
 	/* Not a regular file: refused. */
 	ck_assert_int_eq(unlink(in_dir("chat.log.seq")), 0);
@@ -1467,7 +1472,7 @@ START_TEST(fsync_batch_ok)
 
 	for (int i = 0; i < 3; i++) {
 		struct udpd_request req = {
-			.data = (const unsigned char *)"hey", .len = 3,
+			.data = (const unsigned char *)"hey" + i, .len = 3 - i,
 			.peer = (const struct sockaddr *)&peer4,
 			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
 		};
@@ -1654,6 +1659,303 @@ START_TEST(threads_no_gaps)
 }
 END_TEST
 
+/* ---- the retry window ----------------------------------------------- */
+
+/* A post of text from peer, received sec seconds after T_SEC (+ ms). */
+static enum udpd_verdict
+post_at(void *st, const char *text, const void *peer, int sec, int ms)
+{
+	const struct sockaddr *sa = peer;
+	struct udpd_request req = {
+		.data = (const unsigned char *)text, .len = strlen(text),
+		.peer = sa, .peerlen = sa->sa_family == AF_INET6 ?
+		    sizeof(peer6) : sizeof(peer4),
+		.rx_time = { T_SEC + sec, ms * 1000000L },
+	};
+	struct udpd_reply rep = { rbuf, sizeof(rbuf), 0, 0 };
+	enum udpd_verdict v = module_chat.handle(st, &req, &rep);
+
+	rlen = rep.len;
+	return v;
+}
+
+/* How many lines of the log hold text (at their end). */
+static int
+log_has(const char *text)
+{
+	char *log = slurp(logpath, NULL), *p, want[256];
+	int n = 0;
+
+	ck_assert_ptr_nonnull(log);
+	snprintf(want, sizeof(want), " %s\n", text);
+	for (p = log; (p = strstr(p, want)) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* The same text from the same address and port within the window is the
+ * same message; anything else is a new one. */
+START_TEST(retry_same_seq)
+{
+	struct sockaddr_in other = peer4;
+	void *st = chat_new("log_file = \"chat.log\";");
+
+	other.sin_port = htons(5001);
+	ck_reply(post_at(st, "hello", &peer4, 0, 0), UDPD_REPLY, "ok 1\n");
+	ck_reply(post_at(st, "hello", &peer4, 0, 500), UDPD_REPLY, "ok 1\n");
+	ck_reply(post_at(st, "hello", &peer4, 9, 999), UDPD_REPLY, "ok 1\n");
+	ck_reply(post_at(st, "hello", &other, 1, 0), UDPD_REPLY, "ok 2\n");
+	ck_reply(post_at(st, "hello!", &peer4, 1, 0), UDPD_REPLY, "ok 3\n");
+	ck_reply(post_at(st, "hello", &peer6, 1, 0), UDPD_REPLY, "ok 4\n");
+	ck_reply(post_at(st, "hello", &peer6, 2, 0), UDPD_REPLY, "ok 4\n");
+	/* past the window (10 s): a new message */
+	ck_reply(post_at(st, "hello", &peer4, 10, 1), UDPD_REPLY, "ok 5\n");
+	ck_reply(post_at(st, "hello", &peer4, 11, 0), UDPD_REPLY, "ok 5\n");
+	ck_assert_int_eq(log_has("hello"), 4);
+	module_chat.destroy(st);
+	/* retry_window_ms = 0: every post is new */
+	st = chat_new("log_file = \"chat.log\"; retry_window_ms = 0;");
+	ck_reply(post_at(st, "hi", &peer4, 0, 0), UDPD_REPLY, "ok 6\n");
+	ck_reply(post_at(st, "hi", &peer4, 0, 0), UDPD_REPLY, "ok 7\n");
+	module_chat.destroy(st);
+	/* a short window */
+	st = chat_new("log_file = \"chat.log\"; retry_window_ms = 100;");
+	ck_reply(post_at(st, "yo", &peer4, 0, 0), UDPD_REPLY, "ok 8\n");
+	ck_reply(post_at(st, "yo", &peer4, 0, 100), UDPD_REPLY, "ok 8\n");
+	ck_reply(post_at(st, "yo", &peer4, 0, 101), UDPD_REPLY, "ok 9\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/*
+ * kill -9 and a restart (the old instance never stopped), a stop and a
+ * start, a rotation: a retry still gets the first seq; the window is
+ * rebuilt from the log's last lines, as far back as the window goes.
+ */
+START_TEST(retry_after_restart)
+{
+	void *st = chat_new("log_file = \"chat.log\";"), *st2;
+	time_t now = time(NULL);
+
+	/* Lines stamped now: the rebuild reads the window back from now. */
+	ck_reply(post_at(st, "old", &peer4, (int)(now - T_SEC - 30), 0),
+	    UDPD_REPLY, "ok 1\n");
+	ck_reply(post_at(st, "a", &peer4, (int)(now - T_SEC), 0), UDPD_REPLY,
+	    "ok 2\n");
+	ck_reply(post_at(st, "b", &peer6, (int)(now - T_SEC), 0), UDPD_REPLY,
+	    "ok 3\n");
+	st2 = chat_new("log_file = \"chat.log\";");	/* st was "killed" */
+	ck_reply(post_at(st2, "a", &peer4, (int)(now - T_SEC + 1), 0),
+	    UDPD_REPLY, "ok 2\n");
+	ck_reply(post_at(st2, "b", &peer6, (int)(now - T_SEC + 1), 0),
+	    UDPD_REPLY, "ok 3\n");
+	ck_reply(post_at(st2, "old", &peer4, (int)(now - T_SEC - 29), 0),
+	    UDPD_REPLY, "ok 4\n");		/* older than the rebuild */
+	module_chat.destroy(st2);
+	module_chat.destroy(st);
+	st = chat_new("log_file = \"chat.log\";");
+	ck_reply(post_at(st, "a", &peer4, (int)(now - T_SEC + 2), 0),
+	    UDPD_REPLY, "ok 2\n");
+	/* a rotation: the old file's entries are trusted by their hash */
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
+	module_chat.reopen(st);
+	ck_reply(post_at(st, "b", &peer6, (int)(now - T_SEC + 2), 0),
+	    UDPD_REPLY, "ok 3\n");
+	ck_reply(post_at(st, "c", &peer6, (int)(now - T_SEC + 2), 0),
+	    UDPD_REPLY, "ok 5\n");
+	module_chat.destroy(st);
+	ck_assert_int_eq(log_has("a"), 0);	/* the new file */
+	ck_assert_int_eq(log_has("c"), 1);
+	/* off: nothing is rebuilt, nothing recognised */
+	st = chat_new("log_file = \"chat.log\"; retry_window_ms = 0;");
+	ck_reply(post_at(st, "c", &peer6, (int)(now - T_SEC + 2), 0),
+	    UDPD_REPLY, "ok 6\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* A first try that was not stored leaves nothing to recognise: its retry
+ * is stored now. */
+START_TEST(retry_first_not_stored)
+{
+	void *st;
+
+	relink("real.log");
+	st = chat_new("log_file = \"chat.log\";");
+	relink("/dev/full");
+	module_chat.reopen(st);
+	ck_assert_int_eq(post_at(st, "x", &peer4, 0, 0), UDPD_REPLY_ERROR);
+	ck_assert(memcmp(rbuf, "error: not stored: ", 19) == 0);
+	relink("real.log");
+	module_chat.reopen(st);
+	ck_reply(post_at(st, "x", &peer4, 1, 0), UDPD_REPLY, "ok 1\n");
+	ck_reply(post_at(st, "x", &peer4, 2, 0), UDPD_REPLY, "ok 1\n");
+	module_chat.destroy(st);
+	ck_file(in_dir("real.log"), "1 2026-11-22T00:00:02.000Z " P4 " x\n");
+}
+END_TEST
+
+/* A line that is not what the window's hash says (a collision, here a
+ * line rewritten behind udpd's back) is not taken for the first try. */
+START_TEST(retry_checks_the_line)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+	int fd;
+
+	ck_reply(post_at(st, "abc", &peer4, 0, 0), UDPD_REPLY, "ok 1\n");
+	fd = open(logpath, O_WRONLY);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(pwrite(fd, "x", 1, 42), 1);	/* "abc" -> "xbc" */
+	close(fd);
+	ck_assert_int_eq(log_has("xbc"), 1);
+	ck_reply(post_at(st, "abc", &peer4, 1, 0), UDPD_REPLY, "ok 2\n");
+	ck_reply(post_at(st, "abc", &peer4, 1, 0), UDPD_REPLY, "ok 2\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+/* One batch: texts[i] from peer4 through handle() and batch_end(). */
+static void
+batch_texts(void *st, const char *const *texts, int n, const char **want)
+{
+	struct udpd_reply reps[4];
+	enum udpd_verdict v[4];
+	unsigned char b[4][128];
+
+	for (int i = 0; i < n; i++) {
+		struct udpd_request req = {
+			.data = (const unsigned char *)texts[i],
+			.len = strlen(texts[i]),
+			.peer = (const struct sockaddr *)&peer4,
+			.peerlen = sizeof(peer4), .rx_time = { T_SEC, 0 },
+		};
+		reps[i] = (struct udpd_reply){ b[i], sizeof(b[i]), 0, 0 };
+		v[i] = module_chat.handle(st, &req, &reps[i]);
+	}
+	module_chat.batch_end(st, reps, v, (size_t)n);
+	for (int i = 0; i < n; i++)
+		ck_buf(&reps[i], want[i]);
+}
+
+/*
+ * fsync = true: a repeat is confirmed by the same fdatasync as its first
+ * try (in the same batch or a later one), and a first try left in doubt
+ * by a failed fdatasync leaves its repeat in doubt too, never stored
+ * twice.
+ */
+START_TEST(retry_fsync)
+{
+	static const char *const two[] = { "p", "p" };
+	static const char *const one[] = { "p" };
+	const char *ok1[] = { "ok 1\n", "ok 1\n" };
+	char unknown[128];
+	const char *doubt[] = { unknown };
+	void *st = chat_new("log_file = \"chat.log\"; fsync = true;");
+
+	batch_texts(st, two, 2, ok1);
+	batch_texts(st, one, 1, ok1);
+	module_chat.destroy(st);
+	capture_log();
+	st = chat_new("log_file = \"chat.log\"; fsync = true;");
+	fail_fdatasync = 1;
+	snprintf(unknown, sizeof(unknown), "error: outcome unknown: fsync "
+	    "failed: %s\n", strerror(EIO));
+	{
+		static const char *const q[] = { "q" };
+
+		batch_texts(st, q, 1, doubt);
+		fail_fdatasync = 0;
+		batch_texts(st, q, 1, doubt);
+	}
+	ck_assert_int_eq(log_has("q"), 1);
+	module_chat.destroy(st);
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+}
+END_TEST
+
+/* The table is bounded: a flood of new messages pushes the oldest out
+ * (a retry of it is then stored again), never the memory up. */
+START_TEST(retry_table_bounded)
+{
+	void *st = chat_new("log_file = \"chat.log\";");
+	char text[32];
+	int n = 4 * CHAT_WINDOW_SIZE;
+
+	for (int i = 1; i <= n; i++) {
+		snprintf(text, sizeof(text), "flood %d", i);
+		ck_assert_int_eq(post_at(st, text, &peer4, 0, 0), UDPD_REPLY);
+	}
+	ck_reply(post_at(st, "flood 1", &peer4, 1, 0), UDPD_REPLY,
+	    "ok 32769\n");
+	snprintf(text, sizeof(text), "flood %d", n);
+	ck_reply(post_at(st, text, &peer4, 1, 0), UDPD_REPLY, "ok 32768\n");
+	module_chat.destroy(st);
+}
+END_TEST
+
+#define RETRY_TEXTS	100
+
+static void *
+retry_worker(void *arg)
+{
+	struct worker *w = arg;
+	unsigned char buf[128];
+	char msg[32];
+
+	for (int i = 0; i < RETRY_TEXTS; i++) {
+		struct udpd_reply rep = { buf, sizeof(buf), 0, 0 };
+		struct udpd_request req = {
+			.peer = (const struct sockaddr *)&peer4,
+			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
+			.worker = w->id,
+		};
+		unsigned long seq;
+
+		snprintf(msg, sizeof(msg), "same %d", i);
+		req.data = (const unsigned char *)msg;
+		req.len = strlen(msg);
+		if (module_chat.handle(w->st, &req, &rep) != UDPD_REPLY ||
+		    sscanf((char *)buf, "ok %lu", &seq) != 1 || seq == 0 ||
+		    seq > RETRY_TEXTS)
+			w->failed++;
+		else
+			w->seen[i] = (unsigned char)seq;
+	}
+	return NULL;
+}
+
+/* Workers posting the same texts at once: each text stored once, every
+ * worker told its one seq. */
+START_TEST(retry_threads)
+{
+	static struct worker w[THREADS];
+	pthread_t t[THREADS];
+	void *st = chat_new("log_file = \"chat.log\";");
+	char text[32];
+
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].st = st;
+		w[i].id = i;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, retry_worker,
+		    &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int k = 0; k < RETRY_TEXTS; k++) {
+		for (int i = 0; i < THREADS; i++) {
+			ck_assert_int_eq(w[i].failed, 0);
+			ck_assert_int_eq(w[i].seen[k], w[0].seen[k]);
+		}
+		snprintf(text, sizeof(text), "same %d", k);
+		ck_assert_int_eq(log_has(text), 1);
+	}
+	module_chat.destroy(st);
+}
+END_TEST
+
 /* ---- configuration -------------------------------------------------- */
 
 START_TEST(config_errors)
@@ -1806,6 +2108,13 @@ chat_suite(void)
 	tcase_add_test(tc, fsync_batch_fails);
 	tcase_add_test(tc, fsync_off_untouched);
 	tcase_add_test(tc, threads_no_gaps);
+	tcase_add_test(tc, retry_same_seq);
+	tcase_add_test(tc, retry_after_restart);
+	tcase_add_test(tc, retry_first_not_stored);
+	tcase_add_test(tc, retry_checks_the_line);
+	tcase_add_test(tc, retry_fsync);
+	tcase_add_test(tc, retry_table_bounded);
+	tcase_add_test(tc, retry_threads);
 	tcase_add_test(tc, config_errors);
 	tcase_add_test(tc, config_paths);
 	tcase_add_test(tc, config_parse_touches_nothing);

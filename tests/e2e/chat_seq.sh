@@ -4,7 +4,8 @@
 # stopped, the next seq is the last acknowledged + 1 (fsync on or off); a
 # damaged chat.log.seq (a write cut short) is a warning naming it, and the
 # sequence goes on from the log; the old "<seq>\n" is read; a failed write
-# says why;
+# says why (and a full disk: not stored); a retry from the same socket is
+# the same message, also after a kill -9 and a restart;
 # syslog = true logs each acknowledged message as seed 002's console does;
 # started as root with user = "nobody" and the log in a root-owned
 # directory (script/server), nothing fails after the drop.
@@ -20,6 +21,24 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
 reply = b""
 for m in sys.argv[2:]:
+    s.sendto(m.encode(), ("127.0.0.1", port))
+    reply = s.recv(65536)
+sys.stdout.write(reply.decode(errors="replace"))
+PY
+}
+
+# say_from SRC PORT MSG...: as say, from 127.0.0.1:SRC (a client that
+# retries from the same socket, even across udpd restarts).
+say_from() {
+	python3 - "$@" <<'PY'
+import socket, sys
+src, port = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", src))
+s.settimeout(3)
+reply = b""
+for m in sys.argv[3:]:
     s.sendto(m.encode(), ("127.0.0.1", port))
     reply = s.recv(65536)
 sys.stdout.write(reply.decode(errors="replace"))
@@ -122,9 +141,45 @@ big=$(head -c 700 /dev/zero | tr '\0' x)
 expect_eq "under the limit" "ok 1" "$(say "$(port chat)" "$big")"
 expect_eq "over the limit: why" "error: not stored: write failed: File too large" \
 	"$(say "$(port chat)" "$big")"
-grep -q "cannot append: File too large" "$TMP/udpd.err" ||
+grep -q "cannot append: .*File too large" "$TMP/udpd.err" ||
 	fail "the log does not say why: $(tail -3 "$TMP/udpd.err")"
 ok "the log says why the write failed"
+stop_udpd
+
+# A full disk: certainly not stored, and the reason.
+cat >"$TMP/udpd.conf" <<CONF
+services = ( { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
+  log_file = "/dev/full"; } );
+CONF
+start_udpd "$TMP/udpd.conf"
+expect_eq "a full disk: not stored" \
+	"error: not stored: write failed: No space left on device" \
+	"$(say "$(port chat)" full)"
+stop_udpd
+
+# Retries: the same text from the same socket within retry_window_ms is
+# the same message (its first seq), after a kill -9 and a restart too;
+# from another socket, or with the window off, it is a new one.
+rm -f "$TMP"/chat.log*
+conf ""
+start_udpd "$TMP/udpd.conf"
+SRC=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+expect_eq "retry: first try" "ok 1" "$(say_from "$SRC" "$(port chat)" "once please")"
+expect_eq "retry: the reply was lost, the same again" "ok 1" \
+	"$(say_from "$SRC" "$(port chat)" "once please")"
+expect_eq "retry: another socket is another message" "ok 2" \
+	"$(say "$(port chat)" "once please")"
+stop_udpd KILL
+start_udpd "$TMP/udpd.conf"
+expect_eq "retry after kill -9 and a restart: the first seq" "ok 1" \
+	"$(say_from "$SRC" "$(port chat)" "once please")"
+expect_eq "and a new text is new" "ok 3" "$(say_from "$SRC" "$(port chat)" "twice")"
+stop_udpd
+expect_eq "each stored once" 2 "$(grep -c ' once please$' "$TMP/chat.log")"
+conf "retry_window_ms = 0;"
+start_udpd "$TMP/udpd.conf"
+expect_eq "retry_window_ms = 0: a repeat is new" "ok 4" \
+	"$(say_from "$SRC" "$(port chat)" "twice")"
 stop_udpd
 
 # syslog = true: "[<ctime>] <ip>: <escaped text>" per acknowledged message.

@@ -18,7 +18,7 @@ services = (
   { name = "upper"; module = "upper"; listen = [ "127.0.0.1:0" ];
     deny = [ "127.0.0.1" ]; },
   { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
-    log_file = "chat.log"; }
+    log_file = "chat.log"; retry_window_ms = 0; }
 );
 CONF
 }
@@ -278,7 +278,7 @@ daemon = { workers = 2; metrics = { listen = [ "127.0.0.1:0" ]; }; };
 services = (
   { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; },
   { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
-    log_file = "chat2.log"; }
+    log_file = "chat2.log"; retry_window_ms = 0; }
 );
 CONF
 start_udpd "$TMP/udpd.conf"
