@@ -2,9 +2,10 @@
  * chat_file.c - the durable chat store in a file: each message one line
  * appended with one write(2) to an O_APPEND descriptor, the seq going on
  * from the file's last complete line at start (read by chat_recover.c),
- * a torn last line set aside, the
- * seq saved beside the log at rotation, and with fsync = true one
- * fdatasync per read batch (group commit) before the acks go out.
+ * a torn last line set aside, the seq saved beside the log
+ * (chat_file_state.c), a retry within the window answered with its first
+ * seq (chat_window.c), and with fsync = true one fdatasync per read batch
+ * (group commit) before the acks go out.
  *
  * Locks: `append` covers the descriptor and the seq, and is held only for
  * the write(2) of a line already formatted (and for the bounded read of
@@ -47,11 +48,8 @@ struct chat_file {
 	char		*path;
 	char		*service;	/* for logs */
 
-	pthread_mutex_t	 sync;		/* synced, bad_*, seq_*; taken first */
-	int		 seq_fd;	/* "<log_file>.seq", open from the start */
-	uint64_t	 seq_saved;	/* what it holds */
-	int		 seq_slot;	/* where the next record goes (0, 1) */
-	uint64_t	 seq_failed;	/* failed writes since the last good one */
+	pthread_mutex_t	 sync;		/* synced, bad_*, state; taken first */
+	struct chat_file_state state;	/* "<log_file>.seq", from the start */
 	uint64_t	 synced;	/* every seq <= synced is on disk ... */
 	uint64_t	 bad_lo;	/* ... but those in (bad_lo, bad_hi]: */
 	uint64_t	 bad_hi;	/* a failed fdatasync; 0: none */
@@ -189,129 +187,6 @@ chat_clean_tail(const struct chat_file *lg, int fd)
 	return 0;
 }
 
-/* Makes a rename in path's directory survive a power cut. */
-static void
-chat_sync_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/*
- * "<log_file>.seq" holds the last seq handed out (at most: with fsync on,
- * the last one synced), rewritten after every batch, at a rotation and at
- * the stop.  A rotation leaves the log empty; without this file, a
- * restart after one (or after a kill -9 and a rotation while udpd was
- * stopped) would start the sequence again.  It is opened with the log,
- * before udpd drops root, so it stays writable.  Its two fixed-size slots
- * (chat_recover.h) are written in turn, so a write cut short by a crash
- * leaves the other one whole: a damaged file is a warning, never a start
- * that fails.  The old format's file is kept until the first record is
- * whole beside it (the first write goes to slot 1).
- */
-static int
-chat_seq_open(struct chat_file *f, char *err, size_t errlen)
-{
-	char path[PATH_MAX], text[CHAT_STATE_SIZE + 8];
-	struct stat st;
-	ssize_t n;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s.seq", f->path) >=
-	    sizeof(path)) {
-		snprintf(err, errlen, "%s.seq: name too long", f->path);
-		return -1;
-	}
-	f->seq_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOCTTY | O_NONBLOCK, 0640);
-	if (f->seq_fd == -1 || fstat(f->seq_fd, &st) == -1 ||
-	    (S_ISREG(st.st_mode) && (n = pread(f->seq_fd, text, sizeof(text),
-	    0)) == -1)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return -1;
-	}
-	switch (chat_state_parse(text, (size_t)n, &f->seq_saved,
-	    &f->seq_slot)) {
-	case CHAT_STATE_NONE:			/* new: make its name last */
-		chat_sync_dir(path);
-		break;
-	case CHAT_STATE_OLD:
-		f->seq_slot = 1;
-		break;
-	case CHAT_STATE_DAMAGED:
-		f->seq_slot = 1;
-		log_warnx("chat %s: %s: damaged (a write cut short?); the "
-		    "sequence goes on from the log's last line%s", f->service,
-		    path, f->seq_saved > 0 ? " or the number it starts with" :
-		    "");
-		break;
-	case CHAT_STATE_GOOD:
-		break;
-	}
-	return 0;
-}
-
-/*
- * A run of failed writes is one warning, and its end one line: the log
- * goes on meanwhile, and the acks with it (its last line holds the seq).
- */
-static void
-chat_seq_failed(struct chat_file *f)
-{
-	if (f->seq_failed++ == 0)
-		log_warn("chat %s: cannot save the sequence to %s.seq; "
-		    "messages are still acknowledged", f->service, f->path);
-}
-
-/*
- * Records seq in the state file if it is new, synced with dosync (fsync =
- * true, a rotation, the stop).  f->sync held.  0, or -1 if it could not
- * be saved (warned).
- */
-static int
-chat_seq_store(struct chat_file *f, uint64_t seq, int dosync)
-{
-	char rec[CHAT_STATE_SLOT];
-	off_t at = (off_t)f->seq_slot * CHAT_STATE_SLOT;
-
-	if (f->seq_fd == -1 || seq <= f->seq_saved)
-		return 0;
-	chat_state_format(rec, seq);
-	errno = 0;
-	if (chat_file_sys.pwrite(f->seq_fd, rec, sizeof(rec), at) !=
-	    (ssize_t)sizeof(rec) ||
-	    (dosync && chat_file_sys.fdatasync(f->seq_fd) == -1)) {
-		if (errno == 0)
-			errno = EIO;		/* a short pwrite */
-		chat_seq_failed(f);
-		return -1;
-	}
-	f->seq_saved = seq;
-	f->seq_slot = !f->seq_slot;
-	if (f->seq_failed > 0) {
-		log_notice("chat %s: saving the sequence again after %" PRIu64
-		    " failed write(s)", f->service, f->seq_failed);
-		f->seq_failed = 0;
-	}
-	return 0;
-}
-
 /* ---- opening and closing -------------------------------------------- */
 
 /* The start error for a chat_recover failure (errno). */
@@ -333,8 +208,7 @@ file_free(struct chat_file *f)
 {
 	if (f->fd != -1)
 		close(f->fd);
-	if (f->seq_fd != -1)
-		close(f->seq_fd);
+	chat_file_state_close(&f->state);
 	pthread_mutex_destroy(&f->sync);
 	pthread_mutex_destroy(&f->append);
 	chat_window_free(f->window);
@@ -364,13 +238,15 @@ file_recover(struct chat_file *f, char *err, size_t errlen)
 		    "aside: %s", f->path, strerror(errno));
 		return -1;
 	}
-	if (chat_seq_open(f, err, errlen) == -1)
+	f->state.log = f->path;
+	f->state.service = f->service;
+	if (chat_file_state_open(&f->state, err, errlen) == -1)
 		return -1;
-	if (f->seq_saved > f->seq) {
+	if (f->state.saved > f->seq) {
 		log_notice("chat %s: %s: the sequence goes on from %" PRIu64
 		    " (%s.seq), not %" PRIu64 " (its last line)", f->service,
-		    f->path, f->seq_saved, f->path, f->seq);
-		f->seq = f->seq_saved;
+		    f->path, f->state.saved, f->path, f->seq);
+		f->seq = f->state.saved;
 	}
 	return 0;
 }
@@ -408,7 +284,7 @@ file_open(const char *path, const char *service, unsigned retry_ms,
 		return NULL;
 	}
 	f->fd = -1;
-	f->seq_fd = -1;
+	f->state.fd = -1;
 	f->repair_to = -1;
 	pthread_mutex_init(&f->sync, NULL);
 	pthread_mutex_init(&f->append, NULL);
@@ -459,7 +335,7 @@ file_put(struct chat_file *f)
 		    f->service, f->path);
 	/* A rotation while udpd is stopped must not restart the sequence. */
 	pthread_mutex_lock(&f->sync);
-	chat_seq_store(f, f->seq, 1);
+	chat_file_state_save(&f->state, f->seq, 1);
 	pthread_mutex_unlock(&f->sync);
 	file_free(f);
 }
@@ -796,7 +672,7 @@ file_flush(struct chat_store *store, uint64_t upto, struct chat_doubt *d)
 	if (!s->fsync) {
 		/* Before the acks: an acked seq survives a kill -9 even if
 		 * the log is rotated while udpd is stopped. */
-		chat_seq_store(f, __atomic_load_n(&f->seq, __ATOMIC_RELAXED),
+		chat_file_state_save(&f->state, __atomic_load_n(&f->seq, __ATOMIC_RELAXED),
 		    0);
 		pthread_mutex_unlock(&f->sync);
 		return;
@@ -805,7 +681,7 @@ file_flush(struct chat_store *store, uint64_t upto, struct chat_doubt *d)
 		file_sync(f);
 	/* Only what is on disk: after a power loss no seq is reused, and
 	 * none is skipped either. */
-	chat_seq_store(f, f->synced, 1);
+	chat_file_state_save(&f->state, f->synced, 1);
 	d->lo = f->bad_lo;
 	d->hi = f->bad_hi;
 	snprintf(d->why, sizeof(d->why), "fsync failed: %s",
@@ -885,7 +761,7 @@ file_reopen(struct chat_store *store)
 			f->bad_hi = at;
 		}
 	}
-	chat_seq_store(f, at, 1);
+	chat_file_state_save(&f->state, at, 1);
 	pthread_mutex_unlock(&f->sync);
 	close(old);
 	log_info("chat %s: reopened %s", f->service, f->path);

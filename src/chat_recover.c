@@ -2,15 +2,13 @@
  * chat_recover.c - reading a chat log's tail (see chat_recover.h): the
  * seq of its last complete line, where a torn tail starts, and its newest
  * lines.  Only the tail is read, backwards, so a big log starts fast.
- * The retry window rebuilt from its last lines, and the records of
- * "<log_file>.seq", the state beside the log.
+ * The retry window rebuilt from its last lines.
  */
 #include "config.h"
 
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -266,95 +264,4 @@ chat_recover_window(int fd, struct chat_window *w, int64_t now_ms,
 	}
 	free(buf);
 	return 0;
-}
-
-/* ---- the state file ------------------------------------------------- */
-
-#define CHAT_STATE_DIGITS	20
-
-/* FNV-1a, 32 bits: enough to tell a torn slot from a whole one. */
-static uint32_t
-chat_state_hash(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-void
-chat_state_format(char out[CHAT_STATE_SLOT], uint64_t seq)
-{
-	char tmp[CHAT_STATE_SLOT + 1];
-
-	snprintf(tmp, sizeof(tmp), "%020" PRIu64 " ", seq);
-	snprintf(tmp + CHAT_STATE_DIGITS + 1, sizeof(tmp) -
-	    CHAT_STATE_DIGITS - 1, "%08" PRIx32 "\n",
-	    chat_state_hash(tmp, CHAT_STATE_DIGITS));
-	memcpy(out, tmp, CHAT_STATE_SLOT);
-}
-
-/* A whole slot at p: 0 with *seq, or -1. */
-static int
-chat_state_slot(const char *p, uint64_t *seq)
-{
-	char want[CHAT_STATE_SLOT];
-	uint64_t v = 0;
-
-	for (int i = 0; i < CHAT_STATE_DIGITS; i++) {
-		if (p[i] < '0' || p[i] > '9' ||
-		    v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	chat_state_format(want, v);
-	if (memcmp(p, want, CHAT_STATE_SLOT) != 0)
-		return -1;
-	*seq = v;
-	return 0;
-}
-
-/* The old format's digits at the start of buf, even cut short: 0 if none. */
-static uint64_t
-chat_state_old_digits(const char *buf, size_t n)
-{
-	char tmp[CHAT_SEQ_DIGITS + 1];
-	size_t k = 0;
-	uint64_t v;
-
-	while (k < n && k < CHAT_SEQ_DIGITS && buf[k] >= '0' && buf[k] <= '9')
-		k++;
-	memcpy(tmp, buf, k);
-	tmp[k] = '\n';
-	return chat_parse_seq(tmp, k + 1, '\n', &v) == 0 ? v : 0;
-}
-
-enum chat_state
-chat_state_parse(const char *buf, size_t n, uint64_t *seq, int *next_slot)
-{
-	uint64_t v[2];
-	int ok[2];
-
-	*seq = 0;
-	*next_slot = 0;
-	if (n == 0)
-		return CHAT_STATE_NONE;
-	for (int i = 0; i < 2; i++)
-		ok[i] = n >= (size_t)(i + 1) * CHAT_STATE_SLOT &&
-		    chat_state_slot(buf + i * CHAT_STATE_SLOT, &v[i]) == 0;
-	if (ok[0] || ok[1]) {
-		int hi = !ok[0] || (ok[1] && v[1] > v[0]);
-
-		*seq = v[hi];
-		*next_slot = !hi;
-		return CHAT_STATE_GOOD;
-	}
-	if (n <= CHAT_SEQ_DIGITS + 1 && memchr(buf, '\n', n) == buf + n - 1 &&
-	    chat_parse_seq(buf, n, '\n', seq) == 0)
-		return CHAT_STATE_OLD;
-	*seq = chat_state_old_digits(buf, n);
-	return CHAT_STATE_DAMAGED;
 }

@@ -1,8 +1,8 @@
 /*
  * chat_recover.h - reading a chat log's tail, for the file store
  * (chat_file.c) and its unit tests: where the sequence goes on, and the
- * newest lines; and the records of the state file "<log_file>.seq".
- * Reads and formats only; never writes or locks.
+ * newest lines, and the retry window rebuilt from the last ones.  Reads
+ * only; never writes or locks.
  */
 #ifndef UDPD_CHAT_RECOVER_H
 #define UDPD_CHAT_RECOVER_H
@@ -65,36 +65,5 @@ struct chat_window;
  */
 int	chat_recover_window(int fd, struct chat_window *w, int64_t now_ms,
 	    unsigned window_ms, uint32_t gen);
-
-/*
- * The state file "<log_file>.seq": two slots of CHAT_STATE_SLOT bytes,
- * "<seq, 20 digits> <hash, 8 hex digits>\n", written in place in turn
- * (same size, same offset: the file never changes length once whole), so
- * a write cut short by a crash damages one slot and the other still holds
- * the value before it.  The hash (FNV-1a over the digits) tells a torn
- * slot.  Older versions wrote "<seq>\n" alone, which is still read.
- */
-#define CHAT_STATE_SLOT		30
-#define CHAT_STATE_SIZE		(2 * CHAT_STATE_SLOT)
-
-enum chat_state {
-	CHAT_STATE_NONE,	/* an empty file: no value yet */
-	CHAT_STATE_GOOD,	/* a whole slot: *seq its value (the higher) */
-	CHAT_STATE_OLD,		/* exactly "<seq>\n", the old format */
-	CHAT_STATE_DAMAGED	/* neither: *seq a lower bound, maybe 0 */
-};
-
-/* One slot's record for seq (no NUL). */
-void	chat_state_format(char out[CHAT_STATE_SLOT], uint64_t seq);
-
-/*
- * Reads the first n bytes of a state file.  *next_slot is the slot the
- * next write goes to (0 or 1): the one that does not hold *seq.  For a
- * damaged file, the lower bound is the old format's digits when the file
- * starts with "<seq>" cut short (a torn rewrite of "99\n" to "100\n"),
- * else 0: the digits of a torn slot are not trusted.
- */
-enum chat_state chat_state_parse(const char *buf, size_t n, uint64_t *seq,
-	    int *next_slot);
 
 #endif
