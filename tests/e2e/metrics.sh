@@ -346,7 +346,7 @@ if "$UDPD" -t -c "$TMP/probe.conf" 2>/dev/null &&
 daemon = { metrics = { listen = [ "127.0.0.1:0" ]; }; };
 services = ( { name = "room"; module = "chat"; listen = [ "127.0.0.1:0" ];
   store = "redis"; redis = "127.0.0.1:$(cat "$TMP/redis/redis.port")";
-  key = "metrics-$$"; } );
+  key = "metrics-$$"; retry_window_ms = 0; } );
 CONF
 	start_udpd "$TMP/udpd.conf"
 	scrape | grep -q '^udpd_chat_last_seq' &&
