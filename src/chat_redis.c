@@ -533,7 +533,9 @@ fail:
 static int
 chat_redis_accepting(struct chat_redis *r, const char **why)
 {
-	if (r->ac == NULL || (r->state != CONN_UP && r->down)) {
+	/* With Sentinel, not before ROLE said it is the primary. */
+	if (r->ac == NULL || (r->state != CONN_UP && (r->down ||
+	    r->sentinel != NULL))) {
 		chat_redis_health_refused(r);
 		*why = "no connection to the store";
 		return 0;
@@ -737,18 +739,7 @@ chat_redis_start(const void *options, const struct module_ctx *ctx,
 	room->refs = 1;
 	room->bases = ctx->bases;
 	room->nworkers = ctx->nworkers;
-	room->conf = *opts;
-	room->conf.host = opts->host != NULL ? strdup(opts->host) : NULL;
-	room->conf.unix_path = opts->unix_path != NULL ?
-	    strdup(opts->unix_path) : NULL;
-	room->conf.key = strdup(opts->key);
-	room->conf.password_file = opts->password_file != NULL ?
-	    strdup(opts->password_file) : NULL;
-	room->conf.user = room->conf.password = NULL;
-	if (room->conf.key == NULL || (opts->host != NULL &&
-	    room->conf.host == NULL) || (opts->unix_path != NULL &&
-	    room->conf.unix_path == NULL) || (opts->password_file != NULL &&
-	    room->conf.password_file == NULL))
+	if (chat_redis_conf_copy(&room->conf, opts) == -1)
 		goto nomem;
 	if (chat_redis_conf_auth(&room->conf, NULL, &cerr) == -1) {
 		snprintf(err, errlen, "%s", cerr.msg);

@@ -1,6 +1,7 @@
 /*
  * chat_redis_conf.c - the options of the chat store on Redis, read without
- * connecting (udpd -t), and the password file.  Built with or without
+ * connecting (udpd -t): the server or the sentinels that name it, and the
+ * password files.  Built with or without
  * libhiredis, so that a build without it can refuse store = "redis" with
  * a reason.
  */
@@ -25,7 +26,8 @@
 #define CHAT_REDIS_PASSWORD_MAX	4096
 
 const char *const chat_redis_options[] = {
-	"redis", "key", "password_file", "wait_replicas", "timeout_ms", NULL
+	"redis", "key", "password_file", "wait_replicas", "timeout_ms",
+	"sentinels", "master", "sentinel_password_file", NULL
 };
 
 int
@@ -102,7 +104,7 @@ chat_redis_addr_unix(const char *path, const char *dir,
  * resolved once would go stale.
  */
 static int
-chat_redis_addr_tcp(const char *text, struct chat_redis_conf *c,
+chat_redis_addr_tcp(const char *text, char **hostp, int *port,
     const char **why)
 {
 	char host[INET6_ADDRSTRLEN + 2], buf[16];
@@ -137,11 +139,11 @@ chat_redis_addr_tcp(const char *text, struct chat_redis_conf *c,
 		    "not a numeric IPv4 address (names are not resolved)";
 		return -1;
 	}
-	if (chat_redis_port(colon + 1, &c->port) == -1) {
+	if (chat_redis_port(colon + 1, port) == -1) {
 		*why = "bad port (1-65535)";
 		return -1;
 	}
-	if ((c->host = strdup(host)) == NULL) {
+	if ((*hostp = strdup(host)) == NULL) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -155,7 +157,120 @@ chat_redis_conf_addr(const char *text, const char *config_dir,
 	snprintf(c->label, sizeof(c->label), "%s", text);
 	if (strncmp(text, "unix:", 5) == 0)
 		return chat_redis_addr_unix(text + 5, config_dir, c, why);
-	return chat_redis_addr_tcp(text, c, why);
+	return chat_redis_addr_tcp(text, &c->host, &c->port, why);
+}
+
+/* ---- Sentinel: sentinels = [ ... ]; master = "name"; --------------- */
+
+/* The master's name: sent to the sentinels, written in logs. */
+static int
+chat_redis_master_ok(const char *name, const char **why)
+{
+	size_t n = strlen(name);
+
+	if (n == 0) {
+		*why = "must not be empty";
+		return -1;
+	}
+	if (n > CHAT_REDIS_MASTER_MAX) {
+		*why = "too long";
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] <= 0x20 || name[i] == 0x7f) {
+			*why = "must not hold spaces or control characters";
+			return -1;
+		}
+	return 0;
+}
+
+/* One "host:port" of the list into c->sentinels[i], not seen before. */
+static int
+chat_redis_conf_sentinel_addr(const config_setting_t *list, int i,
+    struct chat_redis_conf *c, struct conf_err *err)
+{
+	const config_setting_t *e = config_setting_get_elem(list,
+	    (unsigned)i);
+	struct chat_redis_hostport *hp = &c->sentinels[i];
+	const char *text, *why;
+
+	if (config_setting_type(e) != CONFIG_TYPE_STRING)
+		return conf_error(err, list, "must be a list of \"host:port\"");
+	text = config_setting_get_string(e);
+	if (chat_redis_addr_tcp(text, &hp->host, &hp->port, &why) == -1)
+		return conf_error(err, list, "%s: %s", text, why);
+	c->nsentinels = i + 1;
+	for (int j = 0; j < i; j++)
+		if (strcmp(c->sentinels[j].host, hp->host) == 0 &&
+		    c->sentinels[j].port == hp->port)
+			return conf_error(err, list, "%s is listed twice", text);
+	return 0;
+}
+
+/* The list of sentinels: 1 to CHAT_REDIS_SENTINELS_MAX numeric addresses. */
+static int
+chat_redis_conf_sentinel_list(const config_setting_t *list,
+    struct chat_redis_conf *c, struct conf_err *err)
+{
+	int n;
+
+	if (!config_setting_is_aggregate(list) ||
+	    config_setting_type(list) == CONFIG_TYPE_GROUP)
+		return conf_error(err, list, "must be a list of \"host:port\"");
+	n = config_setting_length(list);
+	if (n < 1 || n > CHAT_REDIS_SENTINELS_MAX)
+		return conf_error(err, list, "from 1 to %d addresses",
+		    CHAT_REDIS_SENTINELS_MAX);
+	if ((c->sentinels = calloc((size_t)n, sizeof(*c->sentinels))) == NULL)
+		return conf_error(err, list, "out of memory");
+	for (int i = 0; i < n; i++)
+		if (chat_redis_conf_sentinel_addr(list, i, c, err) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * sentinels, master and sentinel_password_file: all or nothing, and
+ * never with redis (has_redis).  Nothing set: 0, c untouched.
+ */
+static int
+chat_redis_conf_sentinel(const config_setting_t *service, int has_redis,
+    const char *dir, struct chat_redis_conf *c, struct conf_err *err)
+{
+	const config_setting_t *list = config_setting_get_member(service,
+	    "sentinels");
+	const char *master = NULL, *pw = NULL, *why;
+
+	if (conf_get_string(service, "master", &master, err) < 0 ||
+	    conf_get_string(service, "sentinel_password_file", &pw, err) < 0)
+		return -1;
+	if (list == NULL && master != NULL)
+		return conf_error(err, config_setting_get_member(service,
+		    "master"), "only with sentinels");
+	if (list == NULL && pw != NULL)
+		return conf_error(err, config_setting_get_member(service,
+		    "sentinel_password_file"), "only with sentinels");
+	if (list == NULL)
+		return 0;
+	if (has_redis)
+		return conf_error(err, list, "redis and sentinels exclude each "
+		    "other: the sentinels name the server");
+	if (master == NULL)
+		return conf_error(err, list, "needs master = \"name\" (the "
+		    "name the sentinels monitor)");
+	if (chat_redis_master_ok(master, &why) == -1)
+		return conf_error(err, config_setting_get_member(service,
+		    "master"), "%s", why);
+	if (pw != NULL && pw[0] == '\0')
+		return conf_error(err, config_setting_get_member(service,
+		    "sentinel_password_file"), "must not be empty");
+	if (chat_redis_conf_sentinel_list(list, c, err) == -1)
+		return -1;
+	if ((c->master = strdup(master)) == NULL || (pw != NULL &&
+	    (c->sentinel_password_file = chat_redis_resolve(dir, pw)) == NULL))
+		return conf_error(err, service, "out of memory");
+	snprintf(c->label, sizeof(c->label), "master \"%s\"", master);
+	return 0;
 }
 
 /* The key: not empty, bounded, and printable, so logs can name it. */
@@ -196,11 +311,14 @@ chat_redis_conf_strings(const config_setting_t *service,
 	    conf_get_string(service, "key", &key, err) < 0 ||
 	    conf_get_string(service, "password_file", &pw, err) < 0)
 		return -1;
-	if (addr == NULL)
+	if (chat_redis_conf_sentinel(service, addr != NULL, dir, c, err) == -1)
+		return -1;
+	if (addr == NULL && c->nsentinels == 0)
 		return conf_error(err, service, "store = \"redis\" needs "
 		    "redis = \"host:port\" (or \"[v6]:port\", "
-		    "\"unix:/path\")");
-	if (chat_redis_conf_addr(addr, dir, c, &why) == -1)
+		    "\"unix:/path\"), or sentinels = [ \"host:port\", ... ] "
+		    "and master = \"name\"");
+	if (addr != NULL && chat_redis_conf_addr(addr, dir, c, &why) == -1)
 		return conf_error(err, config_setting_get_member(service,
 		    "redis"), "%s", why);
 	if (key != NULL && chat_redis_key_ok(key, &why) == -1)
@@ -352,22 +470,23 @@ chat_redis_read_file(const char *path, char *buf, size_t cap, size_t *len,
 	return n == -1 ? -1 : 0;
 }
 
-/* err: "FILE:LINE: password_file: ..." with the service, else plain. */
+/* err: "FILE:LINE: SETTING: PATH: ..." with the service, else plain. */
 static int
-chat_redis_auth_error(const config_setting_t *service,
-    const struct chat_redis_conf *c, const char *why, struct conf_err *err)
+chat_redis_auth_error(const config_setting_t *service, const char *setting,
+    const char *path, const char *why, struct conf_err *err)
 {
 	if (service != NULL)
 		return conf_error(err, config_setting_get_member(service,
-		    "password_file"), "%s: %s", c->password_file, why);
-	snprintf(err->msg, sizeof(err->msg), "password_file %s: %s",
-	    c->password_file, why);
+		    setting), "%s: %s", path, why);
+	snprintf(err->msg, sizeof(err->msg), "%s %s: %s", setting, path, why);
 	return -1;
 }
 
-int
-chat_redis_conf_auth(struct chat_redis_conf *c,
-    const config_setting_t *service, struct conf_err *err)
+/* One password file (setting names it) into *user and *password. */
+static int
+chat_redis_conf_auth_file(const char *path, const char *setting,
+    char **user, char **password, const config_setting_t *service,
+    struct conf_err *err)
 {
 	char buf[CHAT_REDIS_PASSWORD_MAX + 1];
 	const char *why = NULL;
@@ -375,20 +494,35 @@ chat_redis_conf_auth(struct chat_redis_conf *c,
 	mode_t mode = 0;
 	int rc;
 
-	if (c->password_file == NULL)
-		return 0;
-	if (chat_redis_read_file(c->password_file, buf, sizeof(buf), &n,
-	    &mode, &why) == -1)
-		return chat_redis_auth_error(service, c, why, err);
+	if (chat_redis_read_file(path, buf, sizeof(buf), &n, &mode,
+	    &why) == -1)
+		return chat_redis_auth_error(service, setting, path, why, err);
 	if (mode & S_IROTH)
 		log_warning("%s: readable by others: the Redis password "
-		    "should not be", c->password_file);
-	free(c->user);
-	free(c->password);
-	rc = chat_redis_auth_parse(buf, n, &c->user, &c->password, &why);
+		    "should not be", path);
+	free(*user);
+	if (*password != NULL)
+		explicit_bzero(*password, strlen(*password));
+	free(*password);
+	rc = chat_redis_auth_parse(buf, n, user, password, &why);
 	explicit_bzero(buf, sizeof(buf));
 	if (rc == -1)
-		return chat_redis_auth_error(service, c, why, err);
+		return chat_redis_auth_error(service, setting, path, why, err);
+	return 0;
+}
+
+int
+chat_redis_conf_auth(struct chat_redis_conf *c,
+    const config_setting_t *service, struct conf_err *err)
+{
+	if (c->password_file != NULL && chat_redis_conf_auth_file(
+	    c->password_file, "password_file", &c->user, &c->password,
+	    service, err) == -1)
+		return -1;
+	if (c->sentinel_password_file != NULL && chat_redis_conf_auth_file(
+	    c->sentinel_password_file, "sentinel_password_file",
+	    &c->sentinel_user, &c->sentinel_password, service, err) == -1)
+		return -1;
 	return 0;
 }
 
@@ -399,6 +533,23 @@ chat_redis_str_eq(const char *a, const char *b)
 	if (a == NULL || b == NULL)
 		return a == b;
 	return strcmp(a, b) == 0;
+}
+
+/* The same sentinels in the same order, master and credentials. */
+static int
+chat_redis_sentinels_equal(const struct chat_redis_conf *a,
+    const struct chat_redis_conf *b)
+{
+	if (a->nsentinels != b->nsentinels ||
+	    !chat_redis_str_eq(a->master, b->master) ||
+	    !chat_redis_str_eq(a->sentinel_user, b->sentinel_user) ||
+	    !chat_redis_str_eq(a->sentinel_password, b->sentinel_password))
+		return 0;
+	for (int i = 0; i < a->nsentinels; i++)
+		if (strcmp(a->sentinels[i].host, b->sentinels[i].host) != 0 ||
+		    a->sentinels[i].port != b->sentinels[i].port)
+			return 0;
+	return 1;
 }
 
 int
@@ -412,7 +563,53 @@ chat_redis_conf_equal(const struct chat_redis_conf *a,
 	    chat_redis_str_eq(a->password, b->password) &&
 	    a->wait_replicas == b->wait_replicas &&
 	    a->retry_window_ms == b->retry_window_ms &&
-	    a->timeout_ms == b->timeout_ms;
+	    a->timeout_ms == b->timeout_ms &&
+	    chat_redis_sentinels_equal(a, b);
+}
+
+/* A copy of s (NULL stays NULL); -1 on no memory. */
+static int
+chat_redis_strdup_or_null(char **dst, const char *s)
+{
+	*dst = NULL;
+	return s != NULL && (*dst = strdup(s)) == NULL ? -1 : 0;
+}
+
+int
+chat_redis_conf_copy(struct chat_redis_conf *dst,
+    const struct chat_redis_conf *src)
+{
+	int rc = 0;
+
+	*dst = *src;
+	dst->sentinels = NULL;
+	rc |= chat_redis_strdup_or_null(&dst->host, src->host);
+	rc |= chat_redis_strdup_or_null(&dst->unix_path, src->unix_path);
+	rc |= chat_redis_strdup_or_null(&dst->key, src->key);
+	rc |= chat_redis_strdup_or_null(&dst->password_file,
+	    src->password_file);
+	rc |= chat_redis_strdup_or_null(&dst->user, src->user);
+	rc |= chat_redis_strdup_or_null(&dst->password, src->password);
+	rc |= chat_redis_strdup_or_null(&dst->master, src->master);
+	rc |= chat_redis_strdup_or_null(&dst->sentinel_password_file,
+	    src->sentinel_password_file);
+	rc |= chat_redis_strdup_or_null(&dst->sentinel_user,
+	    src->sentinel_user);
+	rc |= chat_redis_strdup_or_null(&dst->sentinel_password,
+	    src->sentinel_password);
+	dst->nsentinels = 0;
+	if (src->nsentinels > 0 && (dst->sentinels = calloc(
+	    (size_t)src->nsentinels, sizeof(*dst->sentinels))) == NULL)
+		rc = -1;
+	for (int i = 0; rc == 0 && i < src->nsentinels; i++) {
+		dst->nsentinels = i + 1;
+		dst->sentinels[i].port = src->sentinels[i].port;
+		rc |= chat_redis_strdup_or_null(&dst->sentinels[i].host,
+		    src->sentinels[i].host);
+	}
+	if (rc != 0)
+		chat_redis_conf_free(dst);
+	return rc != 0 ? -1 : 0;
 }
 
 void
@@ -428,6 +625,20 @@ chat_redis_conf_free(struct chat_redis_conf *c)
 	free(c->password);
 	c->host = c->unix_path = c->key = c->password_file = NULL;
 	c->user = c->password = NULL;
+	for (int i = 0; c->sentinels != NULL && i < c->nsentinels; i++)
+		free(c->sentinels[i].host);
+	free(c->sentinels);
+	free(c->master);
+	free(c->sentinel_password_file);
+	free(c->sentinel_user);
+	if (c->sentinel_password != NULL)
+		explicit_bzero(c->sentinel_password,
+		    strlen(c->sentinel_password));
+	free(c->sentinel_password);
+	c->sentinels = NULL;
+	c->nsentinels = 0;
+	c->master = c->sentinel_password_file = NULL;
+	c->sentinel_user = c->sentinel_password = NULL;
 }
 
 /* ---- the store's options (chat_store.h) ----------------------------- */

@@ -21,6 +21,14 @@
 #define CHAT_REDIS_KEY_MAX		512
 /* Requests in flight on one connection; past it, errors at once. */
 #define CHAT_REDIS_INFLIGHT_MAX		4096
+#define CHAT_REDIS_SENTINELS_MAX	16
+#define CHAT_REDIS_MASTER_MAX		128	/* bytes of a master name */
+
+/* A numeric TCP address: a sentinel, or the primary one named. */
+struct chat_redis_hostport {
+	char	*host;		/* numeric IPv4 or IPv6 */
+	int	 port;
+};
 
 /* The options of one service with store = "redis". */
 struct chat_redis_conf {
@@ -36,14 +44,22 @@ struct chat_redis_conf {
 	int	 retry_window_ms;	/* chat_store.h; 0: off */
 	int	 timeout_ms;
 	char	 label[160];	/* the address as written, for logs */
+	/* Sentinel, instead of host/unix_path: the primary named master. */
+	struct chat_redis_hostport *sentinels;
+	int	 nsentinels;	/* 0: no Sentinel */
+	char	*master;
+	char	*sentinel_password_file;	/* NULL: no AUTH to sentinels */
+	char	*sentinel_user;
+	char	*sentinel_password;
 };
 
 /* The settings this half owns in a chat service group (NULL-ended). */
 extern const char *const chat_redis_options[];
 
 /*
- * Reads "redis", "key", "password_file", "wait_replicas" and
- * "timeout_ms" of a chat service into c.  Pure: nothing is read from
+ * Reads "redis" (or "sentinels", "master" and "sentinel_password_file"),
+ * "key", "password_file", "wait_replicas" and "timeout_ms" of a chat
+ * service into c.  Pure: nothing is read from
  * disk or the network (the password is read by chat_redis_conf_auth()).
  * A relative unix socket or password_file is taken from config_dir.
  * Returns 0, or -1 with err naming the setting (c is then freed).
@@ -68,8 +84,9 @@ int	chat_redis_auth_parse(const char *text, size_t len, char **user,
 	    char **password, const char **why);
 
 /*
- * Reads c->password_file (if any) into c->user and c->password; a file
- * others can read is a warning.  -1 with err naming password_file (with
+ * Reads c->password_file (if any) into c->user and c->password, and
+ * c->sentinel_password_file into c->sentinel_user and
+ * c->sentinel_password; a file others can read is a warning.  -1 with err naming password_file (with
  * FILE:LINE when the service group is given, NULL at start).
  */
 int	chat_redis_conf_auth(struct chat_redis_conf *c,
@@ -79,6 +96,11 @@ int	chat_redis_conf_auth(struct chat_redis_conf *c,
  * connections. */
 int	chat_redis_conf_equal(const struct chat_redis_conf *a,
 	    const struct chat_redis_conf *b);
+
+/* dst: a deep copy of src (passwords included); -1 on no memory, with
+ * dst freed. */
+int	chat_redis_conf_copy(struct chat_redis_conf *dst,
+	    const struct chat_redis_conf *src);
 
 /* Frees the strings of c (not c). */
 void	chat_redis_conf_free(struct chat_redis_conf *c);

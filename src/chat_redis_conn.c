@@ -8,6 +8,13 @@
  * gets an error (its outcome is unknown), and a new connection is tried
  * with backoff.  While there is none, requests are refused at once, so a
  * dead Redis costs a caller nothing but an error.
+ *
+ * With Sentinel every connection starts with asking the sentinels where
+ * the primary is (chat_redis_sentinel.c), and the handshake checks ROLE
+ * before anything is sent: a sentinel that names a replica, or a primary
+ * demoted since, is never written to.  A failover is followed by asking
+ * again: at once on +switch-master, and after a READONLY or MASTERDOWN
+ * reply or a lost connection, with the backoff.
  */
 #include "config.h"
 
@@ -25,6 +32,7 @@
 #include <hiredis/adapters/libevent.h>
 
 #include "chat_redis_conn.h"
+#include "chat_redis_sentinel.h"
 #include "log.h"
 
 #define CHAT_REDIS_BACKOFF_MIN	100	/* ms */
@@ -114,6 +122,21 @@ chat_redis_health_up(struct chat_redis *r)
 		    PRIu64 " request(s) refused meanwhile", h->service,
 		    h->label, (double)(chat_redis_now_ms() - h->since) / 1000,
 		    h->refused);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* A failover to primary: one log line for every worker that follows it. */
+static void
+chat_redis_health_failover(struct chat_redis *r, const char *primary)
+{
+	struct chat_redis_health *h = r->health;
+
+	pthread_mutex_lock(&h->lock);
+	if (strcmp(h->primary, primary) != 0) {
+		snprintf(h->primary, sizeof(h->primary), "%s", primary);
+		log_notice("chat %s: redis %s: failover: the primary is now %s",
+		    h->service, h->label, primary);
 	}
 	pthread_mutex_unlock(&h->lock);
 }
@@ -306,7 +329,8 @@ chat_redis_send(struct chat_redis *r, struct chat_redis_req *req, int argc,
 	return 0;
 }
 
-/* AUTH and SCRIPT LOAD, queued behind the connect. */
+/* AUTH, ROLE (with Sentinel) and SCRIPT LOAD, queued behind the
+ * connect. */
 static int
 chat_redis_handshake(struct chat_redis *r)
 {
@@ -327,6 +351,12 @@ chat_redis_handshake(struct chat_redis *r)
 		    chat_redis_send(r, req, n, argv, lens) == -1)
 			goto fail;
 	}
+	argv[0] = "ROLE";
+	lens[0] = 4;
+	if (r->sentinel != NULL && ((req = chat_redis_req_new(r, REQ_ROLE,
+	    chat_redis_handshake_reply, 0)) == NULL ||
+	    chat_redis_send(r, req, 1, argv, lens) == -1))
+		goto fail;
 	if (r->on_handshake != NULL && r->on_handshake(r) == -1) {
 		req = NULL;
 		goto fail;
@@ -368,16 +398,17 @@ chat_redis_on_disconnect(const redisAsyncContext *ac, int status)
 	    "connection closed by the server");
 }
 
+/* A connection to host:port, or to conf's unix socket (host NULL). */
 static void
-chat_redis_connect(struct chat_redis *r)
+chat_redis_connect_to(struct chat_redis *r, const char *host, int port)
 {
 	redisAsyncContext *ac;
 	char why[160];
 
-	if (r->conf.unix_path != NULL)
+	if (host == NULL)
 		ac = redisAsyncConnectUnix(r->conf.unix_path);
 	else
-		ac = redisAsyncConnect(r->conf.host, r->conf.port);
+		ac = redisAsyncConnect(host, port);
 	if (ac == NULL || ac->err != 0) {
 		snprintf(why, sizeof(why), "%s", ac != NULL ?
 		    ac->c.errstr : "out of memory");
@@ -397,6 +428,58 @@ chat_redis_connect(struct chat_redis *r)
 	r->fail_why = NULL;
 	if (chat_redis_handshake(r) == -1)
 		chat_redis_drop(r, "cannot send the handshake");
+}
+
+/* Where to connect: conf's address, or the one the sentinels name. */
+static void
+chat_redis_connect(struct chat_redis *r)
+{
+	if (r->sentinel != NULL)
+		chat_redis_sentinel_ask(r->sentinel);
+	else
+		chat_redis_connect_to(r, r->conf.host, r->conf.port);
+}
+
+/* A sentinel named the primary (or none did: why). */
+static void
+chat_redis_on_primary(void *arg, const char *host, int port,
+    const char *sentinel, const char *why)
+{
+	struct chat_redis *r = arg;
+
+	if (host == NULL) {
+		chat_redis_health_down(r, why);
+		chat_redis_schedule_retry(r);
+		return;
+	}
+	snprintf(r->primary, sizeof(r->primary), strchr(host, ':') != NULL ?
+	    "[%s]:%d" : "%s:%d", host, port);
+	snprintf(r->named_by, sizeof(r->named_by), "%s", sentinel);
+	if (r->ac == NULL)
+		chat_redis_connect_to(r, host, port);
+}
+
+/*
+ * A failover (+switch-master): the session on the old primary ends now
+ * (what is in flight there gets its error) and the sentinels are asked
+ * at once, not after the backoff.
+ */
+static void
+chat_redis_on_switch(void *arg, const char *host, int port)
+{
+	struct chat_redis *r = arg;
+	char to[80];
+
+	snprintf(to, sizeof(to), strchr(host, ':') != NULL ? "[%s]:%d" :
+	    "%s:%d", host, port);
+	if (r->ac != NULL && strcmp(to, r->primary) == 0)
+		return;			/* already there */
+	chat_redis_health_failover(r, to);
+	r->fail_why = "failover: the primary changed before it answered";
+	chat_redis_drop(r, "failover");
+	evtimer_del(r->retry_ev);
+	r->backoff_ms = CHAT_REDIS_BACKOFF_MIN;
+	chat_redis_connect(r);
 }
 
 static void
@@ -437,7 +520,32 @@ chat_redis_on_deadline(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(r->deadline_ev, &tv);
 }
 
-/* AUTH or SCRIPT LOAD: the session is ready once the script is in. */
+/*
+ * ROLE on the server a sentinel named: anything but "master" (a replica,
+ * a sentinel) ends the session before a write is sent, and the next
+ * question goes to another sentinel.
+ */
+static void
+chat_redis_role_reply(struct chat_redis *r, const redisReply *reply)
+{
+	const redisReply *role = reply->type == REDIS_REPLY_ARRAY &&
+	    reply->elements > 0 ? reply->element[0] : NULL;
+	char why[256], safe[32];
+
+	if (role != NULL && (role->type == REDIS_REPLY_STRING ||
+	    role->type == REDIS_REPLY_STATUS) && strcmp(role->str, "master") == 0)
+		return;
+	snprintf(why, sizeof(why), "%s, named by sentinel %s, is not the "
+	    "primary (ROLE: %s): not used", r->primary, r->named_by,
+	    role != NULL && role->type == REDIS_REPLY_STRING ?
+	    log_escape(role->str, role->len, safe, sizeof(safe)) :
+	    "unexpected reply");
+	chat_redis_log_error(r, "sentinel", why);
+	chat_redis_sentinel_distrust(r->sentinel);
+	chat_redis_drop(r, why);
+}
+
+/* AUTH, ROLE or SCRIPT LOAD: the session is ready once the script is in. */
 static void
 chat_redis_handshake_reply(struct chat_redis *r, struct chat_redis_req *req,
     const redisReply *reply)
@@ -448,11 +556,13 @@ chat_redis_handshake_reply(struct chat_redis *r, struct chat_redis_req *req,
 	chat_redis_req_done(req, CHAT_STORED, 0, NULL, 0, NULL);
 	if (reply->type == REDIS_REPLY_ERROR) {
 		snprintf(why, sizeof(why), "%s: %s", kind == REQ_AUTH ?
-		    "AUTH" : "SCRIPT LOAD", log_escape(reply->str, reply->len,
-		    safe, sizeof(safe)));
+		    "AUTH" : kind == REQ_ROLE ? "ROLE" : "SCRIPT LOAD",
+		    log_escape(reply->str, reply->len, safe, sizeof(safe)));
 		chat_redis_drop(r, why);
 		return;
 	}
+	if (kind == REQ_ROLE)
+		chat_redis_role_reply(r, reply);
 	if (kind != REQ_SCRIPT)
 		return;
 	if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof(r->sha)) {
@@ -464,6 +574,16 @@ chat_redis_handshake_reply(struct chat_redis *r, struct chat_redis_req *req,
 	r->state = CONN_UP;
 	r->backoff_ms = CHAT_REDIS_BACKOFF_MIN;
 	chat_redis_health_up(r);
+}
+
+/* READONLY or MASTERDOWN: the server is no longer (or not yet) the
+ * primary a writer needs; with Sentinel, ask where it is now. */
+static int
+chat_redis_demoted(const redisReply *reply)
+{
+	return reply->type == REDIS_REPLY_ERROR &&
+	    (strncmp(reply->str, "READONLY", 8) == 0 ||
+	    strncmp(reply->str, "MASTERDOWN", 10) == 0);
 }
 
 static void
@@ -486,6 +606,10 @@ chat_redis_on_reply(redisAsyncContext *ac, void *reply_, void *privdata)
 		return;
 	}
 	req->on_reply(r, req, reply);
+	if (r->sentinel != NULL && r->ac == ac && chat_redis_demoted(reply)) {
+		r->fail_why = "failover: the primary became a replica";
+		chat_redis_drop(r, "the primary is a replica now (failover)");
+	}
 }
 
 /* With libhiredis, chat_redis_library() names it (udpd -V). */
@@ -513,18 +637,9 @@ chat_redis_conn_new(struct event_base *base,
 	r->base = base;
 	r->script = script;
 	c = &r->conf;
-	*c = *conf;
-	c->host = c->unix_path = c->key = c->password_file = NULL;
-	c->user = c->password = NULL;
 	r->backoff_ms = CHAT_REDIS_BACKOFF_MIN;
 	r->seed = (unsigned)chat_redis_now_ms() ^ (unsigned)(uintptr_t)r;
-	if ((conf->host != NULL && (c->host = strdup(conf->host)) == NULL) ||
-	    (conf->unix_path != NULL &&
-	    (c->unix_path = strdup(conf->unix_path)) == NULL) ||
-	    (c->key = strdup(conf->key)) == NULL ||
-	    (conf->user != NULL && (c->user = strdup(conf->user)) == NULL) ||
-	    (conf->password != NULL &&
-	    (c->password = strdup(conf->password)) == NULL) ||
+	if (chat_redis_conf_copy(c, conf) == -1 ||
 	    (r->service = strdup(service)) == NULL)
 		goto fail;
 	if (health == NULL) {
@@ -536,6 +651,10 @@ chat_redis_conn_new(struct event_base *base,
 	r->deadline_ev = evtimer_new(base, chat_redis_on_deadline, r);
 	r->retry_ev = evtimer_new(base, chat_redis_on_retry, r);
 	if (r->deadline_ev == NULL || r->retry_ev == NULL)
+		goto fail;
+	if (c->nsentinels > 0 && (r->sentinel = chat_redis_sentinel_new(base,
+	    c, r->service, chat_redis_on_primary, chat_redis_on_switch,
+	    r)) == NULL)
 		goto fail;
 	return r;
 fail:
@@ -557,6 +676,8 @@ chat_redis_conn_free(struct chat_redis *r)
 	if (r == NULL)
 		return;
 	r->fail_why = "udpd stopped the store before it answered";
+	chat_redis_sentinel_free(r->sentinel);
+	r->sentinel = NULL;
 	if ((ac = r->ac) != NULL) {
 		r->ac = NULL;
 		redisAsyncFree(ac);	/* fails what hiredis holds */

@@ -31,13 +31,15 @@ struct chat_redis_health {
 	uint64_t	 last_seq;	/* highest acked (atomic, no lock) */
 	uint64_t	 seq_behind;	/* appends refused: seq went back */
 	int		 behind;	/* that was logged (atomic) */
+	char		 primary[80];	/* the last failover's, logged */
 };
 
 enum chat_redis_kind { REQ_APPEND, REQ_HISTORY, REQ_WAIT, REQ_AUTH,
-	REQ_SCRIPT, REQ_SETUP };
+	REQ_SCRIPT, REQ_SETUP, REQ_ROLE };
 
 struct chat_redis;
 struct chat_redis_req;
+struct chat_redis_sentinel;
 
 /* Reads the reply to req (never NULL: a lost connection fails req). */
 typedef void (*chat_redis_reply_fn)(struct chat_redis *r,
@@ -100,6 +102,9 @@ struct chat_redis {
 	 * "connection lost". */
 	const char		*fail_why;
 	char			*histbuf;
+	struct chat_redis_sentinel *sentinel;	/* NULL: conf's address */
+	char			 primary[80];	/* "host:port" it named */
+	char			 named_by[80];	/* the sentinel that did */
 };
 
 uint64_t chat_redis_now_ms(void);

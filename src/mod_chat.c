@@ -34,6 +34,7 @@ static const char *const chat_options[] = {
 	"retry_window_ms",		/* read by each store */
 	"log_file", "fsync",
 	"redis", "key", "password_file", "wait_replicas", "timeout_ms",
+	"sentinels", "master", "sentinel_password_file",
 	NULL
 };
 

@@ -3,6 +3,9 @@
 #
 # Sourced (bash):  redis_start DIR [redis-server options...]
 #                  redis_stop DIR [SIGNAL]     redis_cli DIR args...
+#                  sentinel_start DIR NAME HOST PORT [config lines...]
+#                  sentinel_restart DIR
+#                  redis_role DIR   redis_synced DIR
 # Run:             tests/redis.sh start|stop|restart DIR [options...]
 #
 # The server lives in DIR: its unix socket DIR/redis.sock (mode 700), its
@@ -101,6 +104,70 @@ redis_cli() {
 	local dir=$1
 	shift
 	redis-cli -s "$dir/redis.sock" "$@"
+}
+
+# A replica is redis_start DIR --replicaof HOST PORT.
+# redis_role DIR: "master" or "slave" (nothing if it does not answer).
+redis_role() {
+	redis_cli "$1" ROLE 2>/dev/null | head -n1
+}
+
+# redis_synced DIR: the replica in DIR has its link to the primary up.
+redis_synced() {
+	redis_cli "$1" INFO replication 2>/dev/null |
+		grep -q '^master_link_status:up'
+}
+
+# sentinel_launch DIR PORT NAME HOST PORT [config lines...]: one attempt.
+# Sentinel rewrites its config file, so each attempt writes a new one.
+sentinel_launch() {
+	local dir=$1 port=$2 name=$3 host=$4 pport=$5 line
+	shift 5
+	{
+		echo "port $port"
+		echo "bind ${REDIS_BIND:-127.0.0.1}"
+		echo "unixsocket $dir/redis.sock"
+		echo "unixsocketperm 700"
+		echo "dir $dir"
+		echo "logfile $dir/redis.log"
+		echo "protected-mode no"
+		echo "sentinel monitor $name $host $pport 2"
+		for line in "$@"; do
+			echo "$line"
+		done
+	} >"$dir/sentinel.conf"
+	redis-server "$dir/sentinel.conf" --sentinel \
+		</dev/null >/dev/null 2>&1 &
+	echo $! >"$dir/redis.pid"
+	echo "$port" >"$dir/redis.port"
+	redis_wait "$dir"
+}
+
+# sentinel_restart DIR: the sentinel again, on its port, with the state
+# it wrote into its config.
+sentinel_restart() {
+	local dir=$1
+	redis-server "$dir/sentinel.conf" --sentinel </dev/null >/dev/null 2>&1 &
+	echo $! >"$dir/redis.pid"
+	redis_wait "$dir"
+}
+
+# sentinel_start DIR NAME HOST PORT [config lines...]: a Redis Sentinel
+# (quorum 2) watching the primary HOST:PORT as NAME, on a fresh port in
+# DIR/redis.port, its PID in DIR/redis.pid: redis_stop stops it.  The
+# lines are added to its config ("sentinel down-after-milliseconds ...").
+sentinel_start() {
+	local dir=$1 try
+	shift
+	command -v redis-server >/dev/null 2>&1 || return 2
+	mkdir -p "$dir"
+	for try in 1 2 3 4 5; do
+		sentinel_launch "$dir" "$(redis_free_port)" "$@" && return 0
+		redis_stop "$dir" KILL
+	done
+	echo "redis.sh: redis-server --sentinel did not start; its log:" >&2
+	tail -n 20 "$dir/redis.log" >&2
+	return 1
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -250,6 +250,161 @@ START_TEST(library_named)
 }
 END_TEST
 
+/* ---- Sentinel: sentinels + master instead of redis ------------------ */
+
+START_TEST(sentinel_options)
+{
+	ck_assert_int_eq(parse("s = { sentinels = [ \"10.0.0.1:26379\", "
+	    "\"[::1]:26380\" ]; master = \"room\"; "
+	    "sentinel_password_file = \"s.pass\"; };"), 0);
+	ck_assert_int_eq(rc.nsentinels, 2);
+	ck_assert_str_eq(rc.sentinels[0].host, "10.0.0.1");
+	ck_assert_int_eq(rc.sentinels[0].port, 26379);
+	ck_assert_str_eq(rc.sentinels[1].host, "::1");
+	ck_assert_int_eq(rc.sentinels[1].port, 26380);
+	ck_assert_str_eq(rc.master, "room");
+	ck_assert_str_eq(rc.sentinel_password_file, "/etc/udpd/s.pass");
+	ck_assert_ptr_null(rc.host);
+	ck_assert_ptr_null(rc.unix_path);
+	ck_assert_str_eq(rc.label, "master \"room\"");
+	chat_redis_conf_free(&rc);
+}
+END_TEST
+
+static const struct {
+	const char *text;
+	const char *msg;
+} bad_sentinel[] = {
+	{ "s = { redis = \"127.0.0.1:6379\";\n sentinels = [ \"127.0.0.1:1\" ]; "
+	    "master = \"m\"; };", ":2: sentinels: redis and sentinels exclude "
+	    "each other" },
+	{ "s = {\n sentinels = [ \"127.0.0.1:1\" ]; };",
+	    ":2: sentinels: needs master" },
+	{ "s = {\n master = \"m\"; };", ":2: master: only with sentinels" },
+	{ "s = { redis = \"127.0.0.1:6379\";\n sentinel_password_file = "
+	    "\"p\"; };", ":2: sentinel_password_file: only with sentinels" },
+	{ "s = {\n sentinels = [ ]; master = \"m\"; };",
+	    ":2: sentinels: from 1 to 16 addresses" },
+	{ "s = {\n sentinels = \"127.0.0.1:1\"; master = \"m\"; };",
+	    ":2: sentinels: must be a list of \"host:port\"" },
+	{ "s = {\n sentinels = [ 26379 ]; master = \"m\"; };",
+	    ":2: sentinels: must be a list of \"host:port\"" },
+	{ "s = {\n sentinels = [ \"localhost:26379\" ]; master = \"m\"; };",
+	    ":2: sentinels: localhost:26379: not a numeric IPv4 address" },
+	{ "s = {\n sentinels = [ \"unix:/run/s.sock\" ]; master = \"m\"; };",
+	    ":2: sentinels: unix:/run/s.sock: not a numeric IPv4" },
+	{ "s = {\n sentinels = [ \"127.0.0.1:0\" ]; master = \"m\"; };",
+	    ":2: sentinels: 127.0.0.1:0: bad port" },
+	{ "s = { sentinels = [ \"127.0.0.1:1\", \"127.0.0.1:1\" ];\n"
+	    " master = \"m\"; };", "sentinels: 127.0.0.1:1 is listed twice" },
+	{ "s = { sentinels = [ \"127.0.0.1:1\" ];\n master = \"\"; };",
+	    ":2: master: must not be empty" },
+	{ "s = { sentinels = [ \"127.0.0.1:1\" ];\n master = \"a b\"; };",
+	    ":2: master: must not hold spaces or control characters" },
+	{ "s = { sentinels = [ \"127.0.0.1:1\" ];\n master = 1; };",
+	    ":2: master: must be a string" },
+	{ "s = { sentinels = [ \"127.0.0.1:1\" ]; master = \"m\";\n"
+	    " sentinel_password_file = \"\"; };",
+	    ":2: sentinel_password_file: must not be empty" },
+};
+
+START_TEST(sentinel_bad_options)
+{
+	ck_assert_int_eq(parse(bad_sentinel[_i].text), -1);
+	ck_assert_msg(strstr(err.msg, bad_sentinel[_i].msg) != NULL,
+	    "%s: got \"%s\", expected \"%s\"", bad_sentinel[_i].text, err.msg,
+	    bad_sentinel[_i].msg);
+	ck_assert_ptr_null(rc.sentinels);
+	ck_assert_ptr_null(rc.master);
+}
+END_TEST
+
+/* 17 sentinels: one too many. */
+START_TEST(sentinel_too_many)
+{
+	char text[1024];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "s = {\n sentinels = [ ");
+	for (int i = 0; i < 17; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "%s\"127.0.0.1:%d\"", i > 0 ? ", " : "", 26379 + i);
+	snprintf(text + n, sizeof(text) - n, " ]; master = \"m\"; };");
+	ck_assert_int_eq(parse(text), -1);
+	ck_assert_msg(strstr(err.msg, ":2: sentinels: from 1 to 16") != NULL,
+	    "%s", err.msg);
+}
+END_TEST
+
+/* The sentinel password file is read with the other one, at start. */
+START_TEST(sentinel_password)
+{
+	char dir[] = "/tmp/test_chat_redis_conf.XXXXXX", path[96], text[200];
+	const config_setting_t *s;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.pass", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("watcher s3cret\n", f);
+	fclose(f);
+	chmod(path, 0600);
+	snprintf(text, sizeof(text), "s = { sentinels = [ \"127.0.0.1:1\" ];\n"
+	    " master = \"m\";\n sentinel_password_file = \"s.pass\"; };");
+	config_init(&cfg);
+	ck_assert(config_read_string(&cfg, text) == CONFIG_TRUE);
+	s = config_lookup(&cfg, "s");
+	ck_assert_int_eq(chat_redis_conf_parse(s, "chat", dir, &rc, &err), 0);
+	ck_assert_int_eq(chat_redis_conf_auth(&rc, s, &err), 0);
+	ck_assert_str_eq(rc.sentinel_user, "watcher");
+	ck_assert_str_eq(rc.sentinel_password, "s3cret");
+	ck_assert_ptr_null(rc.password);
+	chat_redis_conf_free(&rc);
+	unlink(path);
+	ck_assert_int_eq(chat_redis_conf_parse(s, "chat", dir, &rc, &err), 0);
+	ck_assert_int_eq(chat_redis_conf_auth(&rc, s, &err), -1);
+	ck_assert_msg(strstr(err.msg, ":3: sentinel_password_file: ") != NULL &&
+	    strstr(err.msg, "No such file") != NULL, "%s", err.msg);
+	chat_redis_conf_free(&rc);
+	config_destroy(&cfg);
+	rmdir(dir);
+}
+END_TEST
+
+/* A reload keeps the connections only with the same sentinels and name. */
+START_TEST(sentinel_equal)
+{
+	static const char *const other[] = {
+		"s = { sentinels = [ \"127.0.0.1:1\" ]; master = \"n\"; };",
+		"s = { sentinels = [ \"127.0.0.1:2\" ]; master = \"m\"; };",
+		"s = { sentinels = [ \"127.0.0.1:1\", \"127.0.0.1:2\" ]; "
+		    "master = \"m\"; };",
+		"s = { redis = \"127.0.0.1:1\"; };",
+	};
+	struct chat_redis_conf a, b;
+
+	ck_assert_int_eq(parse("s = { sentinels = [ \"127.0.0.1:1\" ]; "
+	    "master = \"m\"; };"), 0);
+	a = rc;
+	ck_assert_int_eq(parse("s = { sentinels = [ \"127.0.0.1:1\" ]; "
+	    "master = \"m\"; };"), 0);
+	ck_assert(chat_redis_conf_equal(&a, &rc));
+	chat_redis_conf_free(&rc);
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		ck_assert_int_eq(parse(other[i]), 0);
+		ck_assert_msg(!chat_redis_conf_equal(&a, &rc), "%s", other[i]);
+		ck_assert_msg(!chat_redis_conf_equal(&rc, &a), "%s", other[i]);
+		chat_redis_conf_free(&rc);
+	}
+	/* a deep copy: equal, and freed on its own (ASan) */
+	ck_assert_int_eq(chat_redis_conf_copy(&b, &a), 0);
+	ck_assert(chat_redis_conf_equal(&a, &b));
+	ck_assert_ptr_ne(b.sentinels, a.sentinels);
+	chat_redis_conf_free(&a);
+	chat_redis_conf_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -264,6 +419,12 @@ main(void)
 	tcase_add_test(tc, password_file);
 	tcase_add_test(tc, equal_for_reload);
 	tcase_add_test(tc, library_named);
+	tcase_add_test(tc, sentinel_options);
+	tcase_add_loop_test(tc, sentinel_bad_options, 0,
+	    sizeof(bad_sentinel) / sizeof(bad_sentinel[0]));
+	tcase_add_test(tc, sentinel_too_many);
+	tcase_add_test(tc, sentinel_password);
+	tcase_add_test(tc, sentinel_equal);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
