@@ -1286,6 +1286,29 @@ END_TEST
 
 static int fail_pwrite;		/* pwrite of the state file: EIO */
 static int fail_fdatasync;	/* fdatasync: EIO */
+static int fail_writev;		/* 1: writev EIO; 2: half, then write EIO */
+
+static ssize_t
+flaky_writev(int fd, const struct iovec *iov, int n)
+{
+	if (fail_writev == 1) {
+		errno = EIO;
+		return -1;
+	}
+	if (fail_writev == 2)		/* the "<seq> " only */
+		return write(fd, iov[0].iov_base, iov[0].iov_len);
+	return writev(fd, iov, n);
+}
+
+static ssize_t
+flaky_write(int fd, const void *buf, size_t n)
+{
+	if (fail_writev == 2) {
+		errno = EIO;
+		return -1;
+	}
+	return write(fd, buf, n);
+}
 
 static ssize_t
 flaky_pwrite(int fd, const void *buf, size_t n, off_t at)
@@ -1323,6 +1346,8 @@ capture_log(void)
 	log_init(1, LOG_DAEMON);
 	chat_file_sys.pwrite = flaky_pwrite;
 	chat_file_sys.fdatasync = flaky_fdatasync;
+	chat_file_sys.writev = flaky_writev;
+	chat_file_sys.write = flaky_write;
 }
 
 static int
@@ -1875,6 +1900,60 @@ START_TEST(retry_fsync)
 }
 END_TEST
 
+/*
+ * Every way an append ends on a disk that fails, with the answer that
+ * says what happened: a write that fails (nothing written, or cut short
+ * and cut back) is "not stored" and the log is unchanged; a failed
+ * fdatasync, of the batch or of the old file at a rotation, is "outcome
+ * unknown" (the line is in the file, maybe not on disk).
+ */
+START_TEST(answers_per_path)
+{
+	static const char *const one[] = { "w" };
+	char want[128];
+	const char *wants[] = { want };
+	void *st;
+
+	capture_log();
+	st = chat_new("log_file = \"chat.log\"; fsync = true;");
+	ck_reply(send_str(st, "a"), UDPD_REPLY, "ok 1\n");
+	fail_writev = 1;
+	snprintf(want, sizeof(want), "error: not stored: write failed: %s\n",
+	    strerror(EIO));
+	ck_reply(send_str(st, "b"), UDPD_REPLY_ERROR, want);
+	fail_writev = 2;
+	ck_reply(send_str(st, "c"), UDPD_REPLY_ERROR, want);
+	ck_file(logpath, "1 " STAMP " " P4 " a\n");
+	fail_writev = 0;
+	ck_reply(send_str(st, "d"), UDPD_REPLY, "ok 2\n");
+	/* the batch's fdatasync */
+	fail_fdatasync = 1;
+	snprintf(want, sizeof(want), "error: outcome unknown: fsync failed: "
+	    "%s\n", strerror(EIO));
+	batch_texts(st, one, 1, wants);
+	fail_fdatasync = 0;
+	/* the old file's at a rotation: what it held is in doubt */
+	ck_reply(send_str(st, "x"), UDPD_REPLY, "ok 4\n");
+	ck_assert_int_eq(rename(logpath, in_dir("chat.log.1")), 0);
+	fail_fdatasync = 1;
+	module_chat.reopen(st);
+	fail_fdatasync = 0;
+	{
+		struct udpd_reply rep;
+		enum udpd_verdict v = UDPD_REPLY;
+		unsigned char b[128];
+
+		set_reply(&rep, b, sizeof(b), "ok 4\n", 4);
+		module_chat.batch_end(st, &rep, &v, 1);
+		ck_buf(&rep, want);
+	}
+	ck_assert_int_eq(log_count("cannot append"), 1);
+	module_chat.destroy(st);
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+}
+END_TEST
+
 /* The table is bounded: a flood of new messages pushes the oldest out
  * (a retry of it is then stored again), never the memory up. */
 START_TEST(retry_table_bounded)
@@ -2108,6 +2187,7 @@ chat_suite(void)
 	tcase_add_test(tc, fsync_batch_fails);
 	tcase_add_test(tc, fsync_off_untouched);
 	tcase_add_test(tc, threads_no_gaps);
+	tcase_add_test(tc, answers_per_path);
 	tcase_add_test(tc, retry_same_seq);
 	tcase_add_test(tc, retry_after_restart);
 	tcase_add_test(tc, retry_first_not_stored);
