@@ -14,13 +14,24 @@
 #      no network);
 #   4. boots it (systemd-nspawn -b --private-network) and checks that
 #      udpd.service is enabled and active (udpd.socket neither), the
-#      services answer "nc -u", "man udpd" renders;
+#      services answer "nc -u", "man udpd" renders; the group udpd-keys,
+#      /etc/udpd's owner and mode, udpd's group; "systemctl reload" exits
+#      0 for a good edit and non-zero, the old configuration serving, for
+#      a port in use, a read-only log path, an unreadable password file or
+#      key file (which chgrp udpd-keys + chmod 0640 fixes at the next
+#      reload); logrotate reopens the chat log without applying a staged
+#      edit; IPv6 disabled in the container's network namespace, the
+#      shipped config serves IPv4; a broken config at start is "failed"
+#      within 30 s, exit 78, not restarted, its error last in the journal;
+#      a crash still restarts;
 #   5. edits /etc/udpd.conf, upgrades to the newer package, checks that the
 #      edit is kept and the daemon restarted (a new MainPID) with it;
 #   6. switches to socket activation and upgrades again (--reinstall): the
 #      administrator's choice of units stays, the daemon restarts;
 #   7. removes the package (udpd and the socket stop; the configuration
-#      stays), purges it (configuration and state go), powers off.
+#      stays), purges it (configuration and state go; /etc/udpd, which
+#      holds a file added by hand, stays, and purge says so, as it says
+#      the group stays), powers off.
 #
 # Output: "ok N - ..." / "not ok N - ..." per check, then "N passed, M
 # failed".  Exit status 0 if everything passed, 1 otherwise, 77 (skip)
@@ -232,6 +243,148 @@ man_renders() {
 check "man udpd renders udpd(8)" man_renders udpd 'UDPD(8)'
 check "man udpd.conf renders udpd.conf(5)" man_renders udpd.conf 'UDPD\.CONF(5)'
 
+# ---- the permissions the package sets up ---------------------------------
+
+expect "the group udpd-keys exists (sysusers.d, before the first start)" udpd-keys \
+    "$(ct getent group udpd-keys | cut -d: -f1)"
+expect "/etc/udpd is root:udpd-keys 0750" "root:udpd-keys 750" \
+    "$(ct stat -c '%U:%G %a' /etc/udpd)"
+keys_gid=$(ct getent group udpd-keys | cut -d: -f3)
+MAINPID=$(ct systemctl show -p MainPID --value udpd)
+expect "udpd runs with the group udpd-keys" "$keys_gid" \
+    "$(ct awk '$1 == "Gid:" { print $2 }' "/proc/$MAINPID/status")"
+
+# ---- reload tells the truth ----------------------------------------------
+
+conf=$ROOT/etc/udpd.conf
+cp "$conf" "$WORK/udpd.conf.shipped"
+# reload_status: systemctl reload's exit status; its output as comments.
+reload_status() {
+	ct -t 120 systemctl reload udpd >"$WORK/reload.out" 2>&1
+	echo $?
+}
+# add_service TEXT: one more service at the end of the shipped config.
+add_service() {
+	awk -v svc="$1" '$0 == ");" { print "  ,"; print svc } { print }' \
+	    "$WORK/udpd.conf.shipped" >"$conf"
+}
+sed -i 's/greeting[[:space:]]*=[[:space:]]*"[^"]*"/greeting = "Reloaded %s!"/' "$conf"
+expect "systemctl reload of a good edit exits 0" 0 "$(reload_status)"
+expect "... and it serves when systemctl returns" "Reloaded Alice!" "$(ask 127.0.0.1 6000 Alice)"
+RELOADED_CONF=$(cat "$conf")
+
+# A port in use (held by nc in a transient unit).
+ct systemd-run -q --unit=udpd-test-holder nc -u -l 127.0.0.1 7777 >/dev/null 2>&1
+for _ in $(seq 1 20); do
+	ct sh -c 'grep -q ":1E61 " /proc/net/udp' && break
+	sleep 0.25
+done
+add_service '  { name = "busy"; module = "echo"; listen = [ "127.0.0.1:7777" ]; }'
+expect "systemctl reload with a port in use exits non-zero" 1 "$(reload_status)"
+expect_re "... saying why" "cannot bind 127.0.0.1:7777" \
+    "$(ct journalctl -u udpd -n 20 --no-pager -o cat)" || journal_tail
+ct systemctl stop udpd-test-holder >/dev/null 2>&1
+expect "... and the old configuration serves" "Reloaded Alice!" "$(ask 127.0.0.1 6000 Alice)"
+
+# A chat log on a path udpd may not write (/etc is read-only to it).
+add_service '  { name = "rochat"; module = "chat"; listen = [ "127.0.0.1:7778" ]; log_file = "/etc/udpd-chat.log"; }'
+expect "systemctl reload with a read-only log path exits non-zero" 1 "$(reload_status)"
+expect "... and the old configuration serves" "Reloaded Alice!" "$(ask 127.0.0.1 6000 Alice)"
+
+# A Redis password file udpd cannot read (root's, mode 0600).
+ct sh -c 'umask 077 && echo secret >/etc/udpd/redis.pass'
+add_service '  { name = "rchat"; module = "chat"; listen = [ "127.0.0.1:7779" ]; store = "redis"; redis = "127.0.0.1:6379"; password_file = "/etc/udpd/redis.pass"; }'
+expect "systemctl reload with an unreadable password_file exits non-zero" 1 "$(reload_status)"
+expect_re "... saying why" "redis.pass: .*Permission denied" \
+    "$(ct journalctl -u udpd -n 20 --no-pager -o cat)" || journal_tail
+expect "... and the old configuration serves" "Reloaded Alice!" "$(ask 127.0.0.1 6000 Alice)"
+ct rm -f /etc/udpd/redis.pass
+
+# A key file added later: unreadable, then root:udpd-keys 0640 and read
+# at the next reload, without a restart.
+ct sh -c 'umask 077 && echo "1 SHA1 0123456789abcdef0123456789abcdef01234567" >/etc/udpd/ntp.keys'
+printf '%s\n' "$RELOADED_CONF" >"$conf"
+sed -i 's|# keys = "/etc/udpd/ntp.keys";|keys = "/etc/udpd/ntp.keys";|' "$conf"
+expect "a key file udpd cannot read: reload exits non-zero" 1 "$(reload_status)"
+ct sh -c 'chgrp udpd-keys /etc/udpd/ntp.keys && chmod 0640 /etc/udpd/ntp.keys'
+PID_BEFORE=$(ct systemctl show -p MainPID --value udpd)
+expect "chgrp udpd-keys, chmod 0640: the next reload reads it (exit 0)" 0 "$(reload_status)"
+expect "... in the same process" "$PID_BEFORE" "$(ct systemctl show -p MainPID --value udpd)"
+
+# ---- rotation is not a reload --------------------------------------------
+
+cp "$WORK/udpd.conf.shipped" "$conf"
+expect "back to the shipped configuration (reload exits 0)" 0 "$(reload_status)"
+rot1=$(ask 127.0.0.1 6004 'before the rotation')
+sed -i 's/greeting[[:space:]]*=[[:space:]]*"[^"]*"/greeting = "Staged %s!"/' "$conf"
+check "logrotate -f /etc/logrotate.d/udpd" ct -t 60 logrotate -f /etc/logrotate.d/udpd
+check "the chat log was rotated" ct test -s /var/lib/udpd/chat.log.1
+expect "chat goes on after the rotation" "ok $((${rot1#ok } + 1))" \
+    "$(ask 127.0.0.1 6004 'after the rotation')"
+expect_re "... into the new chat.log" "after the rotation$" "$(ct cat /var/lib/udpd/chat.log)"
+expect "the staged edit stayed staged (no reload at rotation)" "Hello Alice!" \
+    "$(ask 127.0.0.1 6000 Alice)"
+cp "$WORK/udpd.conf.shipped" "$conf"
+
+# ---- a host without IPv6 -------------------------------------------------
+
+# The container's network namespace (--private-network) only.
+v6() { nsenter -t "$CT_PID" -n sh -c "echo $1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 && echo $1 >/proc/sys/net/ipv6/conf/lo/disable_ipv6"; }
+if v6 1; then
+	check "IPv6 disabled: systemctl restart udpd with the shipped config" \
+	    ct -t 60 systemctl restart udpd
+	expect "... udpd.service is active" active "$(ct systemctl is-active udpd)"
+	expect "... and serves IPv4" "Hello Alice!" "$(ask 127.0.0.1 6000 Alice)"
+	expect_re "... having skipped [::1] with a warning" \
+	    'cannot bind \[::1\]:6000 .*optional address: skipped' \
+	    "$(ct journalctl -u udpd -n 60 --no-pager -o cat)" || journal_tail
+	v6 0
+	check "IPv6 back: systemctl restart udpd" ct -t 60 systemctl restart udpd
+	expect "... serves [::1] again" "Hello Bob!" "$(ask ::1 6000 Bob)"
+else
+	not_ok "cannot disable IPv6 in the container's network namespace"
+fi
+
+# ---- a broken configuration fails the start, once ------------------------
+
+# wait_failed: up to 30 s for udpd.service to be "failed".
+wait_failed() {
+	for _ in $(seq 1 60); do
+		[ "$(ct systemctl is-failed udpd)" = failed ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+echo 'services = ( this is not a configuration' >>"$conf"
+ct -t 60 systemctl restart udpd >/dev/null 2>&1
+check "a broken udpd.conf at start: failed within 30 s" wait_failed
+expect "... not restarted (NRestarts)" 0 "$(ct systemctl show -p NRestarts --value udpd)"
+expect "... exit status 78 (EX_CONFIG)" 78 "$(ct systemctl show -p ExecMainStatus --value udpd)"
+expect_re "... the error is udpd's last journal line" \
+    '^udpd: /etc/udpd.conf:[0-9]+: syntax: ' \
+    "$(ct journalctl -u udpd --no-pager -o cat _COMM=udpd | tail -n 1)" || journal_tail
+cp "$WORK/udpd.conf.shipped" "$conf"
+check "fixed: systemctl reset-failed, start" \
+    ct -t 60 sh -c 'systemctl reset-failed udpd && systemctl start udpd'
+CRASHPID=$(ct systemctl show -p MainPID --value udpd)
+ct systemctl kill -s SEGV udpd
+restarted=
+for _ in $(seq 1 40); do
+	pid=$(ct systemctl show -p MainPID --value udpd)
+	[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$pid" != "$CRASHPID" ] &&
+	    [ "$(ct systemctl is-active udpd)" = active ] && { restarted=$pid; break; }
+	sleep 0.25
+done
+if [ -n "$restarted" ]; then
+	ok "a crash (SIGSEGV) still restarts udpd (MainPID $CRASHPID -> $restarted)"
+else
+	not_ok "a crash (SIGSEGV) still restarts udpd"
+	journal_tail
+fi
+
+# The chat sequence the upgrade must go on from.
+chat1=$(ask 127.0.0.1 6004 'just before the upgrade')
+
 # ---- upgrade ---------------------------------------------------------------
 
 conf=$ROOT/etc/udpd.conf
@@ -299,8 +452,16 @@ expect "remove stopped udpd" inactive "$(ct systemctl is-active udpd)"
 expect "remove stopped udpd.socket" inactive "$(ct systemctl is-active udpd.socket)"
 expect "nothing answers on 127.0.0.1:6000 any more" "" "$(ask 127.0.0.1 6000 Alice)"
 check "remove keeps the configuration" test -f "$conf"
-check "dpkg --purge udpd" ct -t 120 dpkg --purge udpd
+purge_logged() { ct -t 120 dpkg --purge udpd >"$WORK/purge.out" 2>&1; }
+check "dpkg --purge udpd" purge_logged
+sed 's/^/#   purge: /' "$WORK/purge.out"
+# /etc/udpd holds ntp.keys, added above: kept, and said so.
+check "purge kept /etc/udpd, which holds a file the package did not install" \
+    test -f "$ROOT/etc/udpd/ntp.keys"
+expect_re "... and said so" "/etc/udpd is kept" "$(cat "$WORK/purge.out")"
+expect_re "purge says the group udpd-keys is kept" "udpd-keys is kept" "$(cat "$WORK/purge.out")"
 for f in /etc/udpd.conf /etc/logrotate.d/udpd /var/lib/udpd /var/lib/private/udpd \
+    /usr/lib/sysusers.d/udpd.conf \
     /etc/systemd/system/multi-user.target.wants/udpd.service; do
 	check "purge removed $f" sh -c "! test -e '$ROOT$f' && ! test -L '$ROOT$f'"
 done

@@ -380,9 +380,15 @@ if [ "$HAVE_LOGROTATE_CONF" = 1 ] && [ -n "$CHATLOG" ]; then
 	expect "chat after rotation continues the sequence" "ok $((seq2 + 1))" "$chat3"
 	expect_re "the message went to the new $CHATLOG" \
 	    "^$((seq2 + 1)) .* after rotation$" "$(ct cat "$CHATLOG")"
-	# A rotation while udpd.conf is broken: the reload is refused, the
-	# chat log is reopened all the same (SPEC 4: SIGHUP reopens).
+	# Rotation is no reload: a staged edit of udpd.conf stays unapplied.
 	cp "$conf" "$WORK/udpd.conf.good"
+	sed -i 's/greeting[[:space:]]*=[[:space:]]*"[^"]*"/greeting = "Staged %s!"/' "$conf"
+	ct -t 60 logrotate -f /etc/logrotate.d/udpd >/dev/null 2>&1
+	expect "a rotation leaves a staged edit of udpd.conf unapplied" "Hello Alice!" \
+	    "$(ask 127.0.0.1 6000 Alice)"
+	# A rotation while udpd.conf is broken: the chat log is reopened all
+	# the same (the configuration is not read).
+	cp "$WORK/udpd.conf.good" "$conf"
 	echo 'services = ( this is not a configuration' >>"$conf"
 	check "logrotate -f with a broken udpd.conf" \
 	    ct -t 60 logrotate -f /etc/logrotate.d/udpd
