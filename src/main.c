@@ -30,6 +30,8 @@
 #include "control.h"
 #include "log.h"
 #include "metrics.h"
+#include "nts_ke.h"
+#include "nts_tls.h"
 #include "notify.h"
 #include "nts_siv.h"
 #include "ntp_auth.h"
@@ -60,6 +62,7 @@ struct options {
 
 static struct server server;
 static struct metrics *metrics;		/* the Prometheus endpoint */
+static struct nts_ke *nts_ke;		/* NTS key exchange (TLS) */
 static struct options opts;
 static int control_fd = -1;		/* the daemon's control channel */
 
@@ -167,6 +170,7 @@ parse_options(int argc, char **argv)
 		printf("Chat store on Redis (libhiredis): %s\n",
 		    chat_redis_library());
 		printf("NTS (AES-SIV-CMAC, Nettle): %s\n", nts_siv_library());
+		printf("NTS key exchange (libssl): %s\n", nts_tls_library());
 		exit(0);
 	}
 	opts.config = opts.config_path = absolute_path(opts.config);
@@ -316,6 +320,7 @@ write_port_file(void)
 		return;
 	}
 	metrics_write_ports(metrics, f);
+	nts_ke_write_ports(nts_ke, f);
 	if (fclose(f) != 0 || rename(all, path) < 0)
 		log_warn("UDPD_PORT_FILE %s", path);
 }
@@ -382,12 +387,15 @@ reload(char *answer, size_t len)
 	/* The endpoint's new addresses are bound before the services
 	 * switch, so either both change or neither. */
 	if (metrics_prepare(metrics, conf->metrics, why, sizeof(why)) < 0 ||
+	    nts_ke_prepare(nts_ke, conf, why, sizeof(why)) < 0 ||
 	    server_apply(&server, conf, why, sizeof(why)) < 0) {
 		metrics_abort(metrics);
+		nts_ke_abort(nts_ke);
 		conf_free(conf);
 		goto failed;
 	}
 	metrics_commit(metrics, server.conf->metrics);
+	nts_ke_commit(nts_ke, server.conf);
 	metrics_count_reload(metrics, 1);
 	server_reopen(&server);
 	apply_log_settings(server.conf);
@@ -641,13 +649,17 @@ main(int argc, char **argv)
 	apply_log_settings(conf);
 	server_take_passed(&server);
 	metrics = metrics_new(base, &server);
+	nts_ke = nts_ke_new(base);
+	metrics_set_nts_ke(metrics, nts_ke);
 	if (metrics_prepare(metrics, conf->metrics, why, sizeof(why)) < 0 ||
+	    nts_ke_prepare(nts_ke, conf, why, sizeof(why)) < 0 ||
 	    server_apply(&server, conf, why, sizeof(why)) < 0) {
 		log_warnx("%s", why);
 		if (!opts.foreground)
 			fprintf(stderr, "udpd: %s\n", why);
 		metrics_abort(metrics);
 		metrics_free(metrics);
+		nts_ke_free(nts_ke);
 		conf_free(conf);
 		server_free(&server);
 		event_base_free(base);
@@ -656,6 +668,7 @@ main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	metrics_commit(metrics, server.conf->metrics);
+	nts_ke_commit(nts_ke, server.conf);
 	server_warn_unused_passed(&server);
 	warn_if_idle(server.conf, 0);
 	drop_privileges(server.conf);
@@ -693,6 +706,7 @@ main(int argc, char **argv)
 	if (control_fd >= 0)
 		close(control_fd);
 	metrics_free(metrics);
+	nts_ke_free(nts_ke);
 	server_free(&server);
 	event_base_free(base);
 	/* After a privilege drop the directory may not let us unlink: an

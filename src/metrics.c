@@ -38,6 +38,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "metrics_text.h"
+#include "nts_ke.h"
 
 #define METRICS_HEADERS_MAX	8192	/* request line + headers, bytes */
 #define METRICS_READ_MAX	(2 * METRICS_HEADERS_MAX) /* held unparsed */
@@ -62,6 +63,7 @@ struct metrics_conn {
 struct metrics {
 	struct event_base		*base;
 	const struct server		*srv;
+	const struct nts_ke		*nts_ke;	/* its sessions */
 	struct evhttp			*http;
 	struct event			*check_ev;
 	struct bufferevent		*fresh;		/* accepted, unchecked */
@@ -299,6 +301,7 @@ metrics_check_fresh(struct metrics *m)
 /* ---- the scrape --------------------------------------------------------- */
 
 struct gather {
+	const struct nts_ke	*nts_ke;
 	struct metrics_service	*svc;
 	size_t			 n;
 	size_t			 cap;
@@ -328,6 +331,7 @@ metrics_add_service(void *arg, const struct service_conf *svc,
 	if (svc->module->last_seq != NULL &&
 	    svc->module->last_seq(svc->instance, &s->last_seq) == 0)
 		s->has_last_seq = 1;
+	s->has_nts_ke = nts_ke_counts(g->nts_ke, svc->name, s->nts_ke) == 0;
 }
 
 /* A small /proc file into buf; -1 if it cannot be read. */
@@ -399,7 +403,7 @@ metrics_process(const struct metrics *m, struct metrics_process *p)
 static char *
 metrics_text(const struct metrics *m, size_t *len)
 {
-	struct gather g = { 0 };
+	struct gather g = { .nts_ke = m->nts_ke };
 	struct metrics_snapshot s = { 0 };
 	char *text = NULL;
 	FILE *f;
@@ -620,6 +624,12 @@ metrics_write_ports(const struct metrics *m, FILE *f)
 		fprintf(f, "@metrics %s\n", addr_format(
 		    (const struct sockaddr *)&m->socks[i].local.ss, text,
 		    sizeof(text)));
+}
+
+void
+metrics_set_nts_ke(struct metrics *m, const struct nts_ke *k)
+{
+	m->nts_ke = k;
 }
 
 void

@@ -35,6 +35,9 @@ void	metrics_abort(struct metrics *m);
 void	metrics_count_reload(struct metrics *m, int ok);
 /* "@metrics addr:port" per bound address (the tests' port file). */
 void	metrics_write_ports(const struct metrics *m, FILE *f);
+/* Where the NTS-KE sessions are counted (udpd_nts_ke_sessions_total). */
+struct nts_ke;
+void	metrics_set_nts_ke(struct metrics *m, const struct nts_ke *k);
 void	metrics_free(struct metrics *m);
 
 #endif

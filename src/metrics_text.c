@@ -141,6 +141,24 @@ format_chat(FILE *f, const struct metrics_snapshot *s)
 }
 
 static void
+format_nts_ke(FILE *f, const struct metrics_snapshot *s)
+{
+	family(f, "udpd_nts_ke_sessions_total", "counter", "NTS key exchange "
+	    "sessions of the SNTP service, by how they ended.");
+	for (size_t i = 0; i < s->nservices; i++) {
+		if (!s->services[i].has_nts_ke)
+			continue;
+		for (int r = 0; r < NTS_KE_NRESULTS; r++) {
+			fputs("udpd_nts_ke_sessions_total{service=\"", f);
+			metrics_escape_label(f, s->services[i].name);
+			fprintf(f, "\",result=\"%s\"} %" PRIu64 "\n",
+			    nts_ke_result_name((enum nts_ke_result)r),
+			    s->services[i].nts_ke[r]);
+		}
+	}
+}
+
+static void
 format_daemon(FILE *f, const struct metrics_snapshot *s)
 {
 	family(f, "udpd_build_info", "gauge", "Always 1; the version of udpd "
@@ -211,6 +229,7 @@ metrics_format(FILE *f, const struct metrics_snapshot *s)
 	format_service_counters(f, s);
 	format_drops(f, s);
 	format_chat(f, s);
+	format_nts_ke(f, s);
 	format_http(f, s);
 	format_process(f, &s->process);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "module.h"
+#include "nts_ke_records.h"
 
 /* The Content-Type of the text format. */
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
@@ -23,6 +24,8 @@ struct metrics_service {
 	struct udpd_counters	 c;
 	int			 has_last_seq;	/* chat: last_seq is known */
 	uint64_t		 last_seq;
+	int			 has_nts_ke;	/* serves NTS-KE */
+	uint64_t		 nts_ke[NTS_KE_NRESULTS]; /* sessions by result */
 };
 
 /* What the process_* metrics report; have_* = 0 leaves a sample out. */

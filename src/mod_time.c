@@ -30,6 +30,8 @@
 #include "module.h"
 #include "ntp.h"
 #include "ntp_auth.h"
+#include "nts_conf.h"
+#include "nts_cookie.h"
 
 #define TIME_FORMAT_MAX		256	/* bytes of strftime format */
 #define TIME_OUTPUT_MAX		1024	/* bytes of formatted text */
@@ -60,6 +62,10 @@ struct time_state {
 	/* SNTP authentication: NULL without a key file. */
 	struct ntp_keys	*keys;
 	int		 require_auth;
+	/* The nts group (options only): NULL without NTS. */
+	struct nts_conf	*nts;
+	/* The cookie keys (running state only): NULL without NTS. */
+	struct nts_keys	*nts_keys;
 };
 
 static const char *const time_proto_names[] = {
@@ -71,7 +77,7 @@ static const char *const time_proto_names[] = {
 
 static const char *const time_options[] = {
 	"protocol", "utc", "stratum", "refid", "keys", "trusted_keys",
-	"require_auth", NULL
+	"require_auth", "nts", NULL
 };
 
 /* Rejects an option that the instance's protocol would silently ignore. */
@@ -249,6 +255,20 @@ time_read_keys(const config_setting_t *svc,
 	return 0;
 }
 
+/* The nts group: NTS-KE and the cookie keys (nts_conf.c). */
+static int
+time_read_nts(const config_setting_t *svc, const struct module_parse_ctx *ctx,
+    struct time_state *st, struct conf_err *err)
+{
+	const config_setting_t *s = config_setting_get_member(svc, "nts");
+
+	if (s == NULL)
+		return 0;
+	st->nts = nts_conf_parse(s, ctx != NULL ? ctx->config_dir : NULL,
+	    ctx != NULL ? ctx->service : NULL, err);
+	return st->nts == NULL ? -1 : 0;
+}
+
 static int
 time_read_options(const config_setting_t *svc,
     const struct module_parse_ctx *ctx,
@@ -268,16 +288,18 @@ time_read_options(const config_setting_t *svc,
 	    time_check_scope(svc, "keys", sntp, "\"sntp\"", err) == -1 ||
 	    time_check_scope(svc, "trusted_keys", sntp, "\"sntp\"",
 	    err) == -1 ||
-	    time_check_scope(svc, "require_auth", sntp, "\"sntp\"", err) == -1)
+	    time_check_scope(svc, "require_auth", sntp, "\"sntp\"", err) == -1 ||
+	    time_check_scope(svc, "nts", sntp, "\"sntp\"", err) == -1)
 		return -1;
 	if (conf_get_bool(svc, "utc", &st->utc, err) == -1)
 		return -1;
 	if (conf_get_int(svc, "stratum", 1, 15, &stratum, err) == -1)
 		return -1;
 	st->stratum = (int)stratum;
-	if (time_read_refid(svc, st->refid, err) == -1)
+	if (time_read_refid(svc, st->refid, err) == -1 ||
+	    time_read_keys(svc, ctx, st, err) == -1)
 		return -1;
-	return time_read_keys(svc, ctx, st, err);
+	return time_read_nts(svc, ctx, st, err);
 }
 
 /* The options are the settings part of the state (no lock, no clock). */
@@ -293,6 +315,7 @@ time_parse(const config_setting_t *svc, const struct module_parse_ctx *ctx,
 	}
 	if (time_read_options(svc, ctx, o, err) == -1) {
 		ntp_keys_free(o->keys);
+		nts_conf_free(o->nts);
 		free(o);
 		return NULL;
 	}
@@ -304,9 +327,32 @@ time_free_options(void *options)
 {
 	struct time_state *o = options;
 
-	if (o != NULL)
+	if (o != NULL) {
 		ntp_keys_free(o->keys);
+		nts_conf_free(o->nts);
+	}
 	free(options);
+}
+
+static void time_destroy(void *arg);
+
+/* The cookie keys of the nts group, made if missing (a side effect:
+ * start, not parse). */
+static int
+time_open_nts_keys(struct time_state *st, const struct nts_conf *nc,
+    char *err, size_t errlen)
+{
+	struct nts_keys_conf kc = {
+		.path = nc->cookie_keys, .rotate = NTS_KEYS_ROTATE_AUTO,
+		.uid = (uid_t)-1, .gid = (gid_t)-1
+	};
+	char why[400];
+
+	if ((st->nts_keys = nts_keys_open(&kc, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "cookie_keys: %s", why);
+		return -1;
+	}
+	return 0;
 }
 
 static void *
@@ -335,6 +381,11 @@ time_start(const void *options, const struct module_ctx *ctx,
 		free(st);
 		return NULL;
 	}
+	if (o->nts != NULL && time_open_nts_keys(st, o->nts, err,
+	    errlen) == -1) {
+		time_destroy(st);
+		return NULL;
+	}
 	st->precision = ntp_precision();
 	/* Load the time zone now, before udpd may chroot or drop root. */
 	tzset();
@@ -350,6 +401,7 @@ time_destroy(void *arg)
 		return;
 	pthread_mutex_destroy(&st->lock);
 	ntp_keys_free(st->keys);
+	nts_keys_free(st->nts_keys);
 	free(st);
 }
 
@@ -667,6 +719,27 @@ time_limited(void *state, const struct udpd_request *req,
 	    UDPD_DROP_SILENT;
 }
 
+/* The nts group, for the NTS-KE server. */
+static const struct nts_conf *
+time_nts(const void *options)
+{
+	const struct time_state *o = options;
+
+	return o != NULL ? o->nts : NULL;
+}
+
+/* One cookie for NTS-KE, sealed with the instance's cookie keys. */
+static size_t
+time_nts_cookie(void *state, uint16_t aead, const uint8_t *c2s,
+    const uint8_t *s2c, size_t keylen, uint8_t *out, size_t cap)
+{
+	struct time_state *st = state;
+
+	if (st == NULL || st->nts_keys == NULL || keylen != NTS_AEAD_KEY_LEN)
+		return 0;
+	return nts_cookie_make(st->nts_keys, aead, c2s, s2c, out, cap);
+}
+
 const struct udpd_module module_time = {
 	.name = "time",
 	.options = time_options,
@@ -679,4 +752,6 @@ const struct udpd_module module_time = {
 	.handle = time_handle,
 	.destroy = time_destroy,
 	.limited = time_limited,
+	.nts = time_nts,
+	.nts_cookie = time_nts_cookie,
 };

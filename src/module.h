@@ -130,6 +130,7 @@ struct module_parse_ctx {
 };
 
 struct event_base;
+struct nts_conf;
 
 /* What start() is given: the running daemon around the instance. */
 struct module_ctx {
@@ -217,6 +218,20 @@ struct udpd_module {
 	 * 0 with *seq set, or -1 when there is nothing to report.
 	 */
 	int		 (*last_seq)(const void *state, uint64_t *seq);
+	/*
+	 * Optional (time, protocol sntp): the nts group of a service with
+	 * these options (nts_conf.h), for the NTS-KE server; NULL for none.
+	 */
+	const struct nts_conf *(*nts)(const void *options);
+	/*
+	 * Optional: one NTS cookie sealing the keys c2s and s2c (keylen
+	 * bytes each) of AEAD algorithm aead with the running instance's
+	 * cookie keys, for NTS-KE.  Called from the main thread while the
+	 * workers run.  Returns its length, or 0 when none fits in cap.
+	 */
+	size_t		 (*nts_cookie)(void *state, uint16_t aead,
+			    const uint8_t *c2s, const uint8_t *s2c,
+			    size_t keylen, uint8_t *out, size_t cap);
 };
 
 /*

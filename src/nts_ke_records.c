@@ -10,6 +10,21 @@
 
 #include "nts_ke_records.h"
 
+static const char *const nts_ke_result_names[NTS_KE_NRESULTS] = {
+	[NTS_KE_OK] = "ok",
+	[NTS_KE_TLS] = "tls",
+	[NTS_KE_BAD_REQUEST] = "bad_request",
+	[NTS_KE_TIMEOUT] = "timeout",
+	[NTS_KE_REFUSED] = "refused",
+	[NTS_KE_INTERNAL] = "internal",
+};
+
+const char *
+nts_ke_result_name(enum nts_ke_result r)
+{
+	return r < NTS_KE_NRESULTS ? nts_ke_result_names[r] : "?";
+}
+
 /* The AEAD algorithms udpd has, in its order of preference. */
 static const uint16_t nts_ke_aeads[] = { NTS_KE_AEAD_SIV_CMAC_256 };
 

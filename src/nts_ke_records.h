@@ -43,6 +43,20 @@
 #define NTS_KE_EXPORTER_LABEL	"EXPORTER-network-time-security"
 #define NTS_KE_CONTEXT_LEN	5
 
+/* How a session ended (udpd_nts_ke_sessions_total's result label). */
+enum nts_ke_result {
+	NTS_KE_OK,		/* keys and cookies sent */
+	NTS_KE_TLS,		/* handshake failed: version, ALPN, cert */
+	NTS_KE_BAD_REQUEST,	/* Error record sent, or closed mid-request */
+	NTS_KE_TIMEOUT,		/* a deadline passed */
+	NTS_KE_REFUSED,		/* session cap, rate limit or access list */
+	NTS_KE_INTERNAL,	/* no cookie could be made */
+	NTS_KE_NRESULTS
+};
+
+/* The label of a result: "ok", "tls", "bad_request", ... */
+const char *nts_ke_result_name(enum nts_ke_result r);
+
 enum nts_ke_status {
 	NTS_KE_MORE,		/* incomplete: read on */
 	NTS_KE_COMPLETE,	/* a whole request, End of Message seen */

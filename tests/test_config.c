@@ -21,6 +21,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "module.h"
+#include "nts_conf.h"
 #include "unit.h"
 
 #define CONF_DIR	TEST_SRCDIR "/conf"
@@ -155,6 +156,26 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-metrics-allow-mapped.conf", 5, "allow[0]",
 	    { "'::ffff:127.0.0.0/104'", "IPv4-mapped" } },
 	{ "bad-metrics-many.conf", 4, "listen", { "at most 64" } },
+	{ "bad-nts-key.conf", 8, "cookie_key", { "unknown setting", "nts" } },
+	{ "bad-nts-type.conf", 4, "nts", { "must be a group" } },
+	{ "bad-nts-scope.conf", 4, "nts", { "only valid", "sntp" } },
+	{ "bad-nts-cert-missing.conf", 6, "certificate",
+	    { "nts/missing.pem", "cannot read", "No such file" } },
+	{ "bad-nts-cert-garbage.conf", 6, "certificate",
+	    { "nts/garbage.pem", "no PEM certificate" } },
+	{ "bad-nts-key-mismatch.conf", 7, "private_key",
+	    { "nts/other.key", "does not match the certificate" } },
+	{ "bad-nts-key-dir.conf", 7, "private_key", { "not a regular file" } },
+	{ "bad-nts-no-cert.conf", 4, "nts",
+	    { "needs certificate and private_key" } },
+	{ "bad-nts-no-cookie-keys.conf", 4, "nts",
+	    { "cookie_keys is required" } },
+	{ "bad-nts-cookie-dir.conf", 8, "cookie_keys",
+	    { "no-such-dir", "does not exist" } },
+	{ "bad-nts-needs-listen.conf", 5, "certificate", { "needs listen" } },
+	{ "bad-nts-listen.conf", 5, "listen[0]", { "bad address" } },
+	{ "bad-nts-port.conf", 8, "ntp_port", { "between 1 and 65535" } },
+	{ "bad-nts-server.conf", 8, "ntp_server", { "no spaces" } },
 	{ "bad-name-long.conf", 4, "name", {
 	    "'a234567890b234567890c234567890d234567890e234567890f234567890"
 	    "g2345'" } },
@@ -676,6 +697,41 @@ START_TEST(test_defaults)
 END_TEST
 
 
+/* The nts group: the default NTS-KE port, paths against the config's
+ * directory, what NTS-KE announces; cookie_keys alone is valid. */
+START_TEST(test_nts_settings)
+{
+	const struct nts_conf *nc;
+	struct udpd_conf *conf;
+	struct conf_err err;
+
+	memset(&err, 0, sizeof(err));
+	conf = conf_load(CONF_DIR "/good-nts.conf", &err);
+	ck_assert_msg(conf != NULL, "%s", err.msg);
+	ck_assert_uint_eq(conf->nservices, 2);
+	ck_assert_ptr_nonnull(conf->services[0].module->nts);
+	nc = conf->services[0].module->nts(conf->services[0].options);
+	ck_assert_ptr_nonnull(nc);
+	ck_assert_uint_eq(nc->nlisten, 2);
+	check_v4(&nc->listen[0], "127.0.0.1", 4460);
+	check_v6(&nc->listen[1], "::1", 0);
+	ck_assert_ptr_nonnull(strstr(nc->certificate, "/conf/nts/server.pem"));
+	ck_assert_ptr_nonnull(strstr(nc->private_key, "/conf/nts/server.key"));
+	ck_assert_ptr_nonnull(strstr(nc->cookie_keys, "/conf/nts/cookies.keys"));
+	ck_assert_str_eq(nc->ntp_server, "time.example.com");
+	ck_assert_int_eq(nc->ntp_port, 1123);
+	ck_assert_ptr_nonnull(nc->tls);
+	nc = conf->services[1].module->nts(conf->services[1].options);
+	ck_assert_ptr_nonnull(nc);
+	ck_assert_uint_eq(nc->nlisten, 0);
+	ck_assert_ptr_null(nc->tls);
+	ck_assert_ptr_null(nc->ntp_server);
+	/* Parsing made nothing: the cookie key file is made at start. */
+	ck_assert_int_ne(access(CONF_DIR "/nts/cookies.keys", F_OK), 0);
+	conf_free(conf);
+}
+END_TEST
+
 /* A scratch directory with one config file written from text. */
 struct scratch {
 	char	dir[64];
@@ -823,6 +879,7 @@ main(void)
 	tcase_add_test(tc, test_load_opens_nothing);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_metrics_settings);
+	tcase_add_test(tc, test_nts_settings);
 	tcase_add_test(tc, test_workers_explicit);
 	tcase_add_test(tc, test_relative_log_file);
 	tcase_add_test(tc, test_optional_listen);

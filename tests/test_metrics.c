@@ -52,6 +52,9 @@ fixed_snapshot(void)
 	memset(two, 0, sizeof(two));
 	two[0].name = "greet";
 	two[0].module = "greet";
+	two[0].has_nts_ke = 1;
+	two[0].nts_ke[NTS_KE_OK] = 5;
+	two[0].nts_ke[NTS_KE_REFUSED] = 2;
 	two[0].c = (struct udpd_counters){ .requests = 10, .replies = 9,
 	    .bytes_in = 100, .bytes_out = 120, .errors = 1, .drop_acl = 2,
 	    .drop_rate = 3, .drop_size = 4, .drop_loop = 5,
@@ -151,6 +154,19 @@ START_TEST(test_byte_exact)
 	    "service handed out.\n"
 	    "# TYPE udpd_chat_last_seq gauge\n"
 	    "udpd_chat_last_seq{service=\"chat\"} 18446744073709551615\n"
+	    "# HELP udpd_nts_ke_sessions_total NTS key exchange sessions of "
+	    "the SNTP service, by how they ended.\n"
+	    "# TYPE udpd_nts_ke_sessions_total counter\n"
+	    "udpd_nts_ke_sessions_total{service=\"greet\",result=\"ok\"} 5\n"
+	    "udpd_nts_ke_sessions_total{service=\"greet\",result=\"tls\"} 0\n"
+	    "udpd_nts_ke_sessions_total{service=\"greet\","
+	    "result=\"bad_request\"} 0\n"
+	    "udpd_nts_ke_sessions_total{service=\"greet\","
+	    "result=\"timeout\"} 0\n"
+	    "udpd_nts_ke_sessions_total{service=\"greet\","
+	    "result=\"refused\"} 2\n"
+	    "udpd_nts_ke_sessions_total{service=\"greet\","
+	    "result=\"internal\"} 0\n"
 	    "# HELP udpd_metrics_connections Open connections to this metrics "
 	    "endpoint.\n"
 	    "# TYPE udpd_metrics_connections gauge\n"
@@ -195,6 +211,7 @@ static const char *const families[][2] = {
 	{ "udpd_errors_total", "counter" },
 	{ "udpd_dropped_total", "counter" },
 	{ "udpd_chat_last_seq", "gauge" },
+	{ "udpd_nts_ke_sessions_total", "counter" },
 	{ "udpd_config_reloads_total", "counter" },
 	{ "udpd_start_time_seconds", "gauge" },
 	{ "udpd_build_info", "gauge" },

@@ -1,0 +1,722 @@
+/*
+ * nts_ke.c - the NTS-KE server: TCP listeners in the main thread, one TLS
+ * session per client through libevent's bufferevent_openssl, the request
+ * parsed by nts_ke_records.c, the keys exported by nts_tls.c and the
+ * cookies sealed by the service's module (its running instance's cookie
+ * keys).  A session answers one request and closes.
+ *
+ * Bounded: at most NTS_KE_SESSIONS_MAX sessions open (past it a new one is
+ * closed at once), a per-source rate of new sessions per service, the
+ * service's allow/deny, a deadline for the handshake and another for the
+ * request, and at most NTS_KE_REQUEST_MAX bytes of request held.  A slow
+ * or hostile client costs one slot until its deadline, nothing else.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "nts_ke.h"
+
+#ifdef HAVE_NTS_KE
+
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+
+#include "acl.h"
+#include "log.h"
+#include "module.h"
+#include "nts_conf.h"
+#include "nts_ke_records.h"
+#include "nts_tls.h"
+#include "ratelimit.h"
+
+#define NTS_KE_BACKLOG		128
+/* Room for a response: 8 cookies of up to NTS_KE_COOKIE_MAX bytes. */
+#define NTS_KE_COOKIE_MAX	256
+#define NTS_KE_RESPONSE_MAX	(64 + NTS_KE_SERVER_MAX + \
+				 NTS_KE_COOKIES * (4 + NTS_KE_COOKIE_MAX))
+
+/* One service that serves NTS-KE: what a session needs of it. */
+struct nts_ke_service {
+	char			*name;
+	const struct udpd_module *module;
+	void			*instance;	/* the running one */
+	struct nts_tls		*tls;		/* for new sessions */
+	char			*ntp_server;
+	int			 ntp_port;
+	struct acl		 acl;
+	struct ratelimit	*rl;
+	uint64_t		 results[NTS_KE_NRESULTS];
+	struct nts_ke_service	*next;
+};
+
+/* One listening address. */
+struct nts_ke_sock {
+	struct nts_ke		*k;
+	char			*service;
+	struct udpd_sockaddr	 want;		/* as configured */
+	struct udpd_sockaddr	 local;		/* as bound */
+	struct evconnlistener	*l;
+	int			 keep;
+	struct nts_ke_sock	*next;
+};
+
+/* One session. */
+struct nts_ke_conn {
+	struct nts_ke		*k;
+	char			*service;
+	struct bufferevent	*bev;
+	struct event		*deadline;
+	int			 handshaken;
+	int			 answered;	/* response queued */
+	enum nts_ke_result	 result;
+	size_t			 len;
+	uint8_t			 in[NTS_KE_REQUEST_MAX];
+	struct nts_ke_conn	*prev, *next;
+};
+
+struct nts_ke {
+	struct event_base	*base;
+	struct nts_ke_service	*services;
+	struct nts_ke_sock	*socks;		/* serving */
+	struct nts_ke_sock	*next;		/* prepared */
+	struct nts_ke_conn	*conns;
+	size_t			 nconns;
+};
+
+static struct nts_ke_service *
+nts_ke_find(const struct nts_ke *k, const char *name)
+{
+	for (struct nts_ke_service *s = k->services; s != NULL; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static uint64_t
+nts_ke_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static void
+nts_ke_count(struct nts_ke *k, const char *service, enum nts_ke_result r)
+{
+	struct nts_ke_service *s = nts_ke_find(k, service);
+
+	if (s != NULL)
+		s->results[r]++;
+}
+
+static void
+nts_ke_close(struct nts_ke_conn *c, enum nts_ke_result r)
+{
+	struct nts_ke *k = c->k;
+
+	nts_ke_count(k, c->service, r);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		k->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	k->nconns--;
+	event_free(c->deadline);
+	bufferevent_free(c->bev);	/* close_notify, SSL_free, close */
+	OPENSSL_cleanse(c->in, sizeof(c->in));
+	free(c->service);
+	free(c);
+}
+
+static void
+nts_ke_send(struct nts_ke_conn *c, const uint8_t *buf, size_t len,
+    enum nts_ke_result r)
+{
+	c->answered = 1;
+	c->result = r;
+	bufferevent_disable(c->bev, EV_READ);
+	if (len == 0 || bufferevent_write(c->bev, buf, len) < 0)
+		nts_ke_close(c, r);
+}
+
+static void
+nts_ke_send_error(struct nts_ke_conn *c, uint16_t code,
+    enum nts_ke_result r)
+{
+	uint8_t buf[16];
+
+	nts_ke_send(c, buf, nts_ke_write_error(code, buf, sizeof(buf)), r);
+}
+
+/* Eight cookies of one length into out; their length, or 0. */
+static size_t
+nts_ke_cookies(const struct nts_ke_service *s, uint16_t aead,
+    const uint8_t *c2s, const uint8_t *s2c, uint8_t *out)
+{
+	size_t len = 0;
+
+	if (s->module->nts_cookie == NULL || s->instance == NULL)
+		return 0;
+	for (size_t i = 0; i < NTS_KE_COOKIES; i++) {
+		size_t n = s->module->nts_cookie(s->instance, aead, c2s, s2c,
+		    NTS_KE_KEY_LEN, out + i * NTS_KE_COOKIE_MAX,
+		    NTS_KE_COOKIE_MAX);
+
+		if (n == 0 || (len != 0 && n != len))
+			return 0;
+		len = n;
+	}
+	/* Back to back, as the writer takes them. */
+	for (size_t i = 1; i < NTS_KE_COOKIES; i++)
+		memmove(out + i * len, out + i * NTS_KE_COOKIE_MAX, len);
+	return len;
+}
+
+static void
+nts_ke_answer(struct nts_ke_conn *c, const struct nts_ke_request *req)
+{
+	struct nts_ke_service *s = nts_ke_find(c->k, c->service);
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	uint8_t c2s[NTS_KE_KEY_LEN], s2c[NTS_KE_KEY_LEN];
+	uint8_t cookies[NTS_KE_COOKIES * NTS_KE_COOKIE_MAX];
+	uint8_t out[NTS_KE_RESPONSE_MAX];
+	struct nts_ke_response resp = { .ntpv4 = req->ntpv4,
+	    .aead = req->aead };
+
+	if (s == NULL) {	/* NTS removed by a reload meanwhile */
+		nts_ke_send_error(c, NTS_KE_ERR_INTERNAL, NTS_KE_INTERNAL);
+		return;
+	}
+	if (req->ntpv4 && req->aead != 0) {
+		if (nts_tls_export(ssl, req->aead, 0, c2s, sizeof(c2s)) < 0 ||
+		    nts_tls_export(ssl, req->aead, 1, s2c, sizeof(s2c)) < 0 ||
+		    (resp.cookie_len = nts_ke_cookies(s, req->aead, c2s, s2c,
+		    cookies)) == 0) {
+			OPENSSL_cleanse(c2s, sizeof(c2s));
+			OPENSSL_cleanse(s2c, sizeof(s2c));
+			nts_ke_send_error(c, NTS_KE_ERR_INTERNAL,
+			    NTS_KE_INTERNAL);
+			return;
+		}
+		OPENSSL_cleanse(c2s, sizeof(c2s));
+		OPENSSL_cleanse(s2c, sizeof(s2c));
+		resp.cookies = cookies;
+		resp.ncookies = NTS_KE_COOKIES;
+		resp.server = s->ntp_server;
+		resp.port = (uint16_t)s->ntp_port;
+	}
+	nts_ke_send(c, out, nts_ke_write_response(&resp, out, sizeof(out)),
+	    NTS_KE_OK);
+}
+
+static void
+nts_ke_read(struct bufferevent *bev, void *arg)
+{
+	struct nts_ke_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct nts_ke_request req;
+
+	if (c->answered) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	/* One byte past the limit is enough to refuse the request. */
+	c->len += evbuffer_remove(in, c->in + c->len, sizeof(c->in) - c->len);
+	if (evbuffer_get_length(in) > 0 && c->len == sizeof(c->in)) {
+		nts_ke_send_error(c, NTS_KE_ERR_BAD_REQUEST,
+		    NTS_KE_BAD_REQUEST);
+		return;
+	}
+	switch (nts_ke_parse_request(c->in, c->len, &req)) {
+	case NTS_KE_MORE:
+		return;
+	case NTS_KE_COMPLETE:
+		nts_ke_answer(c, &req);
+		return;
+	case NTS_KE_UNRECOGNIZED:
+		nts_ke_send_error(c, NTS_KE_ERR_UNRECOGNIZED,
+		    NTS_KE_BAD_REQUEST);
+		return;
+	case NTS_KE_BAD:
+	default:
+		nts_ke_send_error(c, NTS_KE_ERR_BAD_REQUEST,
+		    NTS_KE_BAD_REQUEST);
+	}
+}
+
+/* The response is with the kernel: the session is over. */
+static void
+nts_ke_written(struct bufferevent *bev, void *arg)
+{
+	struct nts_ke_conn *c = arg;
+
+	(void)bev;
+	if (c->answered)
+		nts_ke_close(c, c->result);
+}
+
+static void
+nts_ke_arm(struct nts_ke_conn *c, int secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	event_add(c->deadline, &tv);
+}
+
+static void
+nts_ke_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct nts_ke_conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (!nts_tls_alpn_ok(bufferevent_openssl_get_ssl(bev))) {
+			nts_ke_close(c, NTS_KE_TLS);
+			return;
+		}
+		c->handshaken = 1;
+		nts_ke_arm(c, NTS_KE_REQUEST_SECS);
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
+		nts_ke_close(c, c->answered ? c->result : c->handshaken ?
+		    NTS_KE_BAD_REQUEST : NTS_KE_TLS);
+}
+
+static void
+nts_ke_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	nts_ke_close(arg, NTS_KE_TIMEOUT);
+}
+
+/* Refuses fd (counted) or starts its TLS session. */
+static void
+nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct nts_ke_sock *sock = arg;
+	struct nts_ke *k = sock->k;
+	struct nts_ke_service *s = nts_ke_find(k, sock->service);
+	struct nts_ke_conn *c;
+	SSL *ssl = NULL;
+
+	(void)l;
+	(void)salen;
+	if (s == NULL || k->nconns >= NTS_KE_SESSIONS_MAX ||
+	    !acl_match(&s->acl, sa) ||
+	    (s->rl != NULL && !ratelimit_allow(s->rl, sa, nts_ke_now_ns())) ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		if (s != NULL)
+			s->results[NTS_KE_REFUSED]++;
+		evutil_closesocket(fd);
+		return;
+	}
+	c->k = k;
+	if ((c->service = strdup(s->name)) == NULL ||
+	    (ssl = SSL_new(nts_tls_ctx(s->tls))) == NULL ||
+	    (c->bev = bufferevent_openssl_socket_new(k->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (c->deadline = evtimer_new(k->base, nts_ke_timeout, c)) == NULL) {
+		log_warnx("NTS-KE of service \"%s\": out of memory", s->name);
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else {
+			SSL_free(ssl);
+			evutil_closesocket(fd);
+		}
+		free(c->service);
+		free(c);
+		s->results[NTS_KE_REFUSED]++;
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, nts_ke_read, nts_ke_written, nts_ke_event,
+	    c);
+	bufferevent_enable(c->bev, EV_READ);
+	nts_ke_arm(c, NTS_KE_HANDSHAKE_SECS);
+	c->next = k->conns;
+	if (k->conns != NULL)
+		k->conns->prev = c;
+	k->conns = c;
+	k->nconns++;
+}
+
+/* EMFILE and friends: stop accepting for a second, log once. */
+static void
+nts_ke_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(arg);
+}
+
+static void
+nts_ke_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct nts_ke_sock *sock = arg;
+	struct timeval tv = { 1, 0 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (e == EINTR || e == EAGAIN || e == ECONNABORTED)
+		return;
+	log_warnx("NTS-KE of service \"%s\": accept: %s; pausing 1 s",
+	    sock->service, evutil_socket_error_to_string(e));
+	evconnlistener_disable(l);
+	event_base_once(sock->k->base, -1, EV_TIMEOUT, nts_ke_resume, l, &tv);
+}
+
+/* ---- listeners and reloads --------------------------------------------- */
+
+static void
+nts_ke_sock_free(struct nts_ke_sock *s)
+{
+	if (s->l != NULL)
+		evconnlistener_free(s->l);
+	free(s->service);
+	free(s);
+}
+
+/* The running socket bound as want (kept: already claimed, or not). */
+static struct nts_ke_sock *
+nts_ke_match(struct nts_ke_sock *list, const struct udpd_sockaddr *want,
+    int kept)
+{
+	for (struct nts_ke_sock *s = list; s != NULL; s = s->next)
+		if (s->keep == kept && s->l != NULL &&
+		    addr_port((const struct sockaddr *)&want->ss) != 0 &&
+		    addr_equal((const struct sockaddr *)&s->want.ss,
+		    (const struct sockaddr *)&want->ss))
+			return s;
+	return NULL;
+}
+
+static int
+nts_ke_bind(struct nts_ke *k, struct nts_ke_sock *s, const char *text,
+    char *err, size_t errlen)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&s->want.ss;
+	evutil_socket_t fd;
+	int on = 1;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, sa, s->want.len) < 0 || listen(fd, NTS_KE_BACKLOG) < 0) {
+		snprintf(err, errlen, "service \"%s\": NTS-KE address %s: %s",
+		    s->service, text, strerror(errno));
+		if (fd >= 0)
+			evutil_closesocket(fd);
+		return -1;
+	}
+	s->local.len = sizeof(s->local.ss);
+	getsockname(fd, (struct sockaddr *)&s->local.ss, &s->local.len);
+	s->l = evconnlistener_new(k->base, nts_ke_accept, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_DISABLED, -1, fd);
+	if (s->l == NULL) {
+		snprintf(err, errlen, "service \"%s\": NTS-KE address %s: "
+		    "cannot listen", s->service, text);
+		evutil_closesocket(fd);
+		return -1;
+	}
+	evconnlistener_set_error_cb(s->l, nts_ke_accept_error);
+	return 0;
+}
+
+/* One address of service name into k->next: the running socket, or new. */
+static int
+nts_ke_prepare_one(struct nts_ke *k, const char *name,
+    const struct udpd_sockaddr *want, const char *text, char *err,
+    size_t errlen)
+{
+	struct nts_ke_sock *s = nts_ke_match(k->socks, want, 0);
+	struct nts_ke_sock *n = calloc(1, sizeof(*n));
+
+	if (n == NULL || (n->service = strdup(name)) == NULL) {
+		free(n);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n->k = k;
+	n->want = *want;
+	n->next = k->next;
+	k->next = n;
+	if (s != NULL) {	/* taken over at commit */
+		s->keep = 1;
+		n->local = s->local;
+		return 0;
+	}
+	return nts_ke_bind(k, n, text, err, errlen);
+}
+
+static const struct nts_conf *
+nts_ke_conf_of(const struct service_conf *svc)
+{
+	if (!svc->enabled || svc->module->nts == NULL)
+		return NULL;
+	return svc->module->nts(svc->options);
+}
+
+int
+nts_ke_prepare(struct nts_ke *k, const struct udpd_conf *conf, char *err,
+    size_t errlen)
+{
+	nts_ke_abort(k);
+	for (size_t i = 0; conf != NULL && i < conf->nservices; i++) {
+		const struct service_conf *svc = &conf->services[i];
+		const struct nts_conf *nc = nts_ke_conf_of(svc);
+
+		for (size_t j = 0; nc != NULL && j < nc->nlisten; j++)
+			if (nts_ke_prepare_one(k, svc->name, &nc->listen[j],
+			    nc->listen_text[j], err, errlen) < 0) {
+				nts_ke_abort(k);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+void
+nts_ke_abort(struct nts_ke *k)
+{
+	while (k->next != NULL) {
+		struct nts_ke_sock *n = k->next;
+
+		k->next = n->next;
+		nts_ke_sock_free(n);
+	}
+	for (struct nts_ke_sock *s = k->socks; s != NULL; s = s->next)
+		s->keep = 0;
+}
+
+static void
+nts_ke_service_free(struct nts_ke_service *s)
+{
+	nts_tls_free(s->tls);
+	acl_clear(&s->acl);
+	ratelimit_free(s->rl);
+	free(s->ntp_server);
+	free(s->name);
+	free(s);
+}
+
+/* The service's rate_limit, or NTS-KE's default when it sets none. */
+static struct ratelimit *
+nts_ke_ratelimit(const struct service_conf *svc)
+{
+	const struct rate_limit_conf *rc = &svc->rate_limit;
+	struct ratelimit *rl;
+
+	if (rc->enabled && !rc->is_default) {
+		rl = ratelimit_new(rc->rate, rc->burst, 0);
+		if (rl != NULL && rc->ipv6_prefix != 0)
+			ratelimit_set_ipv6_prefix(rl, rc->ipv6_prefix);
+		return rl;
+	}
+	return ratelimit_new(NTS_KE_RATE_DEFAULT, NTS_KE_BURST_DEFAULT, 0);
+}
+
+/* The service as it now runs, its counters carried over. */
+static struct nts_ke_service *
+nts_ke_service_new(const struct nts_ke *k, const struct service_conf *svc,
+    const struct nts_conf *nc)
+{
+	struct nts_ke_service *s = calloc(1, sizeof(*s)), *old;
+
+	if (s == NULL || (s->name = strdup(svc->name)) == NULL ||
+	    (nc->ntp_server != NULL &&
+	    (s->ntp_server = strdup(nc->ntp_server)) == NULL))
+		fatal("NTS-KE: out of memory");
+	s->module = svc->module;
+	s->instance = svc->instance;
+	s->tls = nts_tls_ref(nc->tls);
+	s->ntp_port = nc->ntp_port;
+	acl_copy(&s->acl, &svc->acl);
+	if ((s->rl = nts_ke_ratelimit(svc)) == NULL)
+		fatal("NTS-KE: cannot make a rate limit table");
+	if ((old = nts_ke_find(k, svc->name)) != NULL)
+		memcpy(s->results, old->results, sizeof(s->results));
+	return s;
+}
+
+void
+nts_ke_commit(struct nts_ke *k, const struct udpd_conf *conf)
+{
+	struct nts_ke_service *services = NULL;
+
+	for (size_t i = 0; conf != NULL && i < conf->nservices; i++) {
+		const struct service_conf *svc = &conf->services[i];
+		const struct nts_conf *nc = nts_ke_conf_of(svc);
+		struct nts_ke_service *s;
+
+		if (nc == NULL || nc->nlisten == 0)
+			continue;
+		s = nts_ke_service_new(k, svc, nc);
+		s->next = services;
+		services = s;
+	}
+	while (k->services != NULL) {
+		struct nts_ke_service *s = k->services;
+
+		k->services = s->next;
+		nts_ke_service_free(s);
+	}
+	k->services = services;
+	/* The prepared sockets take over the kept listeners. */
+	for (struct nts_ke_sock *n = k->next; n != NULL; n = n->next) {
+		struct nts_ke_sock *s;
+
+		if (n->l != NULL)
+			continue;
+		s = nts_ke_match(k->socks, &n->want, 1);
+		n->l = s->l;
+		s->l = NULL;
+		evconnlistener_set_cb(n->l, nts_ke_accept, n);
+		evconnlistener_set_error_cb(n->l, nts_ke_accept_error);
+	}
+	while (k->socks != NULL) {
+		struct nts_ke_sock *s = k->socks;
+
+		k->socks = s->next;
+		nts_ke_sock_free(s);
+	}
+	k->socks = k->next;
+	k->next = NULL;
+	for (struct nts_ke_sock *s = k->socks; s != NULL; s = s->next)
+		evconnlistener_enable(s->l);
+}
+
+struct nts_ke *
+nts_ke_new(struct event_base *base)
+{
+	struct nts_ke *k = calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		fatal("calloc");
+	k->base = base;
+	return k;
+}
+
+int
+nts_ke_counts(const struct nts_ke *k, const char *name,
+    uint64_t out[NTS_KE_NRESULTS])
+{
+	const struct nts_ke_service *s = k != NULL ? nts_ke_find(k, name) :
+	    NULL;
+
+	if (s == NULL)
+		return -1;
+	memcpy(out, s->results, sizeof(s->results));
+	return 0;
+}
+
+void
+nts_ke_write_ports(const struct nts_ke *k, FILE *f)
+{
+	char text[INET6_ADDRSTRLEN + 16];
+
+	for (const struct nts_ke_sock *s = k->socks; s != NULL; s = s->next)
+		fprintf(f, "@nts %s %s\n", s->service, addr_format(
+		    (const struct sockaddr *)&s->local.ss, text,
+		    sizeof(text)));
+}
+
+void
+nts_ke_free(struct nts_ke *k)
+{
+	if (k == NULL)
+		return;
+	while (k->conns != NULL)
+		nts_ke_close(k->conns, NTS_KE_TIMEOUT);
+	nts_ke_abort(k);
+	nts_ke_commit(k, NULL);
+	free(k);
+}
+
+#else /* !HAVE_NTS_KE: the configuration refuses nts.listen */
+
+#include <stdlib.h>
+
+#include "log.h"
+
+struct nts_ke {
+	int	unused;
+};
+
+struct nts_ke *
+nts_ke_new(struct event_base *base)
+{
+	struct nts_ke *k = calloc(1, sizeof(*k));
+
+	(void)base;
+	if (k == NULL)
+		fatal("calloc");
+	return k;
+}
+
+int
+nts_ke_prepare(struct nts_ke *k, const struct udpd_conf *conf, char *err,
+    size_t errlen)
+{
+	(void)k;
+	(void)conf;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+void
+nts_ke_commit(struct nts_ke *k, const struct udpd_conf *conf)
+{
+	(void)k;
+	(void)conf;
+}
+
+void
+nts_ke_abort(struct nts_ke *k)
+{
+	(void)k;
+}
+
+int
+nts_ke_counts(const struct nts_ke *k, const char *name,
+    uint64_t out[NTS_KE_NRESULTS])
+{
+	(void)k;
+	(void)name;
+	(void)out;
+	return -1;
+}
+
+void
+nts_ke_write_ports(const struct nts_ke *k, FILE *f)
+{
+	(void)k;
+	(void)f;
+}
+
+void
+nts_ke_free(struct nts_ke *k)
+{
+	free(k);
+}
+
+#endif /* HAVE_NTS_KE */
