@@ -306,7 +306,16 @@ ct sh -c 'umask 077 && echo "1 SHA1 0123456789abcdef0123456789abcdef01234567" >/
 printf '%s\n' "$RELOADED_CONF" >"$conf"
 sed -i 's|# keys = "/etc/udpd/ntp.keys";|keys = "/etc/udpd/ntp.keys";|' "$conf"
 expect "a key file udpd cannot read: reload exits non-zero" 1 "$(reload_status)"
+# The check as the service user that udpd(8) documents sees it too.
+as_service() {
+	ct -t 60 systemd-run --pipe --wait -q -p DynamicUser=yes -p Group=udpd-keys \
+	    udpd -t -c /etc/udpd.conf >"$WORK/as_service.out" 2>&1
+	echo $?
+}
+expect "udpd -t as the service user (systemd-run): the unreadable key file fails" \
+    1 "$(as_service)"
 ct sh -c 'chgrp udpd-keys /etc/udpd/ntp.keys && chmod 0640 /etc/udpd/ntp.keys'
+expect "... and passes once it is root:udpd-keys 0640" 0 "$(as_service)"
 PID_BEFORE=$(ct systemctl show -p MainPID --value udpd)
 expect "chgrp udpd-keys, chmod 0640: the next reload reads it (exit 0)" 0 "$(reload_status)"
 expect "... in the same process" "$PID_BEFORE" "$(ct systemctl show -p MainPID --value udpd)"
