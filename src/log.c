@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -172,4 +174,49 @@ log_escape(const void *data, size_t len, char *out, size_t cap)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+#define LOG_REPEAT_SECONDS	60
+
+/* The last message log_repeated() wrote; workers may call it too. */
+static struct {
+	pthread_mutex_t	 lock;
+	char		 msg[256];
+	time_t		 at;		/* monotonic seconds */
+	unsigned long long repeats;
+} log_last = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void log_at(int priority, const char *fmt, ...) LOG_FMT(2, 3);
+
+static void
+log_at(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(priority, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_repeated(int priority, const char *source, const char *msg)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&log_last.lock);
+	if (strncmp(msg, log_last.msg, sizeof(log_last.msg) - 1) == 0 &&
+	    now.tv_sec - log_last.at < LOG_REPEAT_SECONDS) {
+		log_last.repeats++;
+		pthread_mutex_unlock(&log_last.lock);
+		return;
+	}
+	if (log_last.repeats > 0)
+		log_at(priority, "%s: the last message was repeated %llu times",
+		    source, log_last.repeats);
+	snprintf(log_last.msg, sizeof(log_last.msg), "%s", msg);
+	log_last.at = now.tv_sec;
+	log_last.repeats = 0;
+	pthread_mutex_unlock(&log_last.lock);
+	log_at(priority, "%s: %s", source, msg);
 }

@@ -31,6 +31,13 @@ void	fatal(const char *, ...) LOG_FMT(1, 2) __attribute__((noreturn));
 void	fatalx(const char *, ...) LOG_FMT(1, 2) __attribute__((noreturn));
 
 /*
+ * Logs "source: msg" at priority, but a message the same as the last one
+ * (within a minute) is only counted; the count is logged before the next
+ * one that differs.  For a library's messages, which can come in a loop.
+ */
+void	log_repeated(int priority, const char *source, const char *msg);
+
+/*
  * Copies network bytes into out as printable ASCII (\xhh for anything else,
  * \\ for a backslash), truncating with "..." to fit; always NUL-terminates.
  */

@@ -475,12 +475,12 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* libevent's own complaints go to our log. */
+/* libevent's own complaints go to our log, a repeated one counted. */
 static void
 on_libevent_log(int severity, const char *msg)
 {
 	if (severity >= EVENT_LOG_WARN)
-		log_warnx("libevent: %s", msg);
+		log_repeated(LOG_ERR, "libevent", msg);
 	else
 		log_debug("libevent: %s", msg);
 }
