@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <dirent.h>
@@ -27,6 +28,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -45,6 +47,9 @@
 #define METRICS_TIMEOUT		10	/* idle seconds before a close */
 #define METRICS_BACKLOG		128
 #define METRICS_SOCKETS_MAX	METRICS_LISTEN_MAX /* addresses in listen */
+#define METRICS_FD_RESERVE	16	/* fds the cap leaves to the rest */
+#define METRICS_PAUSE_MS	500	/* no accept after EMFILE/ENFILE */
+#define METRICS_QUIET_SECONDS	60	/* between two such messages */
 
 /* One listening address. */
 struct metrics_sock {
@@ -58,6 +63,7 @@ struct metrics_sock {
 struct metrics_conn {
 	struct evhttp_connection	*evcon;		/* NULL: free slot */
 	unsigned long long		 serial;	/* accept order */
+	struct sockaddr_storage		 peer;		/* for a reload's acl */
 };
 
 struct metrics {
@@ -67,6 +73,11 @@ struct metrics {
 	struct evhttp			*http;
 	struct event			*check_ev;
 	struct bufferevent		*fresh;		/* accepted, unchecked */
+	struct bufferevent		*spare;		/* if a new one fails */
+	struct event			*pause_ev;	/* out of fds: resume */
+	int				 paused;
+	unsigned long long		 pauses;	/* since the message */
+	time_t				 paused_said;	/* monotonic seconds */
 
 	struct metrics_sock		 socks[METRICS_SOCKETS_MAX];
 	size_t				 nsocks;
@@ -87,16 +98,28 @@ struct metrics {
 	int				 have_boot_time;
 };
 
+/*
+ * The endpoint whose listeners report accept errors: their callback's
+ * argument is evhttp's, not ours, and there is one endpoint per process.
+ */
+static struct metrics *metrics_the;
+
 static void	metrics_request(struct evhttp_request *req, void *arg);
 static struct bufferevent *metrics_new_bev(struct event_base *base,
 		    void *arg);
 static void	metrics_check(evutil_socket_t fd, short what, void *arg);
 static void	metrics_check_fresh(struct metrics *m);
+static void	metrics_resume(evutil_socket_t fd, short what, void *arg);
+static void	metrics_drop(struct metrics *m, struct metrics_conn *c);
+static int	metrics_count_fds(uint64_t *n);
 
-/* Stops or restarts accepting on every address. */
+/* Stops or restarts accepting on every address (not while a new
+ * connection waits for its check, nor while out of fds). */
 static void
 metrics_accepting(struct metrics *m, int on)
 {
+	if (on && (m->fresh != NULL || m->paused))
+		return;
 	for (size_t i = 0; i < m->nsocks; i++) {
 		struct evconnlistener *l =
 		    evhttp_bound_socket_get_listener(m->socks[i].bound);
@@ -135,9 +158,12 @@ metrics_new(struct event_base *base, const struct server *srv)
 		fatal("calloc");
 	m->base = base;
 	m->srv = srv;
+	metrics_the = m;
 	m->max_conns = 1;
 	if ((m->http = evhttp_new(base)) == NULL ||
-	    (m->check_ev = event_new(base, -1, 0, metrics_check, m)) == NULL)
+	    (m->check_ev = event_new(base, -1, 0, metrics_check, m)) == NULL ||
+	    (m->pause_ev = evtimer_new(base, metrics_resume, m)) == NULL ||
+	    (m->spare = bufferevent_socket_new(base, -1, 0)) == NULL)
 		fatalx("metrics: out of memory");
 	evhttp_set_max_headers_size(m->http, METRICS_HEADERS_MAX);
 	evhttp_set_max_body_size(m->http, 0);
@@ -152,6 +178,120 @@ metrics_new(struct event_base *base, const struct server *srv)
 	return m;
 }
 
+/* ---- file descriptors -------------------------------------------------- */
+
+/*
+ * Out of file descriptors (or memory): stop accepting for a while rather
+ * than retry at once on a listening socket that stays readable (a busy
+ * loop and a log line per try).  One message, then one a minute at most.
+ */
+static void
+metrics_pause(struct metrics *m)
+{
+	struct timeval tv = { 0, METRICS_PAUSE_MS * 1000 };
+	struct timespec now;
+	int e = errno;
+
+	m->paused = 1;
+	metrics_accepting(m, 0);
+	evtimer_add(m->pause_ev, &tv);
+	m->pauses++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (m->paused_said != 0 && now.tv_sec - m->paused_said <
+	    METRICS_QUIET_SECONDS)
+		return;
+	log_warnx("metrics: cannot accept a connection (%s): paused for %d "
+	    "ms (%llu time(s) since the last message)", strerror(e),
+	    METRICS_PAUSE_MS, m->pauses);
+	m->paused_said = now.tv_sec;
+	m->pauses = 0;
+}
+
+static void
+metrics_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics *m = arg;
+
+	(void)fd;
+	(void)what;
+	m->paused = 0;
+	metrics_accepting(m, 1);
+}
+
+/* accept() failed on a listening socket. */
+static void
+metrics_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct metrics *m = metrics_the;
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	(void)arg;
+	if (m == NULL)
+		return;
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		errno = e;
+		metrics_pause(m);
+		return;
+	}
+	log_debug("metrics: accept: %s", strerror(e));
+}
+
+/*
+ * The cap, lowered if the open file limit cannot hold it: each connection
+ * is a descriptor, and the rest of udpd (sockets, logs, a reload's new
+ * sockets) must keep METRICS_FD_RESERVE of its own.
+ */
+static int
+metrics_cap(const struct metrics *m, int want)
+{
+	struct rlimit rl;
+	uint64_t used;
+	long long room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    metrics_count_fds(&used) < 0)
+		return want;
+	used -= used >= m->open ? m->open : used;  /* ours are in the cap */
+	room = (long long)rl.rlim_cur - (long long)used - METRICS_FD_RESERVE;
+	if (room >= want)
+		return want;
+	if (room < 1)
+		room = 1;
+	log_warning("metrics: max_connections %d lowered to %lld (open file "
+	    "limit %llu, %llu in use)", want, room,
+	    (unsigned long long)rl.rlim_cur, (unsigned long long)used);
+	return (int)room;
+}
+
+/*
+ * After a reload: connections the new access list refuses are closed, and
+ * so are the oldest past the new cap (all of them if the endpoint went).
+ */
+static void
+metrics_enforce(struct metrics *m)
+{
+	for (int i = 0; i < METRICS_CONNECTIONS_MAX; i++) {
+		struct metrics_conn *c = &m->conns[i];
+
+		if (c->evcon != NULL && (m->nsocks == 0 ||
+		    !acl_match(&m->acl, (struct sockaddr *)&c->peer)))
+			metrics_drop(m, c);
+	}
+	while (m->open > (uint64_t)m->max_conns) {
+		struct metrics_conn *oldest = NULL;
+
+		for (int i = 0; i < METRICS_CONNECTIONS_MAX; i++)
+			if (m->conns[i].evcon != NULL && (oldest == NULL ||
+			    m->conns[i].serial < oldest->serial))
+				oldest = &m->conns[i];
+		if (oldest == NULL)
+			break;
+		m->evicted++;
+		metrics_drop(m, oldest);
+	}
+}
+
 /* ---- connections: the access list and the cap ------------------------ */
 
 /* evhttp made this bufferevent for a connection it just accepted. */
@@ -161,8 +301,14 @@ metrics_new_bev(struct event_base *base, void *arg)
 	struct metrics *m = arg;
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
 
+	/* Never NULL: evhttp would make its own, which no check would see
+	 * (fail open).  The spare is replaced at the check. */
+	if (bev == NULL) {
+		bev = m->spare;
+		m->spare = NULL;
+	}
 	if (bev == NULL)
-		return NULL;		/* evhttp makes its own: unchecked */
+		fatalx("metrics: out of memory");
 	/* A client that pipelines requests and reads no reply would have
 	 * evhttp read (and hold) all it sends: stop reading past one
 	 * request's worth, so the kernel's buffers push back instead. */
@@ -194,6 +340,17 @@ metrics_closed(struct evhttp_connection *evcon, void *arg)
 		}
 }
 
+/* Closes the connection in slot c and frees the slot. */
+static void
+metrics_drop(struct metrics *m, struct metrics_conn *c)
+{
+	evhttp_connection_free(c->evcon);
+	if (c->evcon != NULL) {		/* metrics_closed was not called */
+		c->evcon = NULL;
+		m->open--;
+	}
+}
+
 /* A free slot, making one by closing the oldest connection if need be. */
 static struct metrics_conn *
 metrics_slot(struct metrics *m)
@@ -211,16 +368,12 @@ metrics_slot(struct metrics *m)
 	}
 	if (m->open < (uint64_t)m->max_conns && free_slot != NULL)
 		return free_slot;
-	/* At the cap (it may have been lowered by a reload: one at a time
-	 * then, as new connections come). */
+	/* At the cap (a reload that lowers it closes the excess at once:
+	 * metrics_enforce). */
 	m->evicted++;
 	log_debug("metrics: %d connections open: closing the oldest",
 	    m->max_conns);
-	evhttp_connection_free(oldest->evcon);
-	if (oldest->evcon != NULL) {	/* metrics_closed was not called */
-		oldest->evcon = NULL;
-		m->open--;
-	}
+	metrics_drop(m, oldest);
 	return oldest;
 }
 
@@ -228,6 +381,13 @@ metrics_slot(struct metrics *m)
  * The connection evhttp tied to bev: the argument of its callbacks, checked
  * against evhttp's own record.  NULL with *gone set if evhttp already
  * dropped it; NULL with *gone clear if libevent no longer works this way.
+ *
+ * This leans on evhttp's internals (libevent 2.1 passes the connection as
+ * the bufferevent's callback argument): the public way from a connection
+ * to its bufferevent, evhttp_request_get_connection() and
+ * evhttp_connection_get_bufferevent(), needs a request, and none exists
+ * before the first read.  The cross-check with the public call below makes
+ * a change in libevent fail closed (the connection is refused), never open.
  */
 static struct evhttp_connection *
 metrics_evcon_of(struct bufferevent *bev, int *gone)
@@ -252,6 +412,12 @@ metrics_check(evutil_socket_t unused, short what, void *arg)
 	(void)unused;
 	(void)what;
 	metrics_check_fresh(m);
+	if (m->spare == NULL &&
+	    (m->spare = bufferevent_socket_new(m->base, -1, 0)) == NULL) {
+		log_warnx("metrics: out of memory: not accepting for now");
+		metrics_pause(m);
+		return;
+	}
 	metrics_accepting(m, 1);
 }
 
@@ -294,6 +460,7 @@ metrics_check_fresh(struct metrics *m)
 	slot = metrics_slot(m);
 	slot->evcon = evcon;
 	slot->serial = ++m->serial;
+	slot->peer = peer;
 	m->open++;
 	evhttp_connection_set_closecb(evcon, metrics_closed, m);
 }
@@ -444,6 +611,59 @@ metrics_reply_error(struct evhttp_request *req, int code, const char *why)
 		evbuffer_free(body);
 }
 
+/* How many times the request carries header name (any case). */
+static int
+metrics_header_count(struct evhttp_request *req, const char *name)
+{
+	const struct evkeyval *h;
+	int n = 0;
+
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+		if (strcasecmp(h->key, name) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * The reply to a CONNECT has gone: end the connection, which evhttp keeps
+ * open for a tunnel whatever "Connection: close" says.  evhttp then reads
+ * the end of file and frees it.
+ */
+static void
+metrics_end_after(struct evhttp_request *req, void *arg)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+	(void)arg;
+	if (evcon != NULL)
+		shutdown(bufferevent_getfd(evhttp_connection_get_bufferevent(
+		    evcon)), SHUT_RDWR);
+}
+
+/*
+ * Requests refused before their path is looked at: CONNECT (its target is
+ * no path: 405, as every method but GET and HEAD), and two Content-Length
+ * headers (RFC 7230 section 3.3.2: 400).  Both end the connection.
+ */
+static int
+metrics_refuse_early(struct evhttp_request *req)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT) {
+		evhttp_add_header(out, "Allow", "GET, HEAD");
+		evhttp_request_set_on_complete_cb(req, metrics_end_after, NULL);
+		metrics_reply_error(req, 405, "Method Not Allowed");
+		return 1;
+	}
+	if (metrics_header_count(req, "Content-Length") > 1) {
+		evhttp_add_header(out, "Connection", "close");
+		metrics_reply_error(req, HTTP_BADREQUEST, "Bad Request");
+		return 1;
+	}
+	return 0;
+}
+
 static void
 metrics_request(struct evhttp_request *req, void *arg)
 {
@@ -456,6 +676,8 @@ metrics_request(struct evhttp_request *req, void *arg)
 	char *text;
 	size_t len;
 
+	if (metrics_refuse_early(req))
+		return;
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
 		metrics_reply_error(req, HTTP_NOTFOUND, "Not Found");
 		return;
@@ -569,6 +791,8 @@ metrics_prepare(struct metrics *m, const struct metrics_conf *mc, char *err,
 		/* Not served before the commit. */
 		evconnlistener_disable(evhttp_bound_socket_get_listener(
 		    s->bound));
+		evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
+		    s->bound), metrics_accept_error);
 		m->nnext++;
 	}
 	return 0;
@@ -600,10 +824,10 @@ metrics_commit(struct metrics *m, const struct metrics_conf *mc)
 	m->nsocks = m->nnext;
 	m->nnext = 0;
 	/* A check in progress re-enables them itself. */
-	if (m->fresh == NULL)
-		metrics_accepting(m, 1);
+	metrics_accepting(m, 1);
 	acl_copy(&m->acl, mc != NULL ? &mc->acl : NULL);
-	m->max_conns = mc != NULL ? mc->max_connections : 1;
+	m->max_conns = mc != NULL ? metrics_cap(m, mc->max_connections) : 1;
+	metrics_enforce(m);
 }
 
 void
@@ -639,11 +863,16 @@ metrics_free(struct metrics *m)
 		return;
 	if (m->fresh != NULL)
 		bufferevent_decref(m->fresh);
+	if (m->spare != NULL)
+		bufferevent_free(m->spare);
 	/* Frees every connection (metrics_closed still finds the table)
 	 * and closes every listening socket. */
 	evhttp_free(m->http);
 	event_free(m->check_ev);
+	event_free(m->pause_ev);
 	acl_clear(&m->acl);
 	free(m->conns);
+	if (metrics_the == m)
+		metrics_the = NULL;
 	free(m);
 }
