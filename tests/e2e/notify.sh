@@ -1,7 +1,7 @@
 #!/bin/bash
 # sd_notify(3) (SPEC section 4): READY=1 once every socket is bound,
-# RELOADING=1 (with MONOTONIC_USEC) and READY=1 around a reload, also a
-# failed one, and STOPPING=1, sent as datagrams to $NOTIFY_SOCKET, a path
+# RELOADING=1 (with MONOTONIC_USEC) and READY=1 around a reload (SIGHUP or
+# udpd --reload), also a failed one, and STOPPING=1, sent as datagrams to $NOTIFY_SOCKET, a path
 # or an abstract name ('@').  Run by script/test against a build without
 # libsystemd (build-nosd/), where udpd speaks the protocol itself; in a
 # libsystemd build it checks that library's messages the same way.
@@ -77,11 +77,19 @@ expect_eq "a failed reload also says RELOADING=1 first" "RELOADING=1" \
 expect_eq "then READY=1 saying the old configuration is kept" \
 	"READY=1|STATUS=reload failed, old configuration kept" "$(message 5)"
 
+# udpd --reload (systemd's ExecReload=): the same messages around it.
+MAINPID=$UDPD_PID "$UDPD" --reload >/dev/null 2>&1
+expect_eq "udpd --reload of the broken file exits 1" 1 $?
+wait_until 10 has_messages 7 || fail "no messages after udpd --reload"
+expect_eq "udpd --reload: RELOADING=1 first" "RELOADING=1" "$(message 6 | cut -d'|' -f1)"
+expect_eq "udpd --reload: then READY=1, old configuration kept" \
+	"READY=1|STATUS=reload failed, old configuration kept" "$(message 7)"
+
 stop_udpd
 expect_eq "exit 0" 0 "$LAST_EXIT"
-wait_until 10 has_messages 6 || fail "no STOPPING=1"
-expect_eq "STOPPING=1 on SIGTERM" "STOPPING=1|STATUS=stopping" "$(message 6)"
-expect_eq "nothing after STOPPING=1" 6 "$(notify_count)"
+wait_until 10 has_messages 8 || fail "no STOPPING=1"
+expect_eq "STOPPING=1 on SIGTERM" "STOPPING=1|STATUS=stopping" "$(message 8)"
+expect_eq "nothing after STOPPING=1" 8 "$(notify_count)"
 kill "$LISTENER_PID" 2>/dev/null; wait "$LISTENER_PID" 2>/dev/null
 
 # An abstract socket name (as systemd --user and containers may pass).
