@@ -499,6 +499,8 @@ metrics_add_service(void *arg, const struct service_conf *svc,
 	    svc->module->last_seq(svc->instance, &s->last_seq) == 0)
 		s->has_last_seq = 1;
 	s->has_nts_ke = nts_ke_counts(g->nts_ke, svc->name, s->nts_ke) == 0;
+	s->has_nts = svc->module->nts_stats != NULL &&
+	    svc->module->nts_stats(svc->instance, &s->nts) == 0;
 }
 
 /* A small /proc file into buf; -1 if it cannot be read. */

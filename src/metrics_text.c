@@ -158,6 +158,38 @@ format_nts_ke(FILE *f, const struct metrics_snapshot *s)
 	}
 }
 
+/* NTS for NTP: requests by result and the cookie key's age. */
+static void
+format_nts(FILE *f, const struct metrics_snapshot *s)
+{
+	static const enum nts_result results[] = { NTS_OK, NTS_BAD_COOKIE,
+	    NTS_BAD_AUTH, NTS_MALFORMED };
+
+	family(f, "udpd_nts_requests_total", "counter", "NTP requests with "
+	    "NTS fields, by result: ok (answered), bad_cookie (NTS NAK), "
+	    "bad_authenticator and malformed (dropped).");
+	for (size_t i = 0; i < s->nservices; i++) {
+		if (!s->services[i].has_nts)
+			continue;
+		for (size_t r = 0; r < NELEM(results); r++) {
+			fputs("udpd_nts_requests_total{service=\"", f);
+			metrics_escape_label(f, s->services[i].name);
+			fprintf(f, "\",result=\"%s\"} %" PRIu64 "\n",
+			    nts_result_name(results[r]),
+			    s->services[i].nts.requests[results[r]]);
+		}
+	}
+	family(f, "udpd_nts_cookie_key_age_seconds", "gauge", "Seconds since "
+	    "the cookie key that seals new NTS cookies came into use.");
+	for (size_t i = 0; i < s->nservices; i++) {
+		if (!s->services[i].has_nts || s->services[i].nts.key_age < 0)
+			continue;
+		fputs("udpd_nts_cookie_key_age_seconds{service=\"", f);
+		metrics_escape_label(f, s->services[i].name);
+		fprintf(f, "\"} %ld\n", s->services[i].nts.key_age);
+	}
+}
+
 static void
 format_daemon(FILE *f, const struct metrics_snapshot *s)
 {
@@ -230,6 +262,7 @@ metrics_format(FILE *f, const struct metrics_snapshot *s)
 	format_drops(f, s);
 	format_chat(f, s);
 	format_nts_ke(f, s);
+	format_nts(f, s);
 	format_http(f, s);
 	format_process(f, &s->process);
 }

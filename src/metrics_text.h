@@ -13,6 +13,7 @@
 
 #include "module.h"
 #include "nts_ke_records.h"
+#include "nts_sntp.h"
 
 /* The Content-Type of the text format. */
 #define METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
@@ -26,6 +27,8 @@ struct metrics_service {
 	uint64_t		 last_seq;
 	int			 has_nts_ke;	/* serves NTS-KE */
 	uint64_t		 nts_ke[NTS_KE_NRESULTS]; /* sessions by result */
+	int			 has_nts;	/* serves NTS for NTP */
+	struct nts_sntp_stats	 nts;
 };
 
 /* What the process_* metrics report; have_* = 0 leaves a sample out. */

@@ -32,6 +32,7 @@
 #include "ntp_auth.h"
 #include "nts_conf.h"
 #include "nts_cookie.h"
+#include "nts_sntp.h"
 
 #define TIME_FORMAT_MAX		256	/* bytes of strftime format */
 #define TIME_OUTPUT_MAX		1024	/* bytes of formatted text */
@@ -64,8 +65,9 @@ struct time_state {
 	int		 require_auth;
 	/* The nts group (options only): NULL without NTS. */
 	struct nts_conf	*nts;
-	/* The cookie keys (running state only): NULL without NTS. */
-	struct nts_keys	*nts_keys;
+	/* NTS: the cookie keys and counts (running state only); NULL
+	 * without NTS. */
+	struct nts_sntp	*nts_run;
 };
 
 static const char *const time_proto_names[] = {
@@ -224,9 +226,10 @@ time_read_keys(const config_setting_t *svc,
 		if (config_setting_get_member(svc, "trusted_keys") != NULL)
 			return conf_error(err, config_setting_get_member(svc,
 			    "trusted_keys"), "needs keys (a key file)");
-		if (st->require_auth)
+		if (st->require_auth && config_setting_get_member(svc,
+		    "nts") == NULL)
 			return conf_error(err, config_setting_get_member(svc,
-			    "require_auth"), "needs keys (a key file)");
+			    "require_auth"), "needs keys (a key file) or nts");
 		return 0;
 	}
 	if (!ntp_auth_available())
@@ -337,18 +340,18 @@ time_free_options(void *options)
 static void time_destroy(void *arg);
 
 /* The cookie keys of the nts group, made if missing (a side effect:
- * start, not parse). */
+ * start, not parse), ticked on the main thread's loop. */
 static int
-time_open_nts_keys(struct time_state *st, const struct nts_conf *nc,
-    char *err, size_t errlen)
+time_open_nts(struct time_state *st, const struct nts_conf *nc,
+    const struct module_ctx *ctx, char *err, size_t errlen)
 {
-	struct nts_keys_conf kc = {
-		.path = nc->cookie_keys, .rotate = NTS_KEYS_ROTATE_AUTO,
-		.uid = (uid_t)-1, .gid = (gid_t)-1
-	};
 	char why[400];
 
-	if ((st->nts_keys = nts_keys_open(&kc, why, sizeof(why))) == NULL) {
+	st->nts_run = nts_sntp_new(nc->cookie_keys, ctx != NULL &&
+	    ctx->bases != NULL ? ctx->bases[0] : NULL, ctx != NULL ?
+	    ctx->user : NULL, ctx != NULL ? ctx->group : NULL, why,
+	    sizeof(why));
+	if (st->nts_run == NULL) {
 		snprintf(err, errlen, "cookie_keys: %s", why);
 		return -1;
 	}
@@ -381,7 +384,7 @@ time_start(const void *options, const struct module_ctx *ctx,
 		free(st);
 		return NULL;
 	}
-	if (o->nts != NULL && time_open_nts_keys(st, o->nts, err,
+	if (o->nts != NULL && time_open_nts(st, o->nts, ctx, err,
 	    errlen) == -1) {
 		time_destroy(st);
 		return NULL;
@@ -401,7 +404,7 @@ time_destroy(void *arg)
 		return;
 	pthread_mutex_destroy(&st->lock);
 	ntp_keys_free(st->keys);
-	nts_keys_free(st->nts_keys);
+	nts_sntp_free(st->nts_run);
 	free(st);
 }
 
@@ -622,8 +625,8 @@ time_auth(const struct time_state *st, const struct udpd_request *req,
 	struct ntp_mac mac;
 
 	*key = NULL;
-	if (st->keys == NULL)
-		return 0;
+	if (st->keys == NULL)		/* NTS alone: require_auth is NTS's */
+		return st->require_auth ? -1 : 0;
 	switch (ntp_auth_parse(req->data, req->len, &mac)) {
 	case NTP_MAC_NONE:
 		return st->require_auth ? -1 : 0;
@@ -649,6 +652,39 @@ time_sign(const struct ntp_key *key, struct udpd_reply *rep)
 	return rep->len == 0 ? UDPD_DROP : UDPD_REPLY;
 }
 
+/*
+ * The answer to an NTS request (RFC 8915 section 5): the reply, or when
+ * rate-limited a KoD RATE, each with the NTS fields; an NTS NAK (KoD
+ * NTSN) when the cookie does not open; nothing for a bad authenticator
+ * or malformed fields.
+ */
+static enum udpd_verdict
+time_nts_answer(struct time_state *st, const struct udpd_request *req,
+    const struct ntp_packet *q, enum nts_result res, struct nts_request *r,
+    int limited, struct udpd_reply *rep)
+{
+	struct ntp_server_info si;
+
+	rep->len = 0;
+	if (res == NTS_OK && limited)
+		rep->len = ntp_build_kod(req->data, req->len, rep->buf,
+		    rep->cap);
+	else if (res == NTS_OK) {
+		time_server_info(st, &req->rx_time, &si);
+		rep->len = ntp_build_reply(q, &si, &req->rx_time, req->now,
+		    rep->buf, rep->cap);
+	} else if (res == NTS_BAD_COOKIE)
+		rep->len = ntp_build_kod_code(req->data, req->len, "NTSN",
+		    rep->buf, rep->cap);
+	if (rep->len != 0)
+		rep->len = nts_sntp_finish(st->nts_run, res, r, req->len,
+		    rep->buf, rep->cap);
+	nts_request_wipe(r);
+	if (rep->len == 0)
+		return limited ? UDPD_DROP_SILENT : UDPD_DROP;
+	return UDPD_REPLY;
+}
+
 static enum udpd_verdict
 time_sntp(struct time_state *st, const struct udpd_request *req,
     struct udpd_reply *rep)
@@ -656,10 +692,16 @@ time_sntp(struct time_state *st, const struct udpd_request *req,
 	const struct ntp_key *key;
 	struct ntp_packet q;
 	struct ntp_server_info si;
+	struct nts_request r;
+	enum nts_result res;
 
 	rep->len = 0;
-	if (ntp_parse_request(req->data, req->len, &q) == -1 ||
-	    time_auth(st, req, &key) == -1)
+	if (ntp_parse_request(req->data, req->len, &q) == -1)
+		return UDPD_DROP;
+	if (st->nts_run != NULL && (res = nts_sntp_check(st->nts_run,
+	    req->data, req->len, &r)) != NTS_NONE)
+		return time_nts_answer(st, req, &q, res, &r, 0, rep);
+	if (time_auth(st, req, &key) == -1)
 		return UDPD_DROP;
 	time_server_info(st, &req->rx_time, &si);
 	rep->len = ntp_build_reply(&q, &si, &req->rx_time, req->now, rep->buf,
@@ -708,11 +750,20 @@ static enum udpd_verdict
 time_limited(void *state, const struct udpd_request *req,
     struct udpd_reply *rep)
 {
-	const struct time_state *ts = state;
+	struct time_state *ts = state;
 	const struct ntp_key *key;
+	struct ntp_packet q;
+	struct nts_request r;
+	enum nts_result res;
 
 	rep->len = 0;
-	if (ts->proto != TIME_SNTP || time_auth(ts, req, &key) == -1)
+	if (ts->proto != TIME_SNTP ||
+	    ntp_parse_request(req->data, req->len, &q) == -1)
+		return UDPD_DROP_SILENT;
+	if (ts->nts_run != NULL && (res = nts_sntp_check(ts->nts_run,
+	    req->data, req->len, &r)) != NTS_NONE)
+		return time_nts_answer(ts, req, &q, res, &r, 1, rep);
+	if (time_auth(ts, req, &key) == -1)
 		return UDPD_DROP_SILENT;
 	rep->len = ntp_build_kod(req->data, req->len, rep->buf, rep->cap);
 	return time_sign(key, rep) == UDPD_REPLY ? UDPD_REPLY :
@@ -735,9 +786,21 @@ time_nts_cookie(void *state, uint16_t aead, const uint8_t *c2s,
 {
 	struct time_state *st = state;
 
-	if (st == NULL || st->nts_keys == NULL || keylen != NTS_AEAD_KEY_LEN)
+	if (st == NULL || st->nts_run == NULL || keylen != NTS_AEAD_KEY_LEN)
 		return 0;
-	return nts_cookie_make(st->nts_keys, aead, c2s, s2c, out, cap);
+	return nts_cookie_make(nts_sntp_keys(st->nts_run), aead, c2s, s2c,
+	    out, cap);
+}
+
+static int
+time_nts_stats(void *state, struct nts_sntp_stats *s)
+{
+	struct time_state *st = state;
+
+	if (st == NULL || st->nts_run == NULL)
+		return -1;
+	nts_sntp_stats(st->nts_run, s);
+	return 0;
 }
 
 const struct udpd_module module_time = {
@@ -754,4 +817,5 @@ const struct udpd_module module_time = {
 	.limited = time_limited,
 	.nts = time_nts,
 	.nts_cookie = time_nts_cookie,
+	.nts_stats = time_nts_stats,
 };

@@ -131,6 +131,7 @@ struct module_parse_ctx {
 
 struct event_base;
 struct nts_conf;
+struct nts_sntp_stats;
 
 /* What start() is given: the running daemon around the instance. */
 struct module_ctx {
@@ -141,6 +142,10 @@ struct module_ctx {
 	 * run no loop. */
 	struct event_base *const	*bases;
 	int				 nworkers;
+	/* daemon.user and daemon.group (NULL: none), the owners of a file
+	 * start() makes while udpd still runs as root. */
+	const char			*user;
+	const char			*group;
 };
 
 struct udpd_module {
@@ -232,6 +237,12 @@ struct udpd_module {
 	size_t		 (*nts_cookie)(void *state, uint16_t aead,
 			    const uint8_t *c2s, const uint8_t *s2c,
 			    size_t keylen, uint8_t *out, size_t cap);
+	/*
+	 * Optional: the instance's NTS requests by result and its cookie
+	 * key's age (nts_sntp.h), for /metrics, from the main thread.
+	 * Returns 0, or -1 when the instance serves no NTS.
+	 */
+	int		 (*nts_stats)(void *state, struct nts_sntp_stats *s);
 };
 
 /*

@@ -63,11 +63,11 @@ static struct nts_keys *reg_head;
 int
 nts_random(void *buf, size_t len)
 {
-	static __thread uint8_t pool[256];
+	static __thread uint8_t pool[1024];
 	static __thread size_t avail;
 	uint8_t *p = buf;
 
-	if (len > sizeof(pool) / 4) {
+	if (len > 64) {
 		while (len > 0) {
 			ssize_t r = getrandom(p, len, 0);
 

@@ -286,6 +286,8 @@ server_start_instances(struct server *srv, struct udpd_conf *conf,
 			.stats = &srv->stats,
 			.bases = srv->bases,
 			.nworkers = srv->nworkers,
+			.user = conf->user,
+			.group = conf->group,
 		};
 
 		if (!svc->enabled)

@@ -55,6 +55,12 @@ fixed_snapshot(void)
 	two[0].has_nts_ke = 1;
 	two[0].nts_ke[NTS_KE_OK] = 5;
 	two[0].nts_ke[NTS_KE_REFUSED] = 2;
+	two[0].has_nts = 1;
+	two[0].nts.requests[NTS_OK] = 11;
+	two[0].nts.requests[NTS_BAD_COOKIE] = 12;
+	two[0].nts.requests[NTS_BAD_AUTH] = 13;
+	two[0].nts.requests[NTS_MALFORMED] = 14;
+	two[0].nts.key_age = 3600;
 	two[0].c = (struct udpd_counters){ .requests = 10, .replies = 9,
 	    .bytes_in = 100, .bytes_out = 120, .errors = 1, .drop_acl = 2,
 	    .drop_rate = 3, .drop_size = 4, .drop_loop = 5,
@@ -167,6 +173,21 @@ START_TEST(test_byte_exact)
 	    "result=\"refused\"} 2\n"
 	    "udpd_nts_ke_sessions_total{service=\"greet\","
 	    "result=\"internal\"} 0\n"
+	    "# HELP udpd_nts_requests_total NTP requests with NTS fields, by "
+	    "result: ok (answered), bad_cookie (NTS NAK), bad_authenticator "
+	    "and malformed (dropped).\n"
+	    "# TYPE udpd_nts_requests_total counter\n"
+	    "udpd_nts_requests_total{service=\"greet\",result=\"ok\"} 11\n"
+	    "udpd_nts_requests_total{service=\"greet\","
+	    "result=\"bad_cookie\"} 12\n"
+	    "udpd_nts_requests_total{service=\"greet\","
+	    "result=\"bad_authenticator\"} 13\n"
+	    "udpd_nts_requests_total{service=\"greet\","
+	    "result=\"malformed\"} 14\n"
+	    "# HELP udpd_nts_cookie_key_age_seconds Seconds since the cookie "
+	    "key that seals new NTS cookies came into use.\n"
+	    "# TYPE udpd_nts_cookie_key_age_seconds gauge\n"
+	    "udpd_nts_cookie_key_age_seconds{service=\"greet\"} 3600\n"
 	    "# HELP udpd_metrics_connections Open connections to this metrics "
 	    "endpoint.\n"
 	    "# TYPE udpd_metrics_connections gauge\n"
@@ -212,6 +233,8 @@ static const char *const families[][2] = {
 	{ "udpd_dropped_total", "counter" },
 	{ "udpd_chat_last_seq", "gauge" },
 	{ "udpd_nts_ke_sessions_total", "counter" },
+	{ "udpd_nts_requests_total", "counter" },
+	{ "udpd_nts_cookie_key_age_seconds", "gauge" },
 	{ "udpd_config_reloads_total", "counter" },
 	{ "udpd_start_time_seconds", "gauge" },
 	{ "udpd_build_info", "gauge" },

@@ -16,6 +16,7 @@
 #include "nts.h"
 #include "nts_client.h"
 #include "nts_cookie.h"
+#include "nts_sntp.h"
 #include "unit.h"
 
 static char dir[64];
@@ -340,6 +341,124 @@ START_TEST(result_names)
 }
 END_TEST
 
+/* ---- the time module with nts ---------------------------------------- */
+
+static void *
+time_nts_instance(const char *extra)
+{
+	struct module_ctx ctx = { .service = "ntp" };
+	struct conf_err err;
+	char text[512];
+	void *st;
+
+	snprintf(text, sizeof(text), "svc = { protocol = \"sntp\"; stratum = "
+	    "10; nts = { cookie_keys = \"nts.keys\"; }; %s };", extra);
+	st = unit_create(&module_time, text, "svc", dir, &ctx, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	return st;
+}
+
+static enum udpd_verdict
+ask(void *st, size_t len, int limited, size_t *outlen)
+{
+	struct udpd_request req = { .data = pkt, .len = len,
+	    .rx_time = unit_now, .now = unit_clock };
+	struct udpd_reply rep = { .buf = out, .cap = sizeof(out) };
+	enum udpd_verdict v;
+
+	memset(out, 0xee, sizeof(out));
+	v = limited ? module_time.limited(st, &req, &rep) :
+	    module_time.handle(st, &req, &rep);
+	*outlen = rep.len;
+	return v;
+}
+
+static struct nts_sntp_stats
+stats_of(void *st)
+{
+	struct nts_sntp_stats s;
+
+	ck_assert_int_eq(module_time.nts_stats(st, &s), 0);
+	return s;
+}
+
+START_TEST(module_answers_nts)
+{
+	uint8_t cookies[8][NTS_COOKIE_LEN];
+	void *st = time_nts_instance("");
+	size_t len = ntsc_request(&cl, 2, 0, pkt), n;
+
+	ck_assert_int_eq(ask(st, len, 0, &n), UDPD_REPLY);
+	ck_assert_uint_eq(n, len);
+	ck_assert_uint_eq(out[0] & 7, 4);		/* server mode */
+	ck_assert_uint_eq(out[1], 10);			/* stratum */
+	ck_assert_mem_eq(out + 24, pkt + 40, 8);	/* origin */
+	ck_assert_int_eq(ntsc_reply(&cl, cl.uid, 32, out, n, cookies), 3);
+	/* Plain SNTP beside it. */
+	ck_assert_int_eq(ask(st, 48, 0, &n), UDPD_REPLY);
+	ck_assert_uint_eq(n, 48);
+	ck_assert_uint_eq(stats_of(st).requests[NTS_OK], 1);
+	ck_assert_int_ge(stats_of(st).key_age, 0);
+	module_time.destroy(st);
+}
+END_TEST
+
+START_TEST(module_nak_and_drops)
+{
+	void *st = time_nts_instance("");
+	size_t len = ntsc_request(&cl, 0, 0, pkt), n;
+	struct nts_sntp_stats s;
+
+	pkt[48 + 36 + 4 + 50] ^= 1;		/* the cookie */
+	ck_assert_int_eq(ask(st, len, 0, &n), UDPD_REPLY);
+	ck_assert_uint_eq(n, 48 + 36);
+	ck_assert_uint_eq(out[1], 0);			/* KoD */
+	ck_assert_mem_eq(out + 12, "NTSN", 4);
+	ck_assert_mem_eq(out + 48, pkt + 48, 36);
+	pkt[48 + 36 + 4 + 50] ^= 1;
+	pkt[20] ^= 1;				/* the header: bad authenticator */
+	ck_assert_int_eq(ask(st, len, 0, &n), UDPD_DROP);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(ask(st, len, 1, &n), UDPD_DROP_SILENT);
+	pkt[20] ^= 1;
+	ntsc_put16(pkt + 86, 3);		/* a broken field after the UID */
+	ck_assert_int_eq(ask(st, len, 0, &n), UDPD_DROP);
+	s = stats_of(st);
+	ck_assert_uint_eq(s.requests[NTS_BAD_COOKIE], 1);
+	ck_assert_uint_eq(s.requests[NTS_BAD_AUTH], 2);
+	ck_assert_uint_eq(s.requests[NTS_MALFORMED], 1);
+	module_time.destroy(st);
+}
+END_TEST
+
+/* A rate-limited NTS client gets an authenticated KoD RATE, cookies in. */
+START_TEST(module_rate_kod)
+{
+	uint8_t cookies[8][NTS_COOKIE_LEN];
+	void *st = time_nts_instance("");
+	size_t len = ntsc_request(&cl, 0, 0, pkt), n;
+
+	ck_assert_int_eq(ask(st, len, 1, &n), UDPD_REPLY);
+	ck_assert_uint_eq(n, len);
+	ck_assert_mem_eq(out + 12, "RATE", 4);
+	ck_assert_int_eq(ntsc_reply(&cl, cl.uid, 32, out, n, cookies), 1);
+	module_time.destroy(st);
+}
+END_TEST
+
+/* require_auth with NTS alone: NTS answered, plain SNTP dropped. */
+START_TEST(module_require_auth)
+{
+	void *st = time_nts_instance("require_auth = true;");
+	size_t len = ntsc_request(&cl, 0, 0, pkt), n;
+
+	ck_assert_int_eq(ask(st, len, 0, &n), UDPD_REPLY);
+	ck_assert_int_eq(ask(st, 48, 0, &n), UDPD_DROP);
+	ck_assert_int_eq(ask(st, 48, 1, &n), UDPD_DROP_SILENT);
+	module_time.destroy(st);
+}
+END_TEST
+
 static Suite *
 nts_suite(void)
 {
@@ -357,6 +476,10 @@ nts_suite(void)
 	tcase_add_test(tc, malformed_lengths);
 	tcase_add_test(tc, malformed_encrypted);
 	tcase_add_test(tc, result_names);
+	tcase_add_test(tc, module_answers_nts);
+	tcase_add_test(tc, module_nak_and_drops);
+	tcase_add_test(tc, module_rate_kod);
+	tcase_add_test(tc, module_require_auth);
 	suite_add_tcase(s, tc);
 	return s;
 }
