@@ -1,8 +1,8 @@
 #!/bin/bash
 # sd_notify(3) (SPEC section 4): READY=1 once every socket is bound,
 # RELOADING=1 (with MONOTONIC_USEC) and READY=1 around a reload (SIGHUP or
-# udpd --reload), also a failed one, and STOPPING=1, sent as datagrams to $NOTIFY_SOCKET, a path
-# or an abstract name ('@').  Run by script/test against a build without
+# udpd --reload), also a failed one, and STOPPING=1, sent as datagrams to
+# $NOTIFY_SOCKET, a path or an abstract name ('@').  Run by script/test against a build without
 # libsystemd (build-nosd/), where udpd speaks the protocol itself; in a
 # libsystemd build it checks that library's messages the same way.
 . "$(dirname "$0")/../lib.sh"
