@@ -44,6 +44,7 @@ struct ntp_key {
 	uint32_t		 id;
 	enum ntp_auth_type	 type;
 	int			 trusted;
+	int			 line;		/* in the file, for messages */
 	size_t			 len;
 	unsigned char		 key[NTP_AUTH_KEY_MAX];
 #ifdef HAVE_LIBCRYPTO
@@ -55,6 +56,7 @@ struct ntp_key {
 struct ntp_keys {
 	struct ntp_key		*v;
 	size_t			 n;
+	size_t			 cap;		/* of v, while parsing */
 	int			 sorted;	/* by id, once parsed */
 	unsigned int		 refs;		/* holders; read-only once shared */
 #ifdef HAVE_LIBCRYPTO
@@ -229,17 +231,37 @@ keys_tokens(char *line, char **tok, size_t max)
 	return n;
 }
 
+/* Frees an array of n keys, wiped first. */
+static void
+keys_wipe_free(struct ntp_key *v, size_t n)
+{
+	if (v != NULL)
+		explicit_bzero(v, n * sizeof(*v));
+	free(v);
+}
+
+/*
+ * Room for one more key: the array doubles (not realloc, which may leave
+ * a copy of the keys in memory it frees), the old one is wiped.
+ */
 static int
 keys_add(struct ntp_keys *keys, const struct ntp_key *k)
 {
 	struct ntp_key *v;
+	size_t cap;
 
 	if (keys->n > NTP_AUTH_KEYID_MAX)
 		return -1;
-	v = realloc(keys->v, (keys->n + 1) * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	keys->v = v;
+	if (keys->n == keys->cap) {
+		cap = keys->cap == 0 ? 64 : keys->cap * 2;
+		if ((v = calloc(cap, sizeof(*v))) == NULL)
+			return -1;
+		if (keys->n > 0)
+			memcpy(v, keys->v, keys->n * sizeof(*v));
+		keys_wipe_free(keys->v, keys->cap);
+		keys->v = v;
+		keys->cap = cap;
+	}
 	keys->v[keys->n++] = *k;
 	return 0;
 }
@@ -272,9 +294,7 @@ keys_line(struct ntp_keys *keys, char *line, const char *path, int lineno,
 		    "key id is not a number from 1 to %d", NTP_AUTH_KEYID_MAX);
 	k.id = (uint32_t)id;
 	k.trusted = 1;
-	if (ntp_keys_find(keys, k.id, 0) != NULL)
-		return keys_error(err, path, lineno, label,
-		    "duplicate key id %lu", id);
+	k.line = lineno;
 	if (keys_type(tok[1], &k.type) == -1)
 		return keys_error(err, path, lineno, label,
 		    "key %lu: unsupported type (md5, sha1 or aes-128)", id);
@@ -314,11 +334,6 @@ ntp_keys_find(const struct ntp_keys *keys, uint32_t id, int trusted_only)
 		probe.id = id;
 		k = bsearch(&probe, keys->v, keys->n, sizeof(*keys->v),
 		    keys_cmp);
-	} else {
-		/* While the file is being read (duplicate ids). */
-		for (size_t i = 0; i < keys->n && k == NULL; i++)
-			if (keys->v[i].id == id)
-				k = &keys->v[i];
 	}
 	if (k != NULL && trusted_only && !k->trusted)
 		return NULL;
@@ -562,9 +577,7 @@ ntp_keys_free(struct ntp_keys *keys)
 	    __atomic_sub_fetch(&keys->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	keys_release(keys);
-	if (keys->v != NULL)
-		explicit_bzero(keys->v, keys->n * sizeof(*keys->v));
-	free(keys->v);
+	keys_wipe_free(keys->v, keys->cap);
 	free(keys);
 }
 
@@ -611,6 +624,67 @@ keys_lines(struct ntp_keys *keys, const char *text, size_t len,
 	return r;
 }
 
+/* Where each key is, sorted by id (then line): no key bytes in it, so
+ * what qsort copies and frees holds no secret. */
+struct keys_order {
+	uint32_t	id;
+	int		line;
+	size_t		at;
+};
+
+static int
+keys_order_cmp(const void *a, const void *b)
+{
+	const struct keys_order *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/*
+ * Sorts the keys by id once, all read: a duplicate id is then a
+ * neighbour (the error names the first line that repeats an id).  The
+ * sorted array is a new one; the old one is wiped.
+ */
+static int
+keys_sort(struct ntp_keys *keys, const char *path, const char *label,
+    struct conf_err *err)
+{
+	struct keys_order *o = calloc(keys->n, sizeof(*o));
+	struct ntp_key *v = calloc(keys->n, sizeof(*v));
+	const struct keys_order *dup = NULL;
+
+	if (o == NULL || v == NULL) {
+		free(o);
+		free(v);
+		return keys_error(err, path, 0, label, "out of memory");
+	}
+	for (size_t i = 0; i < keys->n; i++)
+		o[i] = (struct keys_order){ keys->v[i].id, keys->v[i].line, i };
+	qsort(o, keys->n, sizeof(*o), keys_order_cmp);
+	for (size_t i = 1; i < keys->n; i++)
+		if (o[i].id == o[i - 1].id &&
+		    (dup == NULL || o[i].line < dup->line))
+			dup = &o[i];
+	if (dup != NULL) {
+		int r = keys_error(err, path, dup->line, label,
+		    "duplicate key id %lu", (unsigned long)dup->id);
+
+		free(o);
+		free(v);
+		return r;
+	}
+	for (size_t i = 0; i < keys->n; i++)
+		v[i] = keys->v[o[i].at];
+	free(o);
+	keys_wipe_free(keys->v, keys->cap);
+	keys->v = v;
+	keys->cap = keys->n;
+	keys->sorted = 1;
+	return 0;
+}
+
 struct ntp_keys *
 ntp_keys_parse(const char *text, size_t len, const char *path,
     const char *label, int *at_line, struct conf_err *err)
@@ -631,8 +705,10 @@ ntp_keys_parse(const char *text, size_t len, const char *path,
 		keys_error(err, path, 0, label, "no key in the file");
 		goto fail;
 	}
-	qsort(keys->v, keys->n, sizeof(*keys->v), keys_cmp);
-	keys->sorted = 1;
+	if (keys_sort(keys, path, label, err) == -1) {
+		*at_line = 1;
+		goto fail;
+	}
 	if (keys_prepare(keys, path, label, err) == -1)
 		goto fail;
 	return keys;

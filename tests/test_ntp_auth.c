@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,9 @@ static const struct bad_keys bad_keys[] = {
 	{ "-1 md5 SecretTwo\n", 1, "key id is not a number" },
 	{ "1x md5 SecretTwo\n", 1, "key id is not a number" },
 	{ "1 md5 SecretOne\n1 sha1 SecretTwo\n", 2, "duplicate key id 1" },
+	/* The first line that repeats an id, whatever the ids' order. */
+	{ "5 md5 a\n2 md5 b\n9 md5 c\n2 md5 d\n5 md5 e\n", 4,
+	    "duplicate key id 2" },
 	{ "1 sha256 SecretTwo\n", 1, "key 1: unsupported type "
 	    "(md5, sha1 or aes-128)" },
 	{ "1 MX SecretTwo\n", 1, "unsupported type" },
@@ -231,6 +235,57 @@ START_TEST(test_bad_key_file)
 	    "\"%s\" lacks \"%s\"", err.msg, b->words);
 	ck_assert_ptr_null(strstr(err.msg, "Secr"));
 	ck_assert_ptr_null(strstr(err.msg, "00112233"));
+}
+END_TEST
+
+/* Every id from 1 to 65535, in a shuffled order: read, sorted and found
+ * in a small fraction of a second (it took seconds when each line looked
+ * for its id among those before it); one more line repeating an id is an
+ * error at that line. */
+START_TEST(test_many_keys)
+{
+	enum { N = 65535 };
+	static uint32_t ids[N];
+	size_t cap = (size_t)N * 16 + 32, len = 0;
+	char *text = malloc(cap);
+	struct ntp_keys *k;
+	struct conf_err err;
+	uint32_t r = 12345;
+	int at_line;
+	clock_t t0;
+
+	ck_assert_ptr_nonnull(text);
+	for (uint32_t i = 0; i < N; i++)
+		ids[i] = i + 1;
+	for (uint32_t i = N - 1; i > 0; i--) {
+		uint32_t j, t;
+
+		r = r * 1103515245u + 12345u;
+		j = (r >> 8) % (i + 1);
+		t = ids[i];
+		ids[i] = ids[j];
+		ids[j] = t;
+	}
+	for (size_t i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%u md5 k%u\n",
+		    ids[i], ids[i] % 1000);
+	memset(&err, 0, sizeof(err));
+	t0 = clock();
+	k = ntp_keys_parse(text, len, "t.keys", "keys", &at_line, &err);
+	ck_assert_msg(k != NULL, "%s", err.msg);
+	ck_assert_msg(clock() - t0 < CLOCKS_PER_SEC / 2, "%.2f s of CPU",
+	    (double)(clock() - t0) / CLOCKS_PER_SEC);
+	ck_assert_uint_eq(ntp_keys_count(k), N);
+	for (uint32_t id = 1; id <= N; id += 97)
+		ck_assert_ptr_nonnull(ntp_keys_find(k, id, 0));
+	ntp_keys_free(k);
+	len += (size_t)snprintf(text + len, cap - len, "%u sha1 again\n",
+	    ids[N / 2]);
+	ck_assert_ptr_null(ntp_keys_parse(text, len, "t.keys", "keys",
+	    &at_line, &err));
+	ck_assert_msg(strstr(err.msg, "t.keys:65536: keys: duplicate key "
+	    "id") != NULL, "%s", err.msg);
+	free(text);
 }
 END_TEST
 
@@ -779,6 +834,7 @@ auth_suite(void)
 	tcase_add_loop_test(tc, test_bad_key_file, 0,
 	    (int)(sizeof(bad_keys) / sizeof(*bad_keys)));
 	tcase_add_test(tc, test_key_file_syntax);
+	tcase_add_test(tc, test_many_keys);
 	tcase_add_test(tc, test_trusted_keys);
 	tcase_add_test(tc, test_trailer_lengths);
 	tcase_add_test(tc, test_trailer_after_fields);
