@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "ntp.h"
+#include "wire.h"
 
 static ntp_kernel_fn ntp_kernel_hook = ntp_kernel_query;
 
@@ -97,40 +98,24 @@ ntp_rfc868_seconds(time_t unix_sec)
 	    (uint64_t)NTP_UNIX_OFFSET);
 }
 
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 void
 ntp_rfc868_encode(time_t unix_sec, unsigned char out[4])
 {
-	put32(out, ntp_rfc868_seconds(unix_sec));
+	wire_put32(out, ntp_rfc868_seconds(unix_sec));
 }
 
 static void
 put_ts(unsigned char *p, const struct ntp_ts *t)
 {
-	put32(p, t->sec);
-	put32(p + 4, t->frac);
+	wire_put32(p, t->sec);
+	wire_put32(p + 4, t->frac);
 }
 
 static void
 get_ts(const unsigned char *p, struct ntp_ts *t)
 {
-	t->sec = get32(p);
-	t->frac = get32(p + 4);
+	t->sec = wire_get32(p);
+	t->frac = wire_get32(p + 4);
 }
 
 int
@@ -144,8 +129,8 @@ ntp_decode(const unsigned char *buf, size_t len, struct ntp_packet *p)
 	p->stratum = buf[1];
 	p->poll = (int8_t)buf[2];
 	p->precision = (int8_t)buf[3];
-	p->root_delay = get32(buf + 4);
-	p->root_dispersion = get32(buf + 8);
+	p->root_delay = wire_get32(buf + 4);
+	p->root_dispersion = wire_get32(buf + 8);
 	memcpy(p->refid, buf + 12, 4);
 	get_ts(buf + 16, &p->ref);
 	get_ts(buf + 24, &p->org);
@@ -162,8 +147,8 @@ ntp_encode(const struct ntp_packet *p, unsigned char out[NTP_PACKET_LEN])
 	out[1] = p->stratum;
 	out[2] = (unsigned char)p->poll;
 	out[3] = (unsigned char)p->precision;
-	put32(out + 4, p->root_delay);
-	put32(out + 8, p->root_dispersion);
+	wire_put32(out + 4, p->root_delay);
+	wire_put32(out + 8, p->root_dispersion);
 	memcpy(out + 12, p->refid, 4);
 	put_ts(out + 16, &p->ref);
 	put_ts(out + 24, &p->org);

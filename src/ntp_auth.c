@@ -34,6 +34,7 @@
 #endif
 
 #include "ntp.h"
+#include "wire.h"
 #include "ntp_auth.h"
 
 #define KEYS_FILE_MAX	(1024 * 1024)	/* bytes of key file */
@@ -68,22 +69,6 @@ struct ntp_keys {
 
 /* ---- the MAC trailer (no libcrypto needed) ----------------------------- */
 
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
 enum ntp_mac_kind
 ntp_auth_parse(const unsigned char *pkt, size_t len, struct ntp_mac *mac)
 {
@@ -115,7 +100,7 @@ ntp_auth_parse(const unsigned char *pkt, size_t len, struct ntp_mac *mac)
 		return NTP_MAC_NONE;	/* NTPv2 / MS-SNTP: stripped */
 	if (vn < 3 || (rest != 4 && rest != 20 && rest != 24))
 		return NTP_MAC_INVALID;
-	mac->keyid = get32(pkt + mac->start);
+	mac->keyid = wire_get32(pkt + mac->start);
 	if (rest == 4)
 		return NTP_MAC_NAK;
 	mac->digest = pkt + mac->start + 4;
@@ -842,7 +827,7 @@ ntp_auth_sign(const struct ntp_key *key, unsigned char *buf, size_t len,
 		return 0;
 	if ((n = key_mac(key, buf, len, mac)) == 0)
 		return 0;
-	put32(buf + len, key->id);
+	wire_put32(buf + len, key->id);
 	memcpy(buf + len + 4, mac, n);
 	return len + 4 + n;
 }
