@@ -196,6 +196,39 @@ chat_redis_entry_line(const redisReply *e)
 }
 
 /*
+ * A line as it goes into a /history reply: udpd's lines hold no control
+ * byte (chat_line.h escapes them), so one that does was written by
+ * something else, and each such byte (a raw "\n", "\r", NUL) becomes
+ * "\xhh", as the line format writes them: an entry can never forge a line
+ * or a terminal sequence.  Returns the length; out (if not NULL) gets it.
+ */
+static size_t
+chat_redis_line_copy(const redisReply *line, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < line->len; i++) {
+		unsigned char c = (unsigned char)line->str[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			if (out != NULL)
+				out[o] = (char)c;
+			o++;
+			continue;
+		}
+		if (out != NULL) {
+			out[o] = '\\';
+			out[o + 1] = 'x';
+			out[o + 2] = hex[c >> 4];
+			out[o + 3] = hex[c & 0xf];
+		}
+		o += 4;
+	}
+	return o;
+}
+
+/*
  * The newest entries come first: as many lines as fit in limit, then
  * written out oldest first, each with its "\n" (the file store's
  * /history: whole oldest lines dropped; a newest line too long for the
@@ -206,21 +239,21 @@ chat_redis_history_text(const redisReply *rep, size_t count, size_t limit,
     char *out)
 {
 	const redisReply *line;
-	size_t total = 0, taken = 0, i, o = 0;
+	size_t total = 0, taken = 0, i, o = 0, n;
 
 	for (i = 0; i < rep->elements && taken < count; i++) {
 		if ((line = chat_redis_entry_line(rep->element[i])) == NULL)
 			continue;
-		if (total + line->len + 1 > limit)
+		n = chat_redis_line_copy(line, NULL);
+		if (n + 1 > limit || total + n + 1 > limit)
 			break;
-		total += line->len + 1;
+		total += n + 1;
 		taken++;
 	}
 	while (i-- > 0) {
 		if ((line = chat_redis_entry_line(rep->element[i])) == NULL)
 			continue;
-		memcpy(out + o, line->str, line->len);
-		o += line->len;
+		o += chat_redis_line_copy(line, out + o);
 		out[o++] = '\n';
 	}
 	return o;
@@ -601,7 +634,13 @@ chat_redis_history(struct chat_redis *r, size_t count, size_t max_reply,
 
 	if (!chat_redis_accepting(r, why))
 		return -1;
-	snprintf(n, sizeof(n), "%zu", count > 0 ? count : 1);
+	/* no more entries than max_reply can hold: the shortest line is
+	 * CHAT_REDIS_LINE_MIN bytes */
+	if (count > max_reply / CHAT_REDIS_LINE_MIN)
+		count = max_reply / CHAT_REDIS_LINE_MIN;
+	if (count == 0)
+		count = 1;
+	snprintf(n, sizeof(n), "%zu", count);
 	for (int i = 0; i < 6; i++)
 		lens[i] = strlen(argv[i]);
 	if ((req = chat_redis_req_new(r, REQ_HISTORY,

@@ -19,6 +19,11 @@
 #define CHAT_REDIS_TIMEOUT_MAX		60000
 #define CHAT_REDIS_WAIT_MAX		100	/* wait_replicas */
 #define CHAT_REDIS_KEY_MAX		512
+/* The shortest line, "1 <24-byte time> ?:0 x\n": /history asks Redis for
+ * at most max_reply / CHAT_REDIS_LINE_MIN entries. */
+#define CHAT_REDIS_LINE_MIN		33
+/* Unparsed reply bytes one connection may hold; past it, it is closed. */
+#define CHAT_REDIS_REPLY_MAX		(64u << 20)
 /* Requests in flight on one connection; past it, errors at once. */
 #define CHAT_REDIS_INFLIGHT_MAX		4096
 #define CHAT_REDIS_SENTINELS_MAX	16

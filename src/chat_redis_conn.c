@@ -398,6 +398,186 @@ chat_redis_on_disconnect(const redisAsyncContext *ac, int status)
 	    "connection closed by the server");
 }
 
+/* ---- replies nobody asked for -------------------------------------- */
+
+/*
+ * hiredis asserts (and the process dies) when a reply that is not an
+ * error comes with no request waiting for it.  Each context's reader goes
+ * through these functions, which hiredis calls as it parses: a reply that
+ * begins when no callback is queued is refused (NULL), hiredis takes that
+ * as a protocol error and closes the connection, failing what was in
+ * flight.  Nested elements (parent set) belong to a solicited reply.
+ */
+struct chat_redis_hooks {
+	struct chat_redis		*r;
+	redisAsyncContext		*ac;
+	redisReplyObjectFunctions	 fn;	/* ours, wrapping orig */
+	redisReplyObjectFunctions	*orig;	/* hiredis's */
+	void				*data;	/* the libevent adapter's */
+	void				(*add_read)(void *);
+	void				(*del_read)(void *);
+	void				(*add_write)(void *);
+	void				(*del_write)(void *);
+	void				(*cleanup)(void *);
+};
+
+/* The hooks of the context that is parsing task's reply. */
+static const struct chat_redis_hooks *
+chat_redis_task_hooks(const redisReadTask *task)
+{
+	const redisAsyncContext *ac = task->privdata;
+
+	return ac->ev.data;
+}
+
+/* A reply that starts with no request waiting for it is refused. */
+static int
+chat_redis_solicited(const redisReadTask *task)
+{
+	const struct chat_redis_hooks *h = chat_redis_task_hooks(task);
+
+	if (task->parent != NULL || h->ac->replies.head != NULL)
+		return 1;
+	h->r->fail_why = "unexpected reply from the store";
+	return 0;
+}
+
+static void *
+chat_redis_create_string(const redisReadTask *task, char *str, size_t len)
+{
+	if (!chat_redis_solicited(task))
+		return NULL;
+	return chat_redis_task_hooks(task)->orig->createString(task, str,
+	    len);
+}
+
+static void *
+chat_redis_create_array(const redisReadTask *task, int elements)
+{
+	if (!chat_redis_solicited(task))
+		return NULL;
+	return chat_redis_task_hooks(task)->orig->createArray(task, elements);
+}
+
+static void *
+chat_redis_create_integer(const redisReadTask *task, long long value)
+{
+	if (!chat_redis_solicited(task))
+		return NULL;
+	return chat_redis_task_hooks(task)->orig->createInteger(task, value);
+}
+
+static void *
+chat_redis_create_nil(const redisReadTask *task)
+{
+	if (!chat_redis_solicited(task))
+		return NULL;
+	return chat_redis_task_hooks(task)->orig->createNil(task);
+}
+
+/*
+ * hiredis re-arms reading after each read: past CHAT_REDIS_REPLY_MAX
+ * bytes not yet parsed (a huge bulk, or a flood) it is not, and the
+ * connection is dropped from the loop (not from inside hiredis).
+ */
+static void
+chat_redis_hook_add_read(void *p)
+{
+	struct chat_redis_hooks *h = p;
+	const redisReader *rd = h->ac->c.reader;
+
+	if (rd != NULL && rd->len - rd->pos > CHAT_REDIS_REPLY_MAX) {
+		h->r->kill_id = h->r->conn_id;
+		event_active(h->r->kill_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	h->add_read(h->data);
+}
+
+static void
+chat_redis_hook_del_read(void *p)
+{
+	struct chat_redis_hooks *h = p;
+
+	h->del_read(h->data);
+}
+
+static void
+chat_redis_hook_add_write(void *p)
+{
+	struct chat_redis_hooks *h = p;
+
+	h->add_write(h->data);
+}
+
+static void
+chat_redis_hook_del_write(void *p)
+{
+	struct chat_redis_hooks *h = p;
+
+	h->del_write(h->data);
+}
+
+static void
+chat_redis_hook_cleanup(void *p)
+{
+	struct chat_redis_hooks *h = p;
+
+	if (h->cleanup != NULL)
+		h->cleanup(h->data);
+	/* hiredis frees the reader (and a reply half read) after this */
+	if (h->ac->c.reader != NULL)
+		h->ac->c.reader->fn = h->orig;
+	free(h);
+}
+
+/* Puts the guards between hiredis and ac's events and reader; -1: memory. */
+static int
+chat_redis_guard(struct chat_redis *r, redisAsyncContext *ac)
+{
+	struct chat_redis_hooks *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return -1;
+	h->r = r;
+	h->ac = ac;
+	h->data = ac->ev.data;
+	h->add_read = ac->ev.addRead;
+	h->del_read = ac->ev.delRead;
+	h->add_write = ac->ev.addWrite;
+	h->del_write = ac->ev.delWrite;
+	h->cleanup = ac->ev.cleanup;
+	ac->ev.data = h;
+	ac->ev.addRead = chat_redis_hook_add_read;
+	ac->ev.delRead = chat_redis_hook_del_read;
+	ac->ev.addWrite = chat_redis_hook_add_write;
+	ac->ev.delWrite = chat_redis_hook_del_write;
+	ac->ev.cleanup = chat_redis_hook_cleanup;
+	h->orig = ac->c.reader->fn;
+	h->fn = *h->orig;
+	h->fn.createString = chat_redis_create_string;
+	h->fn.createArray = chat_redis_create_array;
+	h->fn.createInteger = chat_redis_create_integer;
+	h->fn.createNil = chat_redis_create_nil;
+	ac->c.reader->fn = &h->fn;
+	ac->c.reader->privdata = ac;
+	return 0;
+}
+
+/* A reply too large: the connection goes (its requests' outcome unknown). */
+static void
+chat_redis_on_kill(evutil_socket_t fd, short what, void *arg)
+{
+	struct chat_redis *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->kill_id == r->conn_id && r->ac != NULL) {
+		r->fail_why = "unexpected reply from the store";
+		chat_redis_drop(r, "a reply larger than the limit");
+	}
+}
+
 /* A connection to host:port, or to conf's unix socket (host NULL). */
 static void
 chat_redis_connect_to(struct chat_redis *r, const char *host, int port)
@@ -419,7 +599,13 @@ chat_redis_connect_to(struct chat_redis *r, const char *host, int port)
 		return;
 	}
 	ac->data = r;
-	redisLibeventAttach(ac, r->base);
+	if (redisLibeventAttach(ac, r->base) != REDIS_OK ||
+	    chat_redis_guard(r, ac) == -1) {
+		redisAsyncFree(ac);
+		chat_redis_health_down(r, "out of memory");
+		chat_redis_schedule_retry(r);
+		return;
+	}
 	redisAsyncSetConnectCallback(ac, chat_redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, chat_redis_on_disconnect);
 	r->ac = ac;
@@ -650,7 +836,8 @@ chat_redis_conn_new(struct event_base *base,
 	r->health = health;
 	r->deadline_ev = evtimer_new(base, chat_redis_on_deadline, r);
 	r->retry_ev = evtimer_new(base, chat_redis_on_retry, r);
-	if (r->deadline_ev == NULL || r->retry_ev == NULL)
+	r->kill_ev = event_new(base, -1, 0, chat_redis_on_kill, r);
+	if (r->deadline_ev == NULL || r->retry_ev == NULL || r->kill_ev == NULL)
 		goto fail;
 	if (c->nsentinels > 0 && (r->sentinel = chat_redis_sentinel_new(base,
 	    c, r->service, chat_redis_on_primary, chat_redis_on_switch,
@@ -695,6 +882,8 @@ chat_redis_conn_free(struct chat_redis *r)
 		event_free(r->deadline_ev);
 	if (r->retry_ev != NULL)
 		event_free(r->retry_ev);
+	if (r->kill_ev != NULL)
+		event_free(r->kill_ev);
 	chat_redis_conf_free(&r->conf);
 	free(r->service);
 	free(r);

@@ -92,6 +92,8 @@ struct chat_redis {
 	int			 wait_out;	/* a WAIT is in flight */
 	struct event		*deadline_ev;
 	struct event		*retry_ev;
+	struct event		*kill_ev;	/* drops a connection from the loop */
+	unsigned		 kill_id;	/* ... if it is still this one */
 	struct event		*flush_ev;	/* sends the WAIT of a batch */
 	unsigned		 backoff_ms;
 	unsigned		 seed;

@@ -10,8 +10,12 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,11 +428,11 @@ START_TEST(history_like_the_file)
 	history(r, 10, 1200);
 	ck_assert_str_eq(got.text,
 	    "1 line1\n2 line2\n3 line3\n4 line4\n5 line5\n");
-	history(r, 5, 17);		/* two lines of 8 bytes fit, not 3 */
+	/* These lines are shorter than any real one (33 bytes at least):
+	 * Redis is asked for max_reply / 33 entries, at least one. */
+	history(r, 5, 66);		/* two asked, two fit */
 	ck_assert_str_eq(got.text, "4 line4\n5 line5\n");
-	history(r, 5, 16);
-	ck_assert_str_eq(got.text, "4 line4\n5 line5\n");
-	history(r, 5, 15);
+	history(r, 5, 17);		/* one asked */
 	ck_assert_str_eq(got.text, "5 line5\n");
 	history(r, 1, 7);		/* the newest does not fit: nothing */
 	ck_assert_str_eq(got.text, "");
@@ -847,6 +851,392 @@ START_TEST(old_keys_migrate)
 }
 END_TEST
 
+/* ---- a fake Redis: hostile replies ---------------------------------- */
+
+enum fake_mode { FK_TWICE, FK_UNSOLICITED, FK_NIL, FK_STATUS, FK_ARRAY,
+	FK_NESTED, FK_HUGE, FK_DRIP, FK_CLOSE, FK_NOSCRIPT, FK_OOM };
+
+static pid_t fake_pid;
+static char fake_sock[128], fake_log[128];
+
+/* One RESP command: its first two arguments and its last (cut), -1 at
+ * EOF. */
+static int
+fake_read_cmd(FILE *in, char *name, char *arg1, char *last, size_t cap)
+{
+	char line[64];
+	long n, len;
+
+	if (fgets(line, sizeof(line), in) == NULL || line[0] != '*')
+		return -1;
+	n = strtol(line + 1, NULL, 10);
+	name[0] = arg1[0] = '\0';
+	for (long i = 0; i < n; i++) {
+		char *buf;
+
+		if (fgets(line, sizeof(line), in) == NULL || line[0] != '$')
+			return -1;
+		len = strtol(line + 1, NULL, 10);
+		if ((buf = malloc((size_t)len + 2)) == NULL ||
+		    fread(buf, 1, (size_t)len + 2, in) != (size_t)len + 2) {
+			free(buf);
+			return -1;
+		}
+		if (i < 2)
+			snprintf(i == 0 ? name : arg1, cap, "%.*s", (int)len,
+			    buf);
+		if (i == n - 1)
+			snprintf(last, cap, "%.*s", (int)len, buf);
+		free(buf);
+	}
+	return 0;
+}
+
+static void
+fake_put(int fd, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (write(fd, s, n) != (ssize_t)n)
+		_exit(0);
+}
+
+/* What the fake answers to the append script. */
+static void
+fake_answer(int fd, enum fake_mode mode)
+{
+	static char big[1 << 16];
+
+	switch (mode) {
+	case FK_TWICE:		fake_put(fd, ":1\r\n+x\r\n"); break;
+	case FK_UNSOLICITED:	break;
+	case FK_NIL:		fake_put(fd, "$-1\r\n"); break;
+	case FK_STATUS:		fake_put(fd, "+OK\r\n"); break;
+	case FK_ARRAY:		fake_put(fd, "*2\r\n:1\r\n:7\r\n"); break;
+	case FK_NESTED:
+		for (int i = 0; i < 20; i++)
+			fake_put(fd, "*1\r\n");
+		fake_put(fd, ":1\r\n");
+		break;
+	case FK_HUGE:
+		fake_put(fd, "$2000000000\r\n");
+		memset(big, 'x', sizeof(big));
+		for (int i = 0; i < 2048; i++)	/* 128 MiB at most */
+			if (write(fd, big, sizeof(big)) <= 0)
+				break;
+		break;
+	case FK_DRIP:
+		for (const char *p = ":1\r\n"; *p != '\0'; p++) {
+			struct timespec ts = { 0, 30000000 };
+
+			if (write(fd, p, 1) != 1)
+				_exit(0);
+			nanosleep(&ts, NULL);
+		}
+		break;
+	case FK_CLOSE:		_exit(0);
+	case FK_NOSCRIPT:
+		fake_put(fd, "-NOSCRIPT No matching script.\r\n");
+		break;
+	case FK_OOM:
+		fake_put(fd, "-OOM command not allowed when used memory > "
+		    "'maxmemory'.\r\n");
+		break;
+	}
+}
+
+/* The child: each connection in turn, each command logged by name. */
+static void
+fake_serve(int lfd, enum fake_mode mode)
+{
+	char name[32], arg1[32], last[32];
+	FILE *log = fopen(fake_log, "a");
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((fd = accept(lfd, NULL, NULL)) != -1) {
+		FILE *in = fdopen(fd, "r");
+
+		while (in != NULL && fake_read_cmd(in, name, arg1, last,
+		    sizeof(name)) == 0) {
+			fprintf(log, "%s\n", name);
+			if (strcmp(name, "XREVRANGE") == 0)
+				fprintf(log, "COUNT %s\n", last);
+			fflush(log);
+			if (strcmp(name, "XREVRANGE") == 0)
+				fake_put(fd, "*0\r\n");
+			else if (strcmp(name, "SCRIPT") == 0) {
+				fake_put(fd, "$40\r\n"
+				    "0123456789012345678901234567890123456789"
+				    "\r\n");
+				if (mode == FK_UNSOLICITED)
+					fake_put(fd, "+x\r\n");
+			} else if (strcmp(name, "EVAL") == 0 &&
+			    strstr(arg1, "EXISTS") != NULL)
+				fake_put(fd, ":0\r\n");	/* the migration */
+			else
+				fake_answer(fd, mode);
+		}
+		if (in != NULL)
+			fclose(in);
+	}
+	_exit(0);
+}
+
+/* A fake Redis on top/fake.sock that answers the append with mode. */
+static void
+fake_start(enum fake_mode mode)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int lfd;
+
+	snprintf(fake_sock, sizeof(fake_sock), "%s/fake.sock", top);
+	snprintf(fake_log, sizeof(fake_log), "%s/fake.log", top);
+	unlink(fake_sock);
+	unlink(fake_log);
+	ck_assert_uint_lt(strlen(fake_sock), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, fake_sock, strlen(fake_sock) + 1);
+	ck_assert_int_ne(lfd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_ne(fake_pid = fork(), -1);
+	if (fake_pid == 0)
+		fake_serve(lfd, mode);
+	close(lfd);
+}
+
+static void
+fake_stop(void)
+{
+	kill(fake_pid, SIGKILL);
+	waitpid(fake_pid, NULL, 0);
+}
+
+/* Commands named name the fake received. */
+static int
+fake_count(const char *name)
+{
+	char line[64];
+	int n = 0;
+	FILE *f = fopen(fake_log, "r");
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, name, strlen(name)) == 0 &&
+		    line[strlen(name)] == '\n')
+			n++;
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
+/* A conf for the fake. */
+static void
+conf_fake(struct chat_redis_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->unix_path = strdup(fake_sock);
+	c->key = strdup("t:fake");
+	c->timeout_ms = 1000;
+	snprintf(c->label, sizeof(c->label), "unix:%s", fake_sock);
+}
+
+static struct {
+	enum fake_mode	 mode;
+	enum chat_outcome outcome;
+	const char	*why;
+} hostile[] = {
+	{ FK_TWICE, CHAT_STORED, NULL },
+	{ FK_NIL, CHAT_UNKNOWN, "unexpected reply from the store" },
+	{ FK_STATUS, CHAT_UNKNOWN, "unexpected reply from the store" },
+	{ FK_ARRAY, CHAT_UNKNOWN, "unexpected reply from the store" },
+	{ FK_NESTED, CHAT_UNKNOWN, "connection lost" },
+	{ FK_HUGE, CHAT_UNKNOWN, "unexpected reply from the store" },
+	{ FK_DRIP, CHAT_STORED, NULL },
+	{ FK_CLOSE, CHAT_UNKNOWN, "connection lost" },
+	{ FK_NOSCRIPT, CHAT_NOT_STORED, "refused by the store: NOSCRIPT" },
+	{ FK_OOM, CHAT_NOT_STORED, "refused by the store: OOM" },
+};
+
+/*
+ * Whatever a server answers, the process lives: an answer of the wrong
+ * shape is an unknown outcome and ends the connection, a reply nobody
+ * asked for ends the connection, NOSCRIPT is answered with one EVAL.
+ */
+START_TEST(hostile_replies)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	fake_start(hostile[_i].mode);
+	conf_fake(&c);
+	c.timeout_ms = 20000;	/* 64 MiB under a sanitizer take a while */
+	r = connect_ready(&c);
+	post(r, "t 1.2.3.4:5 x", 0);
+	want = 1;
+	ck_assert_msg(run_until(have_all, 25000), "no answer");
+	ck_assert_int_eq(got.outcome[0], hostile[_i].outcome);
+	if (hostile[_i].why != NULL)
+		ck_assert_str_eq(got.err[0], hostile[_i].why);
+	else
+		ck_assert_int_eq(got.seq[0], 1);
+	if (hostile[_i].mode == FK_NOSCRIPT) {
+		ck_assert_int_eq(fake_count("EVALSHA"), 1);
+		ck_assert_int_eq(fake_count("EVAL"), 2);  /* migration + 1 */
+	}
+	if (hostile[_i].mode == FK_TWICE) {
+		/* the extra reply ended that connection: a new one */
+		ck_assert(run_until(not_ready, 2000));
+		ck_assert(run_until(is_ready, 5000));
+	}
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+	fake_stop();
+}
+END_TEST
+
+static int two_handshakes(void) { return fake_count("SCRIPT") >= 2; }
+
+/* /history asks for no more entries than max_reply can hold. */
+START_TEST(history_count_bounded)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	fake_start(FK_DRIP);
+	conf_fake(&c);
+	r = connect_ready(&c);
+	history(r, 1000, 1200);		/* 1200 / 33: 36 at most */
+	history(r, 5, 1200);
+	history(r, 1000, 65507);
+	ck_assert_int_eq(fake_count("COUNT 36"), 1);
+	ck_assert_int_eq(fake_count("COUNT 5"), 1);
+	ck_assert_int_eq(fake_count("COUNT 1000"), 1);
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+	fake_stop();
+}
+END_TEST
+
+/* An entry written by something else: its control bytes come escaped. */
+START_TEST(history_escapes_raw_bytes)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	static const char raw[] = "1 a\nb\rc\0d\x1b[2J";
+	char path[128];
+	FILE *f;
+
+	/* redis-cli -x: the last argument, raw, from stdin */
+	snprintf(path, sizeof(path), "%s/raw", top);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(fwrite(raw, 1, sizeof(raw) - 1, f), sizeof(raw) - 1);
+	fclose(f);
+	cli("main", NULL, "-x XADD {t:raw} '*' seq 1 line <%s", path);
+	cli("main", NULL, "XADD {t:raw} '*' seq 2 line '2 caf\xc3\xa9 \\x'");
+	conf_for(&c, "main", "t:raw");
+	r = connect_ready(&c);
+	history(r, 10, 1200);
+	ck_assert_str_eq(got.text, "1 a\\x0ab\\x0dc\\x00d\\x1b[2J\n"
+	    "2 caf\xc3\xa9 \\x\n");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/* A reply with no request at all (right after the handshake). */
+START_TEST(unsolicited_reply)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	fake_start(FK_UNSOLICITED);
+	conf_fake(&c);
+	cur = r = chat_redis_new(base, &c, "chat", NULL);
+	ck_assert_ptr_nonnull(r);
+	/* the handshake's reply, then "+x": the connection ends, and the
+	 * next one does the handshake again */
+	ck_assert_msg(run_until(two_handshakes, 5000), "%d handshake(s)",
+	    fake_count("SCRIPT"));
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+	fake_stop();
+}
+END_TEST
+
+/*
+ * Stopped with requests pending: those sent may have run (unknown), those
+ * never sent (no connection yet) certainly did not.
+ */
+START_TEST(stop_before_connected)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+
+	conf_for(&c, "main", "t:unsent");
+	r = chat_redis_new(base, &c, "chat", NULL);
+	ck_assert_ptr_nonnull(r);
+	post(r, "t 1.2.3.4:5 unsent", 0);	/* queued behind the connect */
+	chat_redis_free(r);
+	ck_assert_int_eq(got.n, 1);
+	ck_assert_int_eq(got.outcome[0], CHAT_NOT_STORED);
+	ck_assert_str_eq(got.err[0], "no connection to the store");
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
+/*
+ * Redis refuses the script's first write (OOM, NOREPLICAS, READONLY):
+ * nothing is written, the answer is "not stored", and once appends work
+ * again the sequence goes on without a gap.
+ */
+START_TEST(refused_writes)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	char out[8192], opts[96];
+	int i;
+
+	conf_for(&c, "main", "t:refused");
+	c.retry_window_ms = 10000;
+	r = connect_ready(&c);
+	i = post_one(r, "t 1.2.3.4:5 first");
+	ck_assert_int_eq(got.seq[i], 1);
+	cli("main", NULL, "CONFIG SET maxmemory 1");
+	i = post_one(r, "t 1.2.3.4:5 oom");
+	cli("main", NULL, "CONFIG SET maxmemory 0");
+	ck_assert_int_eq(got.outcome[i], CHAT_NOT_STORED);
+	ck_assert_str_eq(got.err[i], "refused by the store: OOM");
+	cli("main", NULL, "CONFIG SET min-replicas-to-write 1");
+	i = post_one(r, "t 1.2.3.4:5 noreplicas");
+	cli("main", NULL, "CONFIG SET min-replicas-to-write 0");
+	ck_assert_int_eq(got.outcome[i], CHAT_NOT_STORED);
+	ck_assert_str_eq(got.err[i], "refused by the store: NOREPLICAS");
+	cli("main", out, "XLEN {t:refused}");
+	ck_assert_str_eq(out, "1");
+	cli("main", out, "EXISTS \"{t:refused}:r:1.2.3.4:5 oom\"");
+	ck_assert_str_eq(out, "0");
+	/* the retry of a refused one is stored now, no gap */
+	i = post_one(r, "t 1.2.3.4:5 oom");
+	ck_assert_int_eq(got.seq[i], 2);
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+
+	/* a replica: READONLY */
+	snprintf(opts, sizeof(opts), "--replicaof 127.0.0.1 %d --appendonly no",
+	    redis_port("main"));
+	redis_up("ro", opts);
+	conf_for(&c, "ro", "t:refused");
+	r = connect_ready(&c);
+	i = post_one(r, "t 1.2.3.4:5 on-replica");
+	ck_assert_int_eq(got.outcome[i], CHAT_NOT_STORED);
+	ck_assert_str_eq(got.err[i], "refused by the store: READONLY");
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+	redis_sh("stop", "ro", NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -880,6 +1270,13 @@ main(void)
 	tcase_add_test(tc, retry_across_connections);
 	tcase_add_test(tc, sequence_never_goes_back);
 	tcase_add_test(tc, old_keys_migrate);
+	tcase_add_loop_test(tc, hostile_replies, 0,
+	    (int)(sizeof(hostile) / sizeof(hostile[0])));
+	tcase_add_test(tc, unsolicited_reply);
+	tcase_add_test(tc, history_count_bounded);
+	tcase_add_test(tc, history_escapes_raw_bytes);
+	tcase_add_test(tc, stop_before_connected);
+	tcase_add_test(tc, refused_writes);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
