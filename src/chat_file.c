@@ -605,8 +605,10 @@ file_append(struct chat_store *store, struct chat_append *a)
 		e.hash = chat_window_hash(a->retry_key, a->retry_keylen);
 	pthread_mutex_lock(&f->append);
 	if (retry && (a->seq = file_window_seq(f, a, e.hash, e.ms,
-	    s->retry_ms)) != 0)
+	    s->retry_ms)) != 0) {
+		a->repeat = 1;
 		why = NULL;
+	}
 	else if (f->seq == UINT64_MAX)
 		why = "sequence exhausted";
 	else if ((why = file_write_line(f, a->suffix, a->len, &at, a->why,

@@ -80,6 +80,8 @@ struct chat_append {
 	socklen_t	 peerlen;
 	enum chat_outcome outcome;	/* out, CHAT_STORE_OK / _FAILED */
 	uint64_t	 seq;		/* out, CHAT_STORED */
+	int		 repeat;	/* out, CHAT_STORED: seq is an earlier
+					 * try's (a retry), nothing was added */
 	char		*why;		/* out, not CHAT_STORED */
 	size_t		 whylen;
 	chat_append_done done;		/* CHAT_STORE_LATER */

@@ -393,7 +393,7 @@ chat_post(struct chat *c, const struct udpd_request *req, size_t len,
 		break;				/* a store's bug */
 	case CHAT_STORE_OK:
 		chat_later_unused(a.arg);
-		if (c->syslog)
+		if (c->syslog && !a.repeat)	/* logged at its first try */
 			chat_syslog(req, &ts, a.suffix, a.len);
 		rep->mark = a.seq;
 		return chat_reply(rep, UDPD_REPLY, "ok %" PRIu64 "\n", a.seq);

@@ -1954,6 +1954,24 @@ START_TEST(answers_per_path)
 }
 END_TEST
 
+/* syslog = true logs a message once: its retry is not a new message. */
+START_TEST(retry_syslog_once)
+{
+	void *st;
+
+	capture_log();
+	st = chat_new("log_file = \"chat.log\"; syslog = true;");
+	ck_reply(post_at(st, "hi there", &peer4, 0, 0), UDPD_REPLY, "ok 1\n");
+	ck_reply(post_at(st, "hi there", &peer4, 1, 0), UDPD_REPLY, "ok 1\n");
+	ck_reply(post_at(st, "again", &peer4, 1, 0), UDPD_REPLY, "ok 2\n");
+	fflush(stderr);
+	ck_assert_int_eq(log_count("] 127.0.0.1: hi there"), 1);
+	ck_assert_int_eq(log_count("] 127.0.0.1: again"), 1);
+	module_chat.destroy(st);
+	dup2(saved_stderr, 2);
+}
+END_TEST
+
 /* The table is bounded: a flood of new messages pushes the oldest out
  * (a retry of it is then stored again), never the memory up. */
 START_TEST(retry_table_bounded)
@@ -2189,6 +2207,7 @@ chat_suite(void)
 	tcase_add_test(tc, threads_no_gaps);
 	tcase_add_test(tc, answers_per_path);
 	tcase_add_test(tc, retry_same_seq);
+	tcase_add_test(tc, retry_syslog_once);
 	tcase_add_test(tc, retry_after_restart);
 	tcase_add_test(tc, retry_first_not_stored);
 	tcase_add_test(tc, retry_checks_the_line);
