@@ -664,8 +664,13 @@ time_nts_answer(struct time_state *st, const struct udpd_request *req,
     int limited, struct udpd_reply *rep)
 {
 	struct ntp_server_info si;
+	struct nts_cookies c;
 
 	rep->len = 0;
+	/* The cookies first: only the sealing follows the transmit time. */
+	if (res == NTS_OK && nts_sntp_prepare(st->nts_run, r, req->len,
+	    &c) == -1)
+		res = NTS_MALFORMED;
 	if (res == NTS_OK && limited)
 		rep->len = ntp_build_kod(req->data, req->len, rep->buf,
 		    rep->cap);
@@ -676,9 +681,9 @@ time_nts_answer(struct time_state *st, const struct udpd_request *req,
 	} else if (res == NTS_BAD_COOKIE)
 		rep->len = ntp_build_kod_code(req->data, req->len, "NTSN",
 		    rep->buf, rep->cap);
-	if (rep->len != 0)
-		rep->len = nts_sntp_finish(st->nts_run, res, r, req->len,
-		    rep->buf, rep->cap);
+	/* Without a header (cap 0) it only wipes what it was given. */
+	rep->len = nts_sntp_finish(res, r, &c, req->len, rep->buf,
+	    rep->len != 0 ? rep->cap : 0);
 	nts_request_wipe(r);
 	if (rep->len == 0)
 		return limited ? UDPD_DROP_SILENT : UDPD_DROP;

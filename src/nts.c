@@ -244,43 +244,43 @@ nts_reply_len(size_t at, unsigned n)
 	    n * (4 + NTS_COOKIE_LEN);
 }
 
-/* The fresh cookies as fields, into pt; their length, or 0. */
-static size_t
-nts_put_cookies(struct nts_keys *k, const struct nts_request *r, unsigned n,
-    uint8_t *pt)
+int
+nts_make_cookies(struct nts_keys *k, const struct nts_request *r,
+    size_t reqlen, struct nts_cookies *c)
 {
-	size_t off = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		nts_put16(pt + off, NTS_EF_COOKIE);
-		nts_put16(pt + off + 2, 4 + NTS_COOKIE_LEN);
-		if (nts_cookie_make(k, r->aead, r->c2s, r->s2c, pt + off + 4,
-		    NTS_COOKIE_LEN) != NTS_COOKIE_LEN)
-			return 0;
-		off += 4 + NTS_COOKIE_LEN;
-	}
-	return off;
-}
-
-size_t
-nts_build_reply(struct nts_keys *k, const struct nts_request *r,
-    size_t reqlen, uint8_t *out, size_t cap)
-{
-	uint8_t pt[NTS_REPLY_COOKIES_MAX * (4 + NTS_COOKIE_LEN)];
-	size_t at = NTP_PACKET_LEN + 4 + r->uid_len, ptlen = 0, len, body;
+	size_t at = NTP_PACKET_LEN + 4 + r->uid_len, off = 0;
 	unsigned n = r->cookies < NTS_REPLY_COOKIES_MAX ? r->cookies :
 	    NTS_REPLY_COOKIES_MAX;
-	uint8_t *a = out + at;
 
 	while (n > 0 && nts_reply_len(at, n) > reqlen)
 		n--;
-	len = nts_reply_len(at, n);
+	for (unsigned i = 0; i < n; i++) {
+		nts_put16(c->fields + off, NTS_EF_COOKIE);
+		nts_put16(c->fields + off + 2, 4 + NTS_COOKIE_LEN);
+		if (nts_cookie_make(k, r->aead, r->c2s, r->s2c,
+		    c->fields + off + 4, NTS_COOKIE_LEN) != NTS_COOKIE_LEN) {
+			nts_wipe(c->fields, off);
+			return -1;
+		}
+		off += 4 + NTS_COOKIE_LEN;
+	}
+	c->n = n;
+	c->len = off;
+	return 0;
+}
+
+size_t
+nts_seal_reply(const struct nts_request *r, struct nts_cookies *c,
+    size_t reqlen, uint8_t *out, size_t cap)
+{
+	size_t at = NTP_PACKET_LEN + 4 + r->uid_len, len, body;
+	uint8_t *a = out + at;
+
+	len = nts_reply_len(at, c->n);
 	if (len < reqlen)
 		len = reqlen & ~(size_t)3;	/* padded as long as the request */
-	if (len > cap || len < nts_reply_len(at, n))
-		return 0;
-	if (n > 0 && (ptlen = nts_put_cookies(k, r, n, pt)) == 0) {
-		nts_wipe(pt, sizeof(pt));
+	if (len > cap || len < nts_reply_len(at, c->n)) {
+		nts_wipe(c->fields, c->len);
 		return 0;
 	}
 	nts_put_uid(r, out, NTP_PACKET_LEN);
@@ -289,11 +289,22 @@ nts_build_reply(struct nts_keys *k, const struct nts_request *r,
 	nts_put16(a, NTS_EF_AUTH);
 	nts_put16(a + 2, 4 + body);
 	nts_put16(a + 4, NTS_NONCE_LEN);
-	nts_put16(a + 6, NTS_SIV_TAG_LEN + ptlen);
+	nts_put16(a + 6, NTS_SIV_TAG_LEN + c->len);
 	if (nts_random(a + 8, NTS_NONCE_LEN) == -1 ||
-	    nts_siv_seal_once(r->s2c, a + 8, NTS_NONCE_LEN, out, at, pt, ptlen,
-	    a + 8 + NTS_NONCE_LEN) == 0)
+	    nts_siv_seal_once(r->s2c, a + 8, NTS_NONCE_LEN, out, at, c->fields,
+	    c->len, a + 8 + NTS_NONCE_LEN) == 0)
 		len = 0;
-	nts_wipe(pt, sizeof(pt));
+	nts_wipe(c->fields, c->len);
 	return len;
+}
+
+size_t
+nts_build_reply(struct nts_keys *k, const struct nts_request *r,
+    size_t reqlen, uint8_t *out, size_t cap)
+{
+	struct nts_cookies c;
+
+	if (nts_make_cookies(k, r, reqlen, &c) == -1)
+		return 0;
+	return nts_seal_reply(r, &c, reqlen, out, cap);
 }

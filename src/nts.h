@@ -56,8 +56,31 @@ const char *nts_result_name(enum nts_result r);
 enum nts_result nts_parse_request(struct nts_keys *k, const uint8_t *pkt,
 	    size_t len, struct nts_request *r);
 
+/* The fresh cookies of a reply, as the encrypted fields they go in. */
+struct nts_cookies {
+	unsigned	n;
+	size_t		len;
+	uint8_t		fields[NTS_REPLY_COOKIES_MAX * (4 + NTS_COOKIE_LEN)];
+};
+
 /*
- * Appends to the 48-byte reply header in out the request's Unique
+ * Makes the cookies of the reply to r: one per cookie and placeholder (at
+ * most 8), fewer if the reply would outgrow the request (reqlen bytes).
+ * Done before the reply's transmit timestamp is read, as chrony does, so
+ * that only the sealing comes after it.  0, or -1 (no cookie made).
+ */
+int	nts_make_cookies(struct nts_keys *k, const struct nts_request *r,
+	    size_t reqlen, struct nts_cookies *c);
+/*
+ * Appends to the 48-byte reply header in out the Unique Identifier and an
+ * authenticator sealing c under the S2C key, padded so that the reply is
+ * as long as the request; wipes c.  The reply's length, or 0 (cap).
+ */
+size_t	nts_seal_reply(const struct nts_request *r, struct nts_cookies *c,
+	    size_t reqlen, uint8_t *out, size_t cap);
+
+/*
+ * Both at once: appends to the 48-byte reply header in out the request's Unique
  * Identifier and an authenticator sealing fresh cookies (one per cookie
  * and placeholder, fewer if the reply would outgrow the request), padded
  * so that the reply is as long as the request (reqlen) and never longer.

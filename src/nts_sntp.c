@@ -115,14 +115,21 @@ nts_sntp_check(struct nts_sntp *n, const uint8_t *pkt, size_t len,
 	return res;
 }
 
+int
+nts_sntp_prepare(struct nts_sntp *n, const struct nts_request *r,
+    size_t reqlen, struct nts_cookies *c)
+{
+	return nts_make_cookies(n->keys, r, reqlen, c);
+}
+
 size_t
-nts_sntp_finish(struct nts_sntp *n, enum nts_result res,
-    struct nts_request *r, size_t reqlen, uint8_t *buf, size_t cap)
+nts_sntp_finish(enum nts_result res, struct nts_request *r,
+    struct nts_cookies *c, size_t reqlen, uint8_t *buf, size_t cap)
 {
 	size_t len = 0;
 
-	if (res == NTS_OK)
-		len = nts_build_reply(n->keys, r, reqlen, buf, cap);
+	if (res == NTS_OK && c != NULL)
+		len = nts_seal_reply(r, c, reqlen, buf, cap);
 	else if (res == NTS_BAD_COOKIE)
 		len = nts_build_nak(r, buf, cap);
 	nts_request_wipe(r);

@@ -34,14 +34,18 @@ struct nts_keys *nts_sntp_keys(struct nts_sntp *n);
  * request, is not counted).  Thread-safe. */
 enum nts_result nts_sntp_check(struct nts_sntp *n, const uint8_t *pkt,
 	    size_t len, struct nts_request *r);
+/* For NTS_OK, before the reply's header is written: makes its cookies
+ * (nts_make_cookies).  0, or -1. */
+int	nts_sntp_prepare(struct nts_sntp *n, const struct nts_request *r,
+	    size_t reqlen, struct nts_cookies *c);
 /*
  * Appends the NTS fields to the 48-byte header in buf: for NTS_OK the
- * Unique Identifier and the authenticator with fresh cookies, for
- * NTS_BAD_COOKIE (a NAK) the Unique Identifier alone.  Wipes r's keys.
- * Returns the reply's length, never more than reqlen, or 0.
+ * Unique Identifier and the authenticator sealing c, for NTS_BAD_COOKIE
+ * (a NAK) the Unique Identifier alone (c unused, may be NULL).  Wipes
+ * r's keys.  Returns the reply's length, never more than reqlen, or 0.
  */
-size_t	nts_sntp_finish(struct nts_sntp *n, enum nts_result res,
-	    struct nts_request *r, size_t reqlen, uint8_t *buf, size_t cap);
+size_t	nts_sntp_finish(enum nts_result res, struct nts_request *r,
+	    struct nts_cookies *c, size_t reqlen, uint8_t *buf, size_t cap);
 
 struct nts_sntp_stats {
 	uint64_t	requests[NTS_NRESULTS];	/* by enum nts_result */
