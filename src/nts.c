@@ -15,6 +15,7 @@
 #include "ntp.h"
 #include "nts.h"
 #include "nts_siv.h"
+#include "wire.h"
 
 #define NTS_PLAINTEXT_MAX	2048	/* encrypted fields udpd reads */
 #define NTS_AUTH_HEAD		4	/* nonce length, ciphertext length */
@@ -39,19 +40,6 @@ static size_t
 nts_pad4(size_t n)
 {
 	return (n + 3) & ~(size_t)3;
-}
-
-static uint16_t
-nts_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-nts_put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
 }
 
 /* What the walk of a request's fields found. */
@@ -145,8 +133,8 @@ nts_auth_split(const struct ntp_ef *ef, const uint8_t **nonce, size_t *nlen,
 {
 	if (ef->body_len < NTS_AUTH_HEAD)
 		return -1;
-	*nlen = nts_get16(ef->body);
-	*ctlen = nts_get16(ef->body + 2);
+	*nlen = wire_get16(ef->body);
+	*ctlen = wire_get16(ef->body + 2);
 	if (*nlen < 1 || *ctlen < NTS_SIV_TAG_LEN ||
 	    NTS_AUTH_HEAD + nts_pad4(*nlen) + nts_pad4(*ctlen) > ef->body_len)
 		return -1;
@@ -222,8 +210,8 @@ nts_request_wipe(struct nts_request *r)
 static size_t
 nts_put_uid(const struct nts_request *r, uint8_t *out, size_t off)
 {
-	nts_put16(out + off, NTS_EF_UNIQUE_ID);
-	nts_put16(out + off + 2, 4 + r->uid_len);
+	wire_put16(out + off, NTS_EF_UNIQUE_ID);
+	wire_put16(out + off + 2, (uint16_t)(4 + r->uid_len));
 	memcpy(out + off + 4, r->uid, r->uid_len);
 	return off + 4 + r->uid_len;
 }
@@ -255,8 +243,8 @@ nts_make_cookies(struct nts_keys *k, const struct nts_request *r,
 	while (n > 0 && nts_reply_len(at, n) > reqlen)
 		n--;
 	for (unsigned i = 0; i < n; i++) {
-		nts_put16(c->fields + off, NTS_EF_COOKIE);
-		nts_put16(c->fields + off + 2, 4 + NTS_COOKIE_LEN);
+		wire_put16(c->fields + off, NTS_EF_COOKIE);
+		wire_put16(c->fields + off + 2, 4 + NTS_COOKIE_LEN);
 		if (nts_cookie_make(k, r->aead, r->c2s, r->s2c,
 		    c->fields + off + 4, NTS_COOKIE_LEN) != NTS_COOKIE_LEN) {
 			nts_wipe(c->fields, off);
@@ -286,10 +274,10 @@ nts_seal_reply(const struct nts_request *r, struct nts_cookies *c,
 	nts_put_uid(r, out, NTP_PACKET_LEN);
 	body = len - at - 4;
 	memset(a, 0, len - at);
-	nts_put16(a, NTS_EF_AUTH);
-	nts_put16(a + 2, 4 + body);
-	nts_put16(a + 4, NTS_NONCE_LEN);
-	nts_put16(a + 6, NTS_SIV_TAG_LEN + c->len);
+	wire_put16(a, NTS_EF_AUTH);
+	wire_put16(a + 2, (uint16_t)(4 + body));
+	wire_put16(a + 4, NTS_NONCE_LEN);
+	wire_put16(a + 6, (uint16_t)(NTS_SIV_TAG_LEN + c->len));
 	if (nts_random(a + 8, NTS_NONCE_LEN) == -1 ||
 	    nts_siv_seal_once(r->s2c, a + 8, NTS_NONCE_LEN, out, at, c->fields,
 	    c->len, a + 8 + NTS_NONCE_LEN) == 0)

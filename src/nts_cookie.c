@@ -24,6 +24,7 @@
 
 #include "nts_cookie.h"
 #include "nts_siv.h"
+#include "wire.h"
 
 #define NTS_KEYS_FILE_MAX	4096	/* bytes: 8 lines of 84 and comments */
 #define NTS_KEYS_KEEP_BEFORE	2	/* keys kept before the current one */
@@ -184,8 +185,7 @@ nts_parse_line(char *line, struct nts_ckey *k, const char **why)
 	*why = "the key id must be 8 hex digits";
 	if (strlen(tok[0]) != 8 || nts_hex(tok[0], 4, id) == -1)
 		return -1;
-	k->id = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 |
-	    (uint32_t)id[2] << 8 | id[3];
+	k->id = wire_get32(id);
 	*why = "NOT_BEFORE must be Unix seconds";
 	errno = 0;
 	nb = strtoll(tok[1], &end, 10);
@@ -723,15 +723,6 @@ nts_keys_current_id(struct nts_keys *k)
 
 /* ---- cookies ------------------------------------------------------- */
 
-static void
-nts_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 size_t
 nts_cookie_make(struct nts_keys *k, uint16_t aead, const uint8_t *c2s,
     const uint8_t *s2c, uint8_t *out, size_t outlen)
@@ -750,7 +741,7 @@ nts_cookie_make(struct nts_keys *k, uint16_t aead, const uint8_t *c2s,
 	memcpy(pt + 4 + NTS_AEAD_KEY_LEN, s2c, NTS_AEAD_KEY_LEN);
 	pthread_rwlock_rdlock(&k->lock);
 	key = &k->set->keys[k->set->cur];
-	nts_put32(out, key->id);
+	wire_put32(out, key->id);
 	n = nts_siv_seal(key->siv, out + 4, NTS_COOKIE_NONCE_LEN, out, 4,
 	    pt, sizeof(pt), out + 4 + NTS_COOKIE_NONCE_LEN);
 	pthread_rwlock_unlock(&k->lock);
@@ -768,8 +759,7 @@ nts_cookie_open(struct nts_keys *k, const uint8_t *cookie, size_t len,
 
 	if (len != NTS_COOKIE_LEN)
 		return -1;
-	id = (uint32_t)cookie[0] << 24 | (uint32_t)cookie[1] << 16 |
-	    (uint32_t)cookie[2] << 8 | cookie[3];
+	id = wire_get32(cookie);
 	pthread_rwlock_rdlock(&k->lock);
 	for (size_t i = 0; i < k->set->n; i++) {
 		if (k->set->keys[i].id != id)
