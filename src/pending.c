@@ -26,7 +26,7 @@ enum slot_state {
 
 struct udpd_later {
 	struct pending_table	*table;
-	struct event		*timer;
+	struct udpd_timer	*timer;
 	enum slot_state		 state;
 	void			*sender;
 	struct sockaddr_storage	 peer;
@@ -44,12 +44,13 @@ struct pending_table {
 	size_t			 in_use;
 	struct udpd_later	*free;
 	pending_send_fn		 send;
+	struct udpd_timers	 timers;
 };
 
-static void	pending_expired(evutil_socket_t fd, short what, void *arg);
+static void	pending_expired(void *arg);
 
 struct pending_table *
-pending_new(struct event_base *base, size_t max, pending_send_fn send)
+pending_new(struct udpd_timers timers, size_t max, pending_send_fn send)
 {
 	struct pending_table *t = calloc(1, sizeof(*t));
 
@@ -59,12 +60,13 @@ pending_new(struct event_base *base, size_t max, pending_send_fn send)
 	}
 	t->max = max;
 	t->send = send;
+	t->timers = timers;
 	for (size_t i = max; i-- > 0;) {
 		struct udpd_later *p = &t->slots[i];
 
 		p->table = t;
-		if ((p->timer = evtimer_new(base, pending_expired, p)) ==
-		    NULL) {
+		if ((p->timer = timers.ops->create(timers.ctx, pending_expired,
+		    p)) == NULL) {
 			pending_free(t);
 			return NULL;
 		}
@@ -81,7 +83,7 @@ pending_free(struct pending_table *t)
 		return;
 	for (size_t i = 0; i < t->max; i++)
 		if (t->slots[i].timer != NULL)
-			event_free(t->slots[i].timer);
+			t->timers.ops->destroy(t->slots[i].timer);
 	if (t->in_use > 0)
 		log_debug("%zu late replies dropped at exit", t->in_use);
 	free(t->slots);
@@ -118,12 +120,10 @@ pending_send(struct udpd_later *p, enum udpd_verdict v, const void *data,
 /* The deadline passed: the timeout reply now, the module's answer later
  * only frees the slot. */
 static void
-pending_expired(evutil_socket_t fd, short what, void *arg)
+pending_expired(void *arg)
 {
 	struct udpd_later *p = arg;
 
-	(void)fd;
-	(void)what;
 	if (p->state != SLOT_WAITING)
 		return;
 	if (p->timeout_reply != NULL)
@@ -137,7 +137,6 @@ udpd_later_take(const struct udpd_request *req, unsigned timeout_ms,
     const char *timeout_reply)
 {
 	const struct udpd_origin *o = req->origin;
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 	struct pending_table *t;
 	struct udpd_later *p;
 
@@ -146,6 +145,12 @@ udpd_later_take(const struct udpd_request *req, unsigned timeout_ms,
 		return NULL;
 	if (o->pktinfo != NULL && o->pktinfo->cmsg_len > sizeof(p->ctl))
 		return NULL;
+	/* A slot with no deadline would wait for ever: none is taken (the
+	 * module answers "busy"). */
+	if (t->timers.ops->arm(p->timer, timeout_ms) < 0) {
+		log_warnx("late replies: cannot set a deadline: refused");
+		return NULL;
+	}
 	t->free = p->next_free;
 	t->in_use++;
 	p->state = SLOT_WAITING;
@@ -156,7 +161,6 @@ udpd_later_take(const struct udpd_request *req, unsigned timeout_ms,
 	if (p->has_ctl)
 		memcpy(p->ctl, o->pktinfo, o->pktinfo->cmsg_len);
 	p->timeout_reply = timeout_reply;
-	evtimer_add(p->timer, &tv);
 	return p;
 }
 
@@ -169,7 +173,7 @@ udpd_later_reply(struct udpd_later *p, enum udpd_verdict v,
 	if (p->state == SLOT_FREE)		/* answered twice: a bug */
 		return;
 	if (p->state == SLOT_WAITING) {
-		evtimer_del(p->timer);
+		t->timers.ops->disarm(p->timer);
 		if (v == UDPD_REPLY || v == UDPD_REPLY_ERROR)
 			pending_send(p, v, data, len);
 	}

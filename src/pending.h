@@ -15,9 +15,8 @@
 #include <sys/socket.h>
 #include <stddef.h>
 
-#include <event2/event.h>
-
 #include "module.h"
+#include "timer.h"
 
 struct pending_table;
 
@@ -37,8 +36,9 @@ struct udpd_origin {
 /* Room for the largest pktinfo control message (IPv6). */
 #define PENDING_CTL_SIZE	64
 
-/* A table of max slots whose deadlines run on base.  NULL: no memory. */
-struct pending_table *pending_new(struct event_base *base, size_t max,
+/* A table of max slots whose deadlines run on timers (the worker's loop,
+ * or a test's clock).  NULL: no memory. */
+struct pending_table *pending_new(struct udpd_timers timers, size_t max,
 	    pending_send_fn send);
 /*
  * Frees the table.  A slot still waiting for its module is dropped: the

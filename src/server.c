@@ -143,7 +143,7 @@ server_create_workers(struct server *srv, int n)
 		w->index = i;
 		w->base = i == 0 ? srv->base : event_base_new();
 		if (w->base == NULL || (w->batch = batch_new()) == NULL ||
-		    (w->pending = pending_new(w->base, PENDING_MAX,
+		    (w->pending = pending_new(udpd_timers_event(w->base), PENDING_MAX,
 		    listener_send_later)) == NULL)
 			fatalx("worker %d: out of memory", i);
 		srv->bases[i] = w->base;

@@ -3,7 +3,8 @@
  * (bound, deadline, an answer after the listener closed) and the chat
  * protocol over a test-only store that answers on the event loop, as a
  * store on the network does.  The store is linked in through this file's
- * own chat_stores[] (the daemon's list is in chat_stores.c).
+ * own chat_stores[] (the daemon's list is in chat_stores.c).  Deadlines
+ * run on a clock the test advances (fake_timer.h): nothing here waits.
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 #include <event2/event.h>
 
 #include "chat_store.h"
+#include "fake_timer.h"
 #include "module.h"
 #include "pending.h"
 #include "unit.h"
@@ -74,6 +76,7 @@ setup(void)
 {
 	nsent = 0;
 	memset(sent, 0, sizeof(sent));
+	fake_arm_fails = 0;
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
 	memset(&peer, 0, sizeof(peer));
@@ -93,7 +96,7 @@ teardown(void)
 static void
 make_table(size_t max)
 {
-	table = pending_new(base, max, record_send);
+	table = pending_new(fake_timers_get(), max, record_send);
 	ck_assert_ptr_nonnull(table);
 	origin = (struct udpd_origin){ table, &sender_token, NULL };
 }
@@ -190,7 +193,10 @@ START_TEST(table_deadline)
 	a = udpd_later_take(&req, 20, "error: late\n");
 	b = udpd_later_take(&req, 60000, "error: never\n");
 	ck_assert_ptr_nonnull(a);
-	run_until_sent(1);
+	ck_assert_int_eq(fake_advance(19), 0);
+	ck_assert_int_eq(nsent, 0);
+	ck_assert_int_eq(fake_advance(1), 1);
+	ck_assert_int_eq(nsent, 1);
 	ck_sent(0, UDPD_REPLY_ERROR, "error: late\n");
 	ck_assert_uint_eq(pending_in_use(table), 2);
 	udpd_later_reply(a, UDPD_REPLY, "too late\n", 9);
@@ -199,7 +205,7 @@ START_TEST(table_deadline)
 	udpd_later_reply(b, UDPD_REPLY, "in time\n", 8);
 	ck_assert_int_eq(nsent, 2);
 	ck_sent(1, UDPD_REPLY, "in time\n");
-	run_ready();
+	ck_assert_int_eq(fake_advance(120000), 0);	/* no timer left */
 	ck_assert_int_eq(nsent, 2);
 }
 END_TEST
@@ -220,20 +226,30 @@ START_TEST(table_sender_gone)
 	ck_assert_uint_eq(pending_in_use(table), 1);
 	(void)b;
 	/* b's deadline passes with no listener: still nothing sent */
-	{
-		struct timeval wait = { 0, 50000 };
-		int done = 0;
-		struct event *t = evtimer_new(base, loop_stop, &done);
-
-		evtimer_add(t, &wait);
-		while (!done)
-			event_base_loop(base, EVLOOP_ONCE);
-		event_free(t);
-	}
+	ck_assert_int_eq(fake_advance(10), 1);
 	ck_assert_int_eq(nsent, 0);
 	udpd_later_reply(b, UDPD_REPLY, "answer\n", 7);
 	ck_assert_int_eq(nsent, 0);
 	ck_assert_uint_eq(pending_in_use(table), 0);
+}
+END_TEST
+
+/* A deadline that cannot be set: no slot is taken (the module answers
+ * "busy" at once), rather than a slot that would wait for ever. */
+START_TEST(table_timer_fails)
+{
+	struct udpd_request req = request("x");
+
+	make_table(2);
+	fake_arm_fails = 1;
+	ck_assert_ptr_null(udpd_later_take(&req, 1000, "error: late\n"));
+	ck_assert_uint_eq(pending_in_use(table), 0);
+	fake_arm_fails = 0;
+	ck_assert_ptr_nonnull(udpd_later_take(&req, 1000, "error: late\n"));
+	ck_assert_ptr_nonnull(udpd_later_take(&req, 1000, "error: late\n"));
+	ck_assert_uint_eq(pending_in_use(table), 2);
+	ck_assert_int_eq(fake_advance(1000), 2);
+	ck_assert_int_eq(nsent, 2);
 }
 END_TEST
 
@@ -525,7 +541,9 @@ START_TEST(chat_deadline_then_stop)
 	fake_mode = FAKE_NEVER;
 	st = fake_chat();
 	ck_assert_int_eq(post(st, "slow"), UDPD_LATER);
-	run_until_sent(1);
+	ck_assert_int_eq(fake_advance(29), 0);
+	ck_assert_int_eq(fake_advance(1), 1);
+	ck_assert_int_eq(nsent, 1);
 	ck_sent(0, UDPD_REPLY_ERROR, "error: outcome unknown: no answer "
 	    "from the store in time\n");
 	ck_assert_uint_eq(pending_in_use(table), 1);
@@ -562,6 +580,7 @@ main(void)
 	tcase_add_test(tc, table_bound);
 	tcase_add_test(tc, table_deadline);
 	tcase_add_test(tc, table_sender_gone);
+	tcase_add_test(tc, table_timer_fails);
 	tcase_add_test(tc, table_keeps_pktinfo);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("chat");
