@@ -230,13 +230,16 @@ nts_ke_read(struct bufferevent *bev, void *arg)
 	struct nts_ke_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct nts_ke_request req;
+	int n;
 
 	if (c->answered) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
 	/* One byte past the limit is enough to refuse the request. */
-	c->len += evbuffer_remove(in, c->in + c->len, sizeof(c->in) - c->len);
+	n = evbuffer_remove(in, c->in + c->len, sizeof(c->in) - c->len);
+	if (n > 0)
+		c->len += (size_t)n;
 	if (evbuffer_get_length(in) > 0 && c->len == sizeof(c->in)) {
 		nts_ke_send_error(c, NTS_KE_ERR_BAD_REQUEST,
 		    NTS_KE_BAD_REQUEST);
@@ -392,16 +395,22 @@ nts_ke_sock_free(struct nts_ke_sock *s)
 	free(s);
 }
 
-/* The running socket bound as want (kept: already claimed, or not). */
+/*
+ * The running socket bound as want (kept: already claimed, or not): the
+ * same configured address, or the port the kernel chose for it.
+ */
 static struct nts_ke_sock *
 nts_ke_match(struct nts_ke_sock *list, const struct udpd_sockaddr *want,
     int kept)
 {
+	const struct sockaddr *w = (const struct sockaddr *)&want->ss;
+
+	if (addr_port(w) == 0)
+		return NULL;
 	for (struct nts_ke_sock *s = list; s != NULL; s = s->next)
 		if (s->keep == kept && s->l != NULL &&
-		    addr_port((const struct sockaddr *)&want->ss) != 0 &&
-		    addr_equal((const struct sockaddr *)&s->want.ss,
-		    (const struct sockaddr *)&want->ss))
+		    (addr_equal((const struct sockaddr *)&s->want.ss, w) ||
+		    addr_equal((const struct sockaddr *)&s->local.ss, w)))
 			return s;
 	return NULL;
 }
