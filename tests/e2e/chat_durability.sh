@@ -1,7 +1,9 @@
 #!/bin/bash
 # Chat durability: every acknowledged message survives kill -9, exactly
 # once, and the sequence continues after a restart, also when the daemon
-# is killed in the middle of a stream.
+# is killed in the middle of a stream; a client that sends every
+# unanswered message again, from the same socket, through a kill -9 and a
+# restart, gets every text stored exactly once (the retry window).
 . "$(dirname "$0")/../lib.sh"
 need python3 nc
 
@@ -96,4 +98,67 @@ P=$(port chat)
 expect_eq "next ack follows the file's last seq" "ok $((last + 1))" \
 	"$(echo after | udp 127.0.0.1 "$P")"
 stop_udpd
+
+# Retries through a kill -9: one message at a time from one socket, each
+# sent again every 0.2 s until "ok" (at most 30 s in all), to the port
+# in $TMP/target (the restarted daemon has another); the first "ok" of
+# every 10th message is taken as lost, so it is always sent again.
+# Prints "seq text" per message acknowledged.
+retrying_client() {
+	python3 - "$TMP/target" "$1" <<'PY'
+import socket, sys, time
+target, count = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+deadline = time.time() + 30
+for i in range(count):
+    msg = "retry-%d" % i
+    lose = i % 10 == 0
+    while time.time() < deadline:
+        try:
+            port = int(open(target).read())
+            s.sendto(msg.encode(), ("127.0.0.1", port))
+        except (OSError, ValueError):
+            pass
+        s.settimeout(0.2)
+        try:
+            reply = s.recv(100).decode()
+        except OSError:
+            continue
+        if reply.startswith("ok ") and lose:
+            lose = False
+            continue
+        if reply.startswith("ok "):
+            print(reply.split()[1], msg, flush=True)
+            break
+        if reply.startswith("error: not stored"):
+            continue
+        sys.exit("message %d: %r" % (i, reply))
+    # a late second answer to this message must not pass for the next's
+    s.setblocking(False)
+    try:
+        while s.recv(100):
+            pass
+    except OSError:
+        pass
+PY
+}
+
+rm -f "$TMP"/chat.log*
+start_udpd "$TMP/udpd.conf"
+port chat >"$TMP/target"
+retrying_client 300 >"$TMP/acks3" &
+client=$!
+some() { [ "$(grep -c ' retry-' "$TMP/chat.log")" -ge 100 ]; }
+wait_until 20 some || fail "the retrying client did not start"
+kill -9 "$UDPD_PID"; wait "$UDPD_PID" 2>/dev/null; UDPD_PID=
+start_udpd "$TMP/udpd.conf"
+port chat >"$TMP/target"
+wait "$client" || fail "the retrying client failed"
+expect_eq "every message acknowledged through the kill" 300 "$(wc -l <"$TMP/acks3")"
+stop_udpd
+check_acks "$TMP/acks3"
+expect_eq "every text stored once" "300 300" \
+	"$(grep -c ' retry-' "$TMP/chat.log") $(cut -d' ' -f4 "$TMP/chat.log" | sort -u | wc -l)"
+ok "retries through kill -9 and a restart: each acknowledged seq is its text's"
 done_testing
