@@ -54,7 +54,8 @@ int	listener_attach(struct listener *l, struct event_base *base,
 	    struct batch *b, struct pending_table *pending,
 	    const struct loop_guard *guard);
 /* Sends a reply given later (pending.h's pending_send_fn). */
-void	listener_send_later(void *listener, const struct sockaddr *peer,
+void	listener_send_later(void *listener, const void *owner,
+	    const struct sockaddr *peer,
 	    socklen_t peerlen, const struct cmsghdr *pktinfo,
 	    const void *data, size_t len, enum udpd_verdict v);
 /* Hands a kept socket to the service that now owns its address. */

@@ -190,7 +190,8 @@ listener_queue_reply(struct listener *l, struct batch *b, size_t i,
 }
 
 void
-listener_send_later(void *listener, const struct sockaddr *peer,
+listener_send_later(void *listener, const void *owner,
+    const struct sockaddr *peer,
     socklen_t peerlen, const struct cmsghdr *pktinfo, const void *data,
     size_t len, enum udpd_verdict v)
 {
@@ -204,23 +205,28 @@ listener_send_later(void *listener, const struct sockaddr *peer,
 		.msg_name = (void *)(uintptr_t)peer, .msg_namelen = peerlen,
 		.msg_iov = &iov, .msg_iovlen = 1,
 	};
+	/* A reload gave the socket to another service since the request
+	 * came: the reply still goes, but the new service did not make it. */
+	int counted = owner == l->svc;
 	ssize_t r;
 
 	if (pktinfo != NULL) {
 		m.msg_control = ctl.buf;
 		m.msg_controllen = listener_reply_pktinfo(pktinfo, ctl.buf);
 	}
-	if (v == UDPD_REPLY_ERROR)
+	if (counted && v == UDPD_REPLY_ERROR)
 		COUNT(l, errors, 1);
 	do
 		r = sendmsg(l->fd, &m, 0);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		log_debug("%s: send: %s", l->label, strerror(errno));
-		if (v != UDPD_REPLY_ERROR)	/* else counted above */
+		if (counted && v != UDPD_REPLY_ERROR)	/* else counted above */
 			COUNT(l, errors, 1);
 		return;
 	}
+	if (!counted)
+		return;
 	COUNT(l, replies, 1);
 	COUNT(l, bytes_out, (uint64_t)r);
 }
@@ -295,7 +301,7 @@ listener_round(struct listener *l, struct batch *b)
 	}
 	for (int i = 0; i < n; i++) {
 		struct msghdr *m = &b->rx[i].msg_hdr;
-		struct udpd_origin origin = { l->pending, l, NULL };
+		struct udpd_origin origin = { l->pending, l, l->svc, NULL };
 		struct udpd_request req = {
 			.data = b->riov[i].iov_base,
 			.len = b->rx[i].msg_len,

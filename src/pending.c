@@ -29,6 +29,7 @@ struct udpd_later {
 	struct udpd_timer	*timer;
 	enum slot_state		 state;
 	void			*sender;
+	const void		*owner;
 	struct sockaddr_storage	 peer;
 	socklen_t		 peerlen;
 	/* the request's pktinfo, aligned as a struct cmsghdr */
@@ -112,7 +113,7 @@ pending_send(struct udpd_later *p, enum udpd_verdict v, const void *data,
 {
 	if (p->sender == NULL)
 		return;
-	p->table->send(p->sender, (const struct sockaddr *)&p->peer,
+	p->table->send(p->sender, p->owner, (const struct sockaddr *)&p->peer,
 	    p->peerlen, p->has_ctl ? (const struct cmsghdr *)(void *)p->ctl :
 	    NULL, data, len, v);
 }
@@ -155,6 +156,7 @@ udpd_later_take(const struct udpd_request *req, unsigned timeout_ms,
 	t->in_use++;
 	p->state = SLOT_WAITING;
 	p->sender = o->sender;
+	p->owner = o->owner;
 	memcpy(&p->peer, req->peer, req->peerlen);
 	p->peerlen = req->peerlen;
 	p->has_ctl = o->pktinfo != NULL;

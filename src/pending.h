@@ -21,15 +21,18 @@
 struct pending_table;
 
 /* Sends a late reply from sender (a listener) to peer; v says how it
- * counts (UDPD_REPLY or UDPD_REPLY_ERROR). */
-typedef void	(*pending_send_fn)(void *sender, const struct sockaddr *peer,
-		    socklen_t peerlen, const struct cmsghdr *pktinfo,
-		    const void *data, size_t len, enum udpd_verdict v);
+ * counts (UDPD_REPLY or UDPD_REPLY_ERROR), owner for whom (the service
+ * that had the socket when the request came). */
+typedef void	(*pending_send_fn)(void *sender, const void *owner,
+		    const struct sockaddr *peer, socklen_t peerlen,
+		    const struct cmsghdr *pktinfo, const void *data,
+		    size_t len, enum udpd_verdict v);
 
 /* What the listener hands a request, for a reply given later. */
 struct udpd_origin {
 	struct pending_table	*table;
 	void			*sender;	/* the listener */
+	const void		*owner;		/* its service, now */
 	const struct cmsghdr	*pktinfo;	/* as received, or NULL */
 };
 

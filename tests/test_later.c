@@ -40,15 +40,18 @@ struct sent {
 static struct sent sent[MAX_SENT];
 static int nsent;
 static int sender_token;		/* stands for a listener */
+static int owner_token;			/* and for its service */
 
 static void
-record_send(void *sender, const struct sockaddr *peer, socklen_t peerlen,
+record_send(void *sender, const void *owner, const struct sockaddr *peer,
+    socklen_t peerlen,
     const struct cmsghdr *pktinfo, const void *data, size_t len,
     enum udpd_verdict v)
 {
 	struct sent *s = &sent[nsent < MAX_SENT ? nsent : MAX_SENT - 1];
 
 	ck_assert_ptr_eq(sender, &sender_token);
+	ck_assert_ptr_eq(owner, &owner_token);
 	ck_assert_uint_eq(peerlen, sizeof(s->peer));
 	ck_assert_uint_lt(len, sizeof(s->data));
 	memcpy(&s->peer, peer, sizeof(s->peer));
@@ -98,7 +101,8 @@ make_table(size_t max)
 {
 	table = pending_new(fake_timers_get(), max, record_send);
 	ck_assert_ptr_nonnull(table);
-	origin = (struct udpd_origin){ table, &sender_token, NULL };
+	origin = (struct udpd_origin){ table, &sender_token, &owner_token,
+	    NULL };
 }
 
 static struct udpd_request
@@ -459,7 +463,8 @@ post(void *st, const char *text)
 
 	if (v == UDPD_REPLY || v == UDPD_REPLY_ERROR) {
 		/* an answer at once: recorded like a sent one */
-		record_send(&sender_token, req.peer, req.peerlen, NULL,
+		record_send(&sender_token, &owner_token, req.peer,
+		    req.peerlen, NULL,
 		    buf, rep.len, v);
 	}
 	return v;
