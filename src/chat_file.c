@@ -586,6 +586,37 @@ file_window_seq(const struct chat_file *f, const struct chat_append *a,
 }
 
 /*
+ * A new line with the next seq, recorded in the window when e is given
+ * (e->hash and e->ms set).  Appends locked; NULL, or why not.
+ */
+static const char *
+file_append_new(struct chat_file *f, struct chat_append *a,
+    struct chat_window_entry *e)
+{
+	const char *why;
+	off_t at;
+
+	if (f->seq == UINT64_MAX)
+		return "sequence exhausted";
+	why = file_write_line(f, a->suffix, a->len, &at, a->why, a->whylen);
+	if (why != NULL)
+		return why;
+	/* Atomic: file_last_seq() reads it without the lock. */
+	a->seq = f->seq + 1;
+	__atomic_store_n(&f->seq, a->seq, __ATOMIC_RELAXED);
+	file_succeeded(f);
+	if (e != NULL) {
+		e->seq = a->seq;
+		e->off = at;
+		e->len = (uint32_t)((size_t)snprintf(NULL, 0, "%" PRIu64 " ",
+		    a->seq) + a->len);
+		e->gen = f->gen;
+		chat_window_add(f->window, e);
+	}
+	return NULL;
+}
+
+/*
  * The line, or with a retry window the first one's seq for a repeat (the
  * batch's flush then confirms it as it did the first: fdatasync).  The
  * key is hashed before the lock is taken.
@@ -598,34 +629,16 @@ file_append(struct chat_store *store, struct chat_append *a)
 	struct chat_window_entry e = { 0 };
 	int retry = s->retry_ms > 0 && a->retry_key != NULL &&
 	    chat_recover_time(a->suffix, a->len, &e.ms) == 0;
-	const char *why;
-	off_t at;
+	const char *why = NULL;
 
 	if (retry)
 		e.hash = chat_window_hash(a->retry_key, a->retry_keylen);
 	pthread_mutex_lock(&f->append);
 	if (retry && (a->seq = file_window_seq(f, a, e.hash, e.ms,
-	    s->retry_ms)) != 0) {
+	    s->retry_ms)) != 0)
 		a->repeat = 1;
-		why = NULL;
-	}
-	else if (f->seq == UINT64_MAX)
-		why = "sequence exhausted";
-	else if ((why = file_write_line(f, a->suffix, a->len, &at, a->why,
-	    a->whylen)) == NULL) {
-		/* Atomic: file_last_seq() reads it without the lock. */
-		a->seq = f->seq + 1;
-		__atomic_store_n(&f->seq, a->seq, __ATOMIC_RELAXED);
-		file_succeeded(f);
-		if (retry) {
-			e.seq = a->seq;
-			e.off = at;
-			e.len = (uint32_t)((size_t)snprintf(NULL, 0, "%" PRIu64
-			    " ", a->seq) + a->len);
-			e.gen = f->gen;
-			chat_window_add(f->window, &e);
-		}
-	}
+	else
+		why = file_append_new(f, a, retry ? &e : NULL);
 	if (why == NULL) {
 		pthread_mutex_unlock(&f->append);
 		a->outcome = CHAT_STORED;
