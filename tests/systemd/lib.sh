@@ -26,7 +26,7 @@ CACHED_ROOT=$CACHE/rootfs-$SUITE
 # libraries), and what the checks use: man-db for "man udpd".
 PACKAGES="libevent-2.1-7 libevent-pthreads-2.1-7 libconfig9 libsystemd0"
 PACKAGES="$PACKAGES netcat-openbsd systemd systemd-sysv dbus logrotate"
-PACKAGES="$PACKAGES libhiredis0.14 libssl3 man-db"
+PACKAGES="$PACKAGES libhiredis0.14 libssl3 libevent-openssl-2.1-7 libnettle8 man-db"
 CACHE_STAMP="udpd-test-cache 1 $SUITE $PACKAGES"
 
 skip() {
