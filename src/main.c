@@ -672,8 +672,11 @@ main(int argc, char **argv)
 	server_warn_unused_passed(&server);
 	warn_if_idle(server.conf, 0);
 	drop_privileges(server.conf);
-	if (!opts.foreground)
+	if (!opts.foreground) {
 		detach();
+		if (server_after_fork(&server) < 0)
+			fatalx("event_reinit after detaching failed");
+	}
 	for (size_t i = 0; i < NSIGS; i++) {
 		sigev[i] = evsignal_new(base, sigs[i], on_signal, base);
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)

@@ -599,6 +599,19 @@ server_worker_main(void *arg)
 	return NULL;
 }
 
+int
+server_after_fork(struct server *srv)
+{
+	if (srv->base != NULL && event_reinit(srv->base) < 0)
+		return -1;
+	for (int i = 0; i < srv->nworkers; i++)
+		if (srv->workers[i].base != NULL &&
+		    srv->workers[i].base != srv->base &&
+		    event_reinit(srv->workers[i].base) < 0)
+			return -1;
+	return 0;
+}
+
 void
 server_start_workers(struct server *srv)
 {

@@ -53,6 +53,9 @@ struct server {
 };
 
 void	server_init(struct server *srv, struct event_base *base);
+/* After fork() (detaching): every event base made before it is
+ * reinitialised (epoll, signal pipes), as libevent asks.  -1 on failure. */
+int	server_after_fork(struct server *srv);
 /*
  * Binds every enabled service of conf (keeping the sockets of addresses
  * that srv already serves) and switches to it.  On failure nothing
