@@ -27,11 +27,59 @@
 
 #define LISTEN_FDS_START	3	/* SD_LISTEN_FDS_START */
 
+/*
+ * The datagram protocol of sd_notify(3): one datagram to the AF_UNIX
+ * socket named by $NOTIFY_SOCKET, a leading '@' meaning the abstract
+ * namespace (whose name may fill sun_path: no NUL).  No $NOTIFY_SOCKET:
+ * not started by systemd, nothing to do.  Another kind of address (vsock:)
+ * is said once, not ignored: the service manager would wait for READY=1.
+ */
+static void
+notify_send_unix(const char *msg)
+{
+	static int said;
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (path == NULL)
+		return;
+	if (path[0] != '/' && path[0] != '@') {
+		if (!said++)
+			log_warnx("NOTIFY_SOCKET %s: not supported (an AF_UNIX "
+			    "path or @name is): readiness is not reported",
+			    path);
+		return;
+	}
+	len = strlen(path);
+	if (len > sizeof(sun.sun_path) ||
+	    (len == sizeof(sun.sun_path) && path[0] != '@')) {
+		log_warnx("NOTIFY_SOCKET %s: path too long", path);
+		return;
+	}
+	memcpy(sun.sun_path, path, len);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
+		log_warn("NOTIFY_SOCKET: socket");
+		return;
+	}
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (const struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_warn("NOTIFY_SOCKET %s", path);
+	close(fd);
+}
+
 #ifdef HAVE_SYSTEMD
+/* What libsystemd refuses (an abstract name that fills sun_path, with
+ * libsystemd 252) is tried by hand. */
 static void
 notify_send(const char *msg)
 {
-	sd_notify(0, msg);
+	if (sd_notify(0, msg) < 0)
+		notify_send_unix(msg);
 }
 
 static int
@@ -53,40 +101,14 @@ notify_fd_matches(int fd, const void *sa, size_t salen)
 	    -1) > 0;
 }
 #else
-/*
- * The datagram protocol of sd_notify(3): one datagram to the AF_UNIX
- * socket named by $NOTIFY_SOCKET, a leading '@' meaning the abstract
- * namespace.  No $NOTIFY_SOCKET: not started by systemd, nothing to do.
- */
 static void
 notify_send(const char *msg)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	size_t len;
-	int fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@'))
-		return;
-	if ((len = strlen(path)) >= sizeof(sun.sun_path)) {
-		log_warnx("NOTIFY_SOCKET %s: path too long", path);
-		return;
-	}
-	memcpy(sun.sun_path, path, len);
-	if (sun.sun_path[0] == '@')
-		sun.sun_path[0] = '\0';
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
-		log_warn("NOTIFY_SOCKET: socket");
-		return;
-	}
-	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
-	    (const struct sockaddr *)&sun,
-	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
-		log_warn("NOTIFY_SOCKET %s", path);
-	close(fd);
+	notify_send_unix(msg);
 }
 
-/* sd_listen_fds(1): the fds from 3 on, if LISTEN_PID names us. */
+/* sd_listen_fds(1): the fds from 3 on, if LISTEN_PID names us; LISTEN_*
+ * are cleared either way (a child must not take them for its own). */
 static int
 notify_passed_fds(void)
 {
@@ -94,16 +116,19 @@ notify_passed_fds(void)
 	char *end;
 	long n;
 
+	int ours;
+
 	if (pid == NULL || fds == NULL)
 		return 0;
 	errno = 0;
-	if (strtol(pid, &end, 10) != (long)getpid() || *end != '\0')
-		return 0;
+	ours = strtol(pid, &end, 10) == (long)getpid() && *end == '\0';
 	n = strtol(fds, &end, 10);
+	if (errno != 0 || *end != '\0' || n <= 0 || n > 1024)
+		ours = 0;
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	if (errno != 0 || *end != '\0' || n <= 0 || n > 1024)
+	if (!ours)
 		return 0;
 	for (int fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + n; fd++)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
