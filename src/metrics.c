@@ -468,6 +468,7 @@ metrics_check_fresh(struct metrics *m)
 /* ---- the scrape --------------------------------------------------------- */
 
 struct gather {
+	const struct udpd_stats_view *view;	/* the server's, as stats' */
 	const struct nts_ke	*nts_ke;
 	struct metrics_service	*svc;
 	size_t			 n;
@@ -495,9 +496,8 @@ metrics_add_service(void *arg, const struct service_conf *svc,
 	s->name = svc->name;
 	s->module = svc->module->name;
 	s->c = *c;
-	if (svc->module->last_seq != NULL &&
-	    svc->module->last_seq(svc->instance, &s->last_seq) == 0)
-		s->has_last_seq = 1;
+	s->has_last_seq = g->view->last_seq(g->view->arg, svc->name,
+	    &s->last_seq) == 0;
 	s->has_nts_ke = nts_ke_counts(g->nts_ke, svc->name, s->nts_ke) == 0;
 	s->has_nts = svc->module->nts_stats != NULL &&
 	    svc->module->nts_stats(svc->instance, &s->nts) == 0;
@@ -572,7 +572,7 @@ metrics_process(const struct metrics *m, struct metrics_process *p)
 static char *
 metrics_text(const struct metrics *m, size_t *len)
 {
-	struct gather g = { .nts_ke = m->nts_ke };
+	struct gather g = { .view = &m->srv->stats, .nts_ke = m->nts_ke };
 	struct metrics_snapshot s = { 0 };
 	char *text = NULL;
 	FILE *f;

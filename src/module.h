@@ -120,6 +120,10 @@ struct udpd_stats_view {
 	/* Seconds since the daemon started (monotonic: immune to clock
 	 * steps). */
 	long long	(*uptime)(void *arg);
+	/* The last seq a chat service acknowledged: 0, or -1 when it has
+	 * none to tell (another module, nothing stored yet). */
+	int		(*last_seq)(void *arg, const char *service,
+			    uint64_t *seq);
 	void		*arg;
 };
 

@@ -70,6 +70,22 @@ server_stats_list(void *arg, const char **names, const char **modules,
 	return n;
 }
 
+static int
+server_last_seq(void *arg, const char *service, uint64_t *seq)
+{
+	const struct server *srv = arg;
+
+	for (size_t i = 0; srv->conf != NULL && i < srv->conf->nservices;
+	    i++) {
+		const struct service_conf *svc = &srv->conf->services[i];
+
+		if (svc->enabled && strcmp(svc->name, service) == 0)
+			return svc->module->last_seq != NULL ?
+			    svc->module->last_seq(svc->instance, seq) : -1;
+	}
+	return -1;
+}
+
 static long long
 server_uptime(void *arg)
 {
@@ -89,6 +105,7 @@ server_init(struct server *srv, struct event_base *base)
 	srv->stats.list = server_stats_list;
 	srv->stats.arg = srv;
 	srv->stats.uptime = server_uptime;
+	srv->stats.last_seq = server_last_seq;
 	clock_gettime(CLOCK_MONOTONIC, &srv->started);
 	clock_gettime(CLOCK_REALTIME, &srv->started_real);
 }
