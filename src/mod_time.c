@@ -343,14 +343,15 @@ static void time_destroy(void *arg);
  * start, not parse), ticked on the main thread's loop. */
 static int
 time_open_nts(struct time_state *st, const struct nts_conf *nc,
-    const struct module_ctx *ctx, char *err, size_t errlen)
+    const struct module_ctx *ctx, const struct time_state *previous,
+    char *err, size_t errlen)
 {
 	char why[400];
 
 	st->nts_run = nts_sntp_new(nc->cookie_keys, ctx != NULL &&
 	    ctx->bases != NULL ? ctx->bases[0] : NULL, ctx != NULL ?
-	    ctx->user : NULL, ctx != NULL ? ctx->group : NULL, why,
-	    sizeof(why));
+	    ctx->user : NULL, ctx != NULL ? ctx->group : NULL,
+	    previous != NULL ? previous->nts_run : NULL, why, sizeof(why));
 	if (st->nts_run == NULL) {
 		snprintf(err, errlen, "cookie_keys: %s", why);
 		return -1;
@@ -365,8 +366,6 @@ time_start(const void *options, const struct module_ctx *ctx,
 	const struct time_state *o = options;
 	struct time_state *st;
 
-	(void)ctx;
-	(void)previous;
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -384,8 +383,8 @@ time_start(const void *options, const struct module_ctx *ctx,
 		free(st);
 		return NULL;
 	}
-	if (o->nts != NULL && time_open_nts(st, o->nts, ctx, err,
-	    errlen) == -1) {
+	if (o->nts != NULL && time_open_nts(st, o->nts, ctx, previous,
+	    err, errlen) == -1) {
 		time_destroy(st);
 		return NULL;
 	}

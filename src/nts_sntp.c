@@ -19,11 +19,17 @@
 #include "log.h"
 #include "nts_sntp.h"
 
-struct nts_sntp {
-	struct nts_keys	*keys;
-	struct event	*tick;
+/* Requests by result, shared by a service's instances across reloads. */
+struct nts_counts {
+	int		 refs;		/* main thread only */
 	uint64_t	 count[NTS_NRESULTS];
-	int		 failing;	/* the last tick failed: said once */
+};
+
+struct nts_sntp {
+	struct nts_keys		*keys;
+	struct event		*tick;
+	struct nts_counts	*counts;
+	int			 failing;	/* the last tick failed: said once */
 };
 
 static void
@@ -63,19 +69,23 @@ nts_sntp_owner(const char *user, const char *group, struct nts_keys_conf *c)
 
 struct nts_sntp *
 nts_sntp_new(const char *path, struct event_base *base, const char *user,
-    const char *group, char *err, size_t errlen)
+    const char *group, struct nts_sntp *previous, char *err, size_t errlen)
 {
 	struct nts_keys_conf c = { path, NTS_KEYS_ROTATE_AUTO, 0, 0 };
 	struct timeval every = { NTS_SNTP_TICK_SECS, 0 };
 	struct nts_sntp *n;
 
-	if ((n = calloc(1, sizeof(*n))) == NULL) {
+	if ((n = calloc(1, sizeof(*n))) == NULL ||
+	    (n->counts = previous != NULL ? previous->counts :
+	    calloc(1, sizeof(*n->counts))) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		free(n);
 		return NULL;
 	}
+	n->counts->refs++;
 	nts_sntp_owner(user, group, &c);
 	if ((n->keys = nts_keys_open(&c, err, errlen)) == NULL) {
-		free(n);
+		nts_sntp_free(n);
 		return NULL;
 	}
 	if (base != NULL && ((n->tick = event_new(base, -1, EV_PERSIST,
@@ -95,6 +105,8 @@ nts_sntp_free(struct nts_sntp *n)
 	if (n->tick != NULL)
 		event_free(n->tick);
 	nts_keys_free(n->keys);
+	if (--n->counts->refs == 0)
+		free(n->counts);
 	free(n);
 }
 
@@ -111,7 +123,8 @@ nts_sntp_check(struct nts_sntp *n, const uint8_t *pkt, size_t len,
 	enum nts_result res = nts_parse_request(n->keys, pkt, len, r);
 
 	if (res != NTS_NONE)
-		__atomic_add_fetch(&n->count[res], 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&n->counts->count[res], 1,
+		    __ATOMIC_RELAXED);
 	return res;
 }
 
@@ -140,7 +153,7 @@ void
 nts_sntp_stats(struct nts_sntp *n, struct nts_sntp_stats *s)
 {
 	for (size_t i = 0; i < NTS_NRESULTS; i++)
-		s->requests[i] = __atomic_load_n(&n->count[i],
+		s->requests[i] = __atomic_load_n(&n->counts->count[i],
 		    __ATOMIC_RELAXED);
 	s->key_age = nts_keys_age(n->keys, time(NULL));
 }

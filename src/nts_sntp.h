@@ -22,10 +22,13 @@ struct nts_sntp;
 /*
  * Opens the cookie keys of path (made if missing, owned by user and group
  * when udpd runs as root) and ticks them every minute on base (NULL: no
- * tick, for tests).  NULL with err set.
+ * tick, for tests).  previous (or NULL) is the same service's before a
+ * reload: its counts go on in the new one, shared, so that a reload
+ * never makes a counter go down.  NULL with err set.
  */
 struct nts_sntp *nts_sntp_new(const char *path, struct event_base *base,
-	    const char *user, const char *group, char *err, size_t errlen);
+	    const char *user, const char *group, struct nts_sntp *previous,
+	    char *err, size_t errlen);
 void	nts_sntp_free(struct nts_sntp *n);
 /* The cookie keys, for NTS-KE's cookies. */
 struct nts_keys *nts_sntp_keys(struct nts_sntp *n);

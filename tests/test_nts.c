@@ -459,6 +459,36 @@ START_TEST(module_require_auth)
 }
 END_TEST
 
+/* A reload's new instance goes on counting where the old one was. */
+START_TEST(module_reload_keeps_counts)
+{
+	struct module_ctx ctx = { .service = "ntp" };
+	struct module_parse_ctx pctx = { "ntp", dir };
+	void *old = time_nts_instance(""), *options, *st;
+	size_t len = ntsc_request(&cl, 0, 0, pkt), n;
+	config_t cfg;
+	char why[256];
+
+	ck_assert_int_eq(ask(old, len, 0, &n), UDPD_REPLY);
+	config_init(&cfg);
+	ck_assert_int_eq(config_read_string(&cfg, "svc = { protocol = "
+	    "\"sntp\"; nts = { cookie_keys = \"nts.keys\"; }; };"),
+	    CONFIG_TRUE);
+	options = module_time.parse(config_lookup(&cfg, "svc"), &pctx,
+	    &(struct conf_err){ { 0 } });
+	ck_assert_ptr_nonnull(options);
+	config_destroy(&cfg);
+	st = module_time.start(options, &ctx, old, why, sizeof(why));
+	ck_assert_msg(st != NULL, "%s", why);
+	module_time.free_options(options);
+	module_time.destroy(old);
+	ck_assert_uint_eq(stats_of(st).requests[NTS_OK], 1);
+	ck_assert_int_eq(ask(st, len, 0, &n), UDPD_REPLY);
+	ck_assert_uint_eq(stats_of(st).requests[NTS_OK], 2);
+	module_time.destroy(st);
+}
+END_TEST
+
 static Suite *
 nts_suite(void)
 {
@@ -480,6 +510,7 @@ nts_suite(void)
 	tcase_add_test(tc, module_nak_and_drops);
 	tcase_add_test(tc, module_rate_kod);
 	tcase_add_test(tc, module_require_auth);
+	tcase_add_test(tc, module_reload_keeps_counts);
 	suite_add_tcase(s, tc);
 	return s;
 }
