@@ -174,6 +174,8 @@ static const struct bad_case bad_cases[] = {
 	    { "cookie_keys is required" } },
 	{ "bad-nts-cookie-dir.conf", 8, "cookie_keys",
 	    { "no-such-dir", "does not exist" } },
+	{ "bad-nts-cookie-keys.conf", 5, "cookie_keys",
+	    { "nts/bad-cookies.keys:3: the key must be 64 hex digits" } },
 	{ "bad-nts-needs-listen.conf", 5, "certificate", { "needs listen" } },
 	{ "bad-nts-listen.conf", 5, "listen[0]", { "bad address" } },
 	{ "bad-nts-port.conf", 8, "ntp_port", { "between 1 and 65535" } },
