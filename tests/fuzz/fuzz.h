@@ -218,4 +218,36 @@ fuzz_is_error_line(const unsigned char *p, size_t len)
 	return 1;
 }
 
+/*
+ * The body of a byte-for-byte module's target (echo, upper): byte 0 picks
+ * the reply capacity, the rest is the datagram; whenever it fits the reply
+ * is as long as the request and byte i is want(request byte i), else the
+ * datagram is dropped.
+ */
+static void __attribute__((unused))
+fuzz_bytewise(const struct udpd_module *m, void *inst, const uint8_t *data,
+    size_t size, uint8_t (*want)(uint8_t))
+{
+	struct fuzz_reply r;
+	socklen_t plen;
+	const struct sockaddr *peer = fuzz_peer_v4(&plen);
+	size_t cap;
+
+	if (size == 0)
+		return;
+	cap = fuzz_cap(data[0]);
+	data++;
+	size--;
+	fuzz_handle(m, inst, data, size, cap, peer, plen, &fuzz_now, &r);
+	if (size <= cap) {
+		FUZZ_CHECK(r.verdict == UDPD_REPLY);
+		FUZZ_CHECK(r.len == size);
+		for (size_t i = 0; i < size; i++)
+			FUZZ_CHECK(r.buf[i] == want(data[i]));
+	} else
+		FUZZ_CHECK(r.verdict == UDPD_DROP ||
+		    r.verdict == UDPD_DROP_SILENT);
+	free(r.buf);
+}
+
 #endif

@@ -1,13 +1,18 @@
 /*
  * fuzz_echo.c - the echo module: the reply is the request, byte for byte,
- * whenever it fits (byte 0 picks the reply capacity, the rest is the
- * datagram).
+ * whenever it fits (fuzz_bytewise).
  */
 #include "config.h"
 
 #include "fuzz.h"
 
 static void *echo;
+
+static uint8_t
+echo_want(uint8_t c)
+{
+	return c;
+}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -21,23 +26,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_reply r;
-	socklen_t plen;
-	const struct sockaddr *peer = fuzz_peer_v4(&plen);
-	size_t cap;
-
-	if (size == 0)
-		return 0;
-	cap = fuzz_cap(data[0]);
-	fuzz_handle(&module_echo, echo, data + 1, size - 1, cap, peer, plen,
-	    &fuzz_now, &r);
-	if (size - 1 <= cap) {
-		FUZZ_CHECK(r.verdict == UDPD_REPLY);
-		FUZZ_CHECK(r.len == size - 1);
-		FUZZ_CHECK(r.len == 0 || memcmp(r.buf, data + 1, r.len) == 0);
-	} else
-		FUZZ_CHECK(r.verdict == UDPD_DROP ||
-		    r.verdict == UDPD_DROP_SILENT);
-	free(r.buf);
+	fuzz_bytewise(&module_echo, echo, data, size, echo_want);
 	return 0;
 }
