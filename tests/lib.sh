@@ -166,3 +166,29 @@ time.sleep(float(sys.argv[1]))' "$1" >"$TMP/held_port" &
 	HELD_PORT=$(cat "$TMP/held_port")
 	[ -n "$HELD_PORT" ] || fail "could not hold a port"
 }
+
+# ---- the metrics endpoint ----------------------------------------------------
+
+# metrics_conf FILE [SETTINGS [SERVICES]]: daemon.metrics on 127.0.0.1:0
+# with SETTINGS inside its group, and SERVICES (default: one echo service).
+metrics_conf() {
+	local echo='{ name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; }'
+	cat >"$1" <<CONF
+daemon = { metrics = { listen = [ "127.0.0.1:0" ]; ${2:-} }; };
+services = ( ${3:-$echo} );
+CONF
+}
+
+# scrape [URL]: the body of GET /metrics (the IPv4 loopback endpoint by
+# default), or fail.
+scrape() {
+	curl -sS --max-time 5 "${1:-http://127.0.0.1:$(metrics_port)/metrics}" ||
+		fail "curl ${1:-/metrics} failed"
+}
+
+# reload_and_wait: SIGHUP, then the port file the reload writes.
+reload_and_wait() {
+	rm -f "$PORT_FILE"
+	kill -HUP "$UDPD_PID"
+	wait_until 5 test -s "$PORT_FILE" || fail "no port file after reload"
+}

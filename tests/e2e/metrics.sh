@@ -44,12 +44,6 @@ send() {
 	python3 "$TMP/send.py" "$@"
 }
 
-# scrape [URL]: the body of GET /metrics, or fail.
-scrape() {
-	curl -sS --max-time 5 "${1:-http://127.0.0.1:$(metrics_port)/metrics}" ||
-		fail "curl ${1:-/metrics} failed"
-}
-
 # wait_for LINE: polls /metrics until it has LINE exactly (deadline 5 s).
 wait_for() {
 	for _ in $(seq 1 100); do
@@ -57,16 +51,6 @@ wait_for() {
 		sleep 0.05
 	done
 	fail "no line '$1' in /metrics"
-}
-
-reload_and_wait() {
-	rm -f "$PORT_FILE"
-	kill -HUP "$UDPD_PID"
-	for _ in $(seq 1 100); do
-		[ -s "$PORT_FILE" ] && return 0
-		sleep 0.02
-	done
-	fail "no port file after reload"
 }
 
 conf "$METRICS"

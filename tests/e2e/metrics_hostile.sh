@@ -80,15 +80,10 @@ raw() {
 }
 
 conf() {
-	cat >"$TMP/udpd.conf" <<CONF
-daemon = { metrics = { listen = [ "127.0.0.1:0" ]; $1 }; };
-services = ( { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; } );
-CONF
+	metrics_conf "$TMP/udpd.conf" "$1"
 }
 reload() {
-	rm -f "$PORT_FILE"
-	kill -HUP "$UDPD_PID"
-	wait_until 5 test -s "$PORT_FILE" || fail "no port file after reload"
+	reload_and_wait
 }
 
 conf ""

@@ -8,10 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 need python3 curl
 
-cat >"$TMP/udpd.conf" <<'CONF'
-daemon = { metrics = { listen = [ "127.0.0.1:0" ]; }; };
-services = ( { name = "echo"; module = "echo"; listen = [ "127.0.0.1:0" ]; } );
-CONF
+metrics_conf "$TMP/udpd.conf"
 start_udpd "$TMP/udpd.conf"
 M=$(metrics_port)
 [ -n "$M" ] || fail "no metrics port"

@@ -8,14 +8,8 @@
 need python3 curl
 
 conf() {
-	cat >"$TMP/udpd.conf" <<CONF
-daemon = { metrics = { listen = [ "127.0.0.1:0" ]; }; };
-services = ( { name = "greet"; module = "greet"; listen = [ $1 ]; } );
-CONF
-}
-
-scrape() {
-	curl -sS --max-time 5 "http://127.0.0.1:$M/metrics"
+	metrics_conf "$TMP/udpd.conf" "" \
+		"{ name = \"greet\"; module = \"greet\"; listen = [ $1 ]; }"
 }
 
 requests() {
@@ -42,9 +36,7 @@ PY
 expect_eq "requests to both addresses are counted" 6 "$(requests)"
 
 conf '"127.0.0.1:0"'
-rm -f "$PORT_FILE"
-kill -HUP "$UDPD_PID"
-wait_until 5 test -s "$PORT_FILE" || fail "no port file after the reload"
+reload_and_wait
 grep -q '^greet \[' "$PORT_FILE" && fail "the IPv6 socket is still open"
 expect_eq "the reload kept the IPv4 socket" "$P4" "$(port greet 4)"
 expect_eq "the closed socket's requests stay counted" 6 "$(requests)"
