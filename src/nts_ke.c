@@ -68,6 +68,7 @@ struct nts_ke_sock {
 	struct udpd_sockaddr	 local;		/* as bound */
 	struct evconnlistener	*l;
 	int			 keep;
+	int			 logged;	/* "listening" said */
 	struct nts_ke_sock	*next;
 };
 
@@ -597,6 +598,7 @@ nts_ke_commit(struct nts_ke *k, const struct udpd_conf *conf)
 			continue;
 		s = nts_ke_match(k->socks, &n->want, 1);
 		n->l = s->l;
+		n->logged = s->logged;
 		s->l = NULL;
 		evconnlistener_set_cb(n->l, nts_ke_accept, n);
 		evconnlistener_set_error_cb(n->l, nts_ke_accept_error);
@@ -609,8 +611,16 @@ nts_ke_commit(struct nts_ke *k, const struct udpd_conf *conf)
 	}
 	k->socks = k->next;
 	k->next = NULL;
-	for (struct nts_ke_sock *s = k->socks; s != NULL; s = s->next)
+	for (struct nts_ke_sock *s = k->socks; s != NULL; s = s->next) {
+		char text[INET6_ADDRSTRLEN + 16];
+
+		if (!s->logged)
+			log_notice("%s NTS-KE %s: listening", s->service,
+			    addr_format((const struct sockaddr *)&s->local.ss,
+			    text, sizeof(text)));
+		s->logged = 1;
 		evconnlistener_enable(s->l);
+	}
 }
 
 struct nts_ke *
