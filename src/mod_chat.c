@@ -24,7 +24,7 @@
 
 /* What a client hears when the store's answer does not come in time. */
 static const char chat_append_timeout[] =
-    "error: outcome unknown: no answer from the store in time\n";
+    "error: outcome unknown: no answer from the store\n";
 static const char chat_history_timeout[] =
     "error: store unavailable\n";
 

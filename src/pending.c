@@ -4,7 +4,8 @@
  * A slot is taken in handle() and given back when the module answers,
  * exactly once, whatever happened meanwhile: if the deadline passed first
  * the timeout reply went out and the module's answer is dropped; if the
- * listener closed, the answer is dropped.  A slot is never reused before
+ * listener closes first, the timeout reply goes out then, and the answer
+ * is dropped.  A slot is never reused before
  * the module answered, so the pointer the module holds stays valid, and
  * a late answer can never go to another request.  Slots and their timers
  * are made once, with the table: nothing is allocated per request.
@@ -91,13 +92,26 @@ pending_free(struct pending_table *t)
 	free(t);
 }
 
+/*
+ * Each client still waiting on the sender gets its timeout reply now,
+ * while the socket is open (a reload that removes or moves a service: the
+ * store's answer would come after the socket is gone); the module's
+ * answer then only frees the slot.
+ */
 void
 pending_forget_sender(struct pending_table *t, const void *sender)
 {
-	for (size_t i = 0; t != NULL && i < t->max; i++)
-		if (t->slots[i].state != SLOT_FREE &&
-		    t->slots[i].sender == sender)
-			t->slots[i].sender = NULL;
+	for (size_t i = 0; t != NULL && i < t->max; i++) {
+		struct udpd_later *p = &t->slots[i];
+
+		if (p->state == SLOT_FREE || p->sender != sender)
+			continue;
+		if (p->state == SLOT_WAITING) {
+			t->timers.ops->disarm(p->timer);
+			pending_expired(p);
+		}
+		p->sender = NULL;
+	}
 }
 
 size_t

@@ -49,7 +49,8 @@ struct pending_table *pending_new(struct udpd_timers timers, size_t max,
  */
 void	pending_free(struct pending_table *t);
 /* The sender is going away (a listener closed by a reload or at exit):
- * its pending replies are dropped when they come. */
+ * each client still waiting on it gets its timeout reply now, once, and
+ * the module's answer is dropped when it comes. */
 void	pending_forget_sender(struct pending_table *t, const void *sender);
 /* Slots in use (waiting, or timed out and waiting for the module). */
 size_t	pending_in_use(const struct pending_table *t);

@@ -269,6 +269,54 @@ expect_eq "stopped with 50 messages waiting: 50 errors, exit 0" \
 	"50 error: outcome unknown: udpd stopped the store before it answered/0" \
 	"$(sort "$TMP/stop_replies" | uniq -c | sed 's/^ *//')/$LAST_EXIT"
 
+# A reload that removes the chat service while 300 messages wait on a
+# paused Redis: each client gets exactly one answer, before the socket
+# closes.
+cp "$TMP/stop.conf" "$TMP/removed.conf"
+start_udpd "$TMP/removed.conf"
+P=$(port chat)
+expect_eq "before the pause" "ok" "$(echo "$P warm2" | talk | cut -d' ' -f1)"
+rcli CLIENT PAUSE 30000 WRITE >/dev/null
+python3 - "$P" >"$TMP/reload_replies" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:    # 300 answers at once: room for all of them (root: past rmem_max)
+    s.setsockopt(socket.SOL_SOCKET, 33, 1 << 22)   # SO_RCVBUFFORCE
+except OSError:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.settimeout(5.0)
+for i in range(300):
+    s.sendto(b"removed-%d" % i, ("127.0.0.1", int(sys.argv[1])))
+    if i % 20 == 19:
+        time.sleep(0.005)   # paced: the socket's buffer holds them all
+try:
+    while True:
+        print(s.recv(100).decode().strip(), flush=True)
+except socket.timeout:
+    pass
+PY
+client=$!
+pending300() {
+	echo "$(port stats) x" | talk | python3 -c '
+import json, sys
+sys.exit(json.load(sys.stdin)["services"]["chat"]["requests"] < 301)'
+}
+wait_until 10 pending300 || fail "the 300 messages did not arrive"
+reloads=$(grep -c "reloaded" "$TMP/udpd.err")
+cat >"$TMP/removed.conf" <<CONF
+services = ( { name = "stats"; module = "stats"; listen = [ "127.0.0.1:0" ];
+    rate_limit = false; } );
+CONF
+kill -HUP "$UDPD_PID"
+reloaded() { [ "$(grep -c "reloaded" "$TMP/udpd.err")" -gt "$reloads" ]; }
+wait_until 5 reloaded || fail "no reload"
+wait "$client"
+rcli CLIENT UNPAUSE >/dev/null
+expect_eq "a reload removed the service with 300 waiting: 300 answers" \
+	"300 error: outcome unknown: no answer from the store" \
+	"$(sort "$TMP/reload_replies" | uniq -c | sed 's/^ *//')"
+stop_udpd
+
 # AUTH: a password, then an ACL user, from password_file.
 RA=$TMP/redis-auth
 redis_start "$RA" --requirepass s3cret || fail "redis-server with a password"
