@@ -172,6 +172,13 @@ time.sleep(float(sys.argv[1]))' "$1" >"$TMP/held_port" &
 	[ -n "$HELD_PORT" ] || fail "could not hold a port"
 }
 
+# kernel_drops PORT: what the kernel dropped (full receive buffers) on
+# every UDP socket bound to 127.0.0.1:PORT, summed (/proc/net/udp).
+kernel_drops() {
+	awk -v p="$(printf '0100007F:%04X' "$1")" \
+		'$2 == p { n += $NF } END { print n + 0 }' /proc/net/udp
+}
+
 # ---- the metrics endpoint ----------------------------------------------------
 
 # metrics_conf FILE [SETTINGS [SERVICES]]: daemon.metrics on 127.0.0.1:0

@@ -325,10 +325,6 @@ AL="allow2 127.0.0.1:$(port allow2)"
 ref=$(counter refuse requests); lreq=$(counter limit requests)
 # On a loaded machine the kernel may drop some of the 1000 before udpd
 # reads them: what udpd counted plus the socket's kernel drops is all.
-kernel_drops() {	# kernel_drops PORT: /proc/net/udp "drops" of 127.0.0.1:PORT
-	awk -v p="$(printf '0100007F:%04X' "$1")" '$2 == p { print $NF }' \
-		/proc/net/udp
-}
 expect_eq "refuse: every packet read by udpd or dropped by the kernel" 1000 \
 	$((ref + $(kernel_drops "$REFUSE")))
 expect_eq "limit: every packet read by udpd or dropped by the kernel" 1000 \

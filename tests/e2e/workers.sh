@@ -29,43 +29,63 @@ done
 grep -q "2 workers" "$TMP/udpd.err" || fail "not started with 2 workers"
 ok "2 workers started"
 
-# 64 source ports, 10 requests each: all answered, counted once.
-python3 - "$(port echo)" <<'PY' || fail "echo through 64 sockets"
+# 64 source ports, 10 requests each: all answered, counted once.  A
+# request not answered in 1 s is sent again (5 times at most: the machine
+# may be busy); every datagram sent is read by udpd or dropped by the
+# kernel, which the stats below check.
+datagrams=$(python3 - "$(port echo)" <<'PY'
 import socket, sys
 port = int(sys.argv[1])
 socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(64)]
 for s in socks:
     s.settimeout(1.0)
     s.connect(("127.0.0.1", port))
+sent = 0
 for r in range(10):
     for i, s in enumerate(socks):
         s.send(b"%d-%d" % (i, r))
+        sent += 1
     for i, s in enumerate(socks):
-        assert s.recv(100) == b"%d-%d" % (i, r)
+        want = b"%d-%d" % (i, r)
+        for _ in range(5):
+            try:
+                while s.recv(100) != want:	# a late answer to a resend
+                    pass
+                break
+            except socket.timeout:
+                s.send(want)
+                sent += 1
+        else:
+            sys.exit("%s never answered" % want)
+print(sent)
 PY
-ok "640 echoes from 64 source ports"
+) || fail "echo through 64 sockets"
+ok "640 echoes from 64 source ports ($datagrams datagrams)"
 
-# One address, 20 source ports, back to back: one bucket of 5.
-got=$(python3 - "$(port limited)" <<'PY'
-import socket, sys
+# One address, 20 source ports, back to back: one bucket of 5 (rate 1/s),
+# so 5 replies and one more per second the sending took (at most); a
+# bucket per worker would give 10.  Replies are collected for 2 s.
+read -r got bound <<<"$(python3 - "$(port limited)" <<'PY'
+import math, select, socket, sys, time
 port = int(sys.argv[1])
 socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(20)]
+start = time.monotonic()
 for s in socks:
     s.connect(("127.0.0.1", port))
     s.send(b"x")
-n = 0
-for s in socks:
-    s.settimeout(0.3)
-    try:
+took = time.monotonic() - start
+n, end = 0, time.monotonic() + 2
+while time.monotonic() < end:
+    ready, _, _ = select.select(socks, [], [], max(0, end - time.monotonic()))
+    for s in ready:
         s.recv(10)
         n += 1
-    except socket.timeout:
-        pass
-print(n)
+print(n, 5 + math.ceil(took))
 PY
-)
-[ "$got" -ge 5 ] && [ "$got" -le 6 ] || fail "rate limit across workers: $got replies (want 5, or 6 with a refill)"
-ok "one source, many ports: one bucket ($got replies)"
+)"
+[ "$got" -ge 5 ] && [ "$got" -le "$bound" ] ||
+	fail "rate limit across workers: $got replies (want 5 to $bound)"
+ok "one source, many ports: one bucket ($got replies, at most $bound)"
 
 # 8 concurrent senders x 250 chat messages.
 python3 - "$(port chat)" <<'PY' || fail "chat under concurrency"
@@ -74,7 +94,7 @@ port = int(sys.argv[1])
 acks = []
 def sender(t):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(1.0)
+    s.settimeout(10.0)	# a busy machine: late is fine, lost is not
     s.connect(("127.0.0.1", port))
     for i in range(250):
         s.send(b"t%d-m%d" % (t, i))
@@ -104,11 +124,13 @@ json=$(echo | udp 127.0.0.1 "$(port stats)")
 echo "$json" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["services"]
-assert s["echo"]["requests"] == 640 and s["echo"]["replies"] == 640, s["echo"]
+sent, dropped = int(sys.argv[1]), int(sys.argv[2])
+assert s["echo"]["requests"] + dropped == sent, (s["echo"], sent, dropped)
+assert s["echo"]["replies"] == s["echo"]["requests"], s["echo"]
 assert s["limited"]["requests"] == 20, s["limited"]
 assert s["limited"]["dropped"]["rate"] + s["limited"]["replies"] == 20, s["limited"]
 assert s["chat"]["replies"] == 2000, s["chat"]
-' || fail "stats over 2 workers: $json"
+' "$datagrams" "$(kernel_drops "$(port echo)")" || fail "stats over 2 workers: $json"
 ok "stats sum both workers"
 
 kill -HUP "$UDPD_PID"
