@@ -427,8 +427,12 @@ wait_restarted() {
 }
 chat4=$(ask 127.0.0.1 6004 'just before kill -9')
 MAINPID=$(ct systemctl show -p MainPID --value udpd)
-check "systemctl kill -s KILL udpd" ct systemctl kill -s KILL udpd
-check "Restart=on-failure brings udpd back" wait_restarted "$MAINPID"
+# Judged by what it did (a new MainPID, the acknowledged message kept),
+# not by systemctl's status: with the hybrid cgroup layout it can say EIO
+# for the unit's other processes although the kill worked.
+ct systemctl kill -s KILL udpd >/dev/null 2>&1 || true
+check "kill -9: Restart=on-failure brings udpd back (a new MainPID)" \
+    wait_restarted "$MAINPID"
 chat5=$(ask 127.0.0.1 6004 'after kill -9')
 expect "chat after kill -9 continues the sequence (${chat4:-no ack} was kept)" \
     "ok $((${chat4#ok } + 1))" "$chat5"
