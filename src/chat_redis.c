@@ -867,6 +867,21 @@ chat_redis_store_last_seq(struct chat_store *s, uint64_t *seq)
 	return *seq > 0 ? 0 : -1;
 }
 
+/*
+ * udpd_chat_store_up: 0 while a connection of the room has no session
+ * (an outage is logged) or the sequence went back (appends refused).
+ */
+static int
+chat_redis_store_up(struct chat_store *s)
+{
+	const struct chat_redis_room *room = (struct chat_redis_room *)s;
+
+	if (room->health == NULL)
+		return 0;
+	return !__atomic_load_n(&room->health->outage, __ATOMIC_RELAXED) &&
+	    !__atomic_load_n(&room->health->behind, __ATOMIC_RELAXED);
+}
+
 const struct chat_store_ops chat_redis_store = {
 	.name = "redis",
 	.answers_later = 1,
@@ -878,4 +893,5 @@ const struct chat_store_ops chat_redis_store = {
 	.append = chat_redis_store_append,
 	.history = chat_redis_store_history,
 	.last_seq = chat_redis_store_last_seq,
+	.up = chat_redis_store_up,
 };

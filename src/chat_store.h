@@ -178,6 +178,12 @@ struct chat_store_ops {
 	 * Main thread, while workers append: must not wait for their locks.
 	 */
 	int		 (*last_seq)(struct chat_store *s, uint64_t *seq);
+	/*
+	 * Optional: 1 while the store accepts appends, else 0, for
+	 * udpd_chat_store_up (without it: 1).  Main thread, while workers
+	 * append: must not wait for their locks.
+	 */
+	int		 (*up)(struct chat_store *s);
 };
 
 /* Every store built in, NULL-ended, the first the default (chat_stores.c:

@@ -499,6 +499,8 @@ metrics_add_service(void *arg, const struct service_conf *svc,
 	s->has_last_seq = g->view->last_seq(g->view->arg, svc->name,
 	    &s->last_seq) == 0;
 	s->has_nts_ke = nts_ke_counts(g->nts_ke, svc->name, s->nts_ke) == 0;
+	s->store_up = svc->module->store_up != NULL ?
+	    svc->module->store_up(svc->instance) : -1;
 	s->has_nts = svc->module->nts_stats != NULL &&
 	    svc->module->nts_stats(svc->instance, &s->nts) == 0;
 }

@@ -138,6 +138,15 @@ format_chat(FILE *f, const struct metrics_snapshot *s)
 		metrics_escape_label(f, s->services[i].name);
 		fprintf(f, "\"} %" PRIu64 "\n", s->services[i].last_seq);
 	}
+	family(f, "udpd_chat_store_up", "gauge", "1 while the chat "
+	    "service's store accepts messages, else 0.");
+	for (size_t i = 0; i < s->nservices; i++) {
+		if (s->services[i].store_up < 0)
+			continue;
+		fputs("udpd_chat_store_up{service=\"", f);
+		metrics_escape_label(f, s->services[i].name);
+		fprintf(f, "\"} %d\n", s->services[i].store_up);
+	}
 }
 
 static void

@@ -25,6 +25,7 @@ struct metrics_service {
 	struct udpd_counters	 c;
 	int			 has_last_seq;	/* chat: last_seq is known */
 	uint64_t		 last_seq;
+	int			 store_up;	/* chat: 1, 0; -1: none */
 	int			 has_nts_ke;	/* serves NTS-KE */
 	uint64_t		 nts_ke[NTS_KE_NRESULTS]; /* sessions by result */
 	int			 has_nts;	/* serves NTS for NTP */

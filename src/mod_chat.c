@@ -561,6 +561,17 @@ chat_last_seq(const void *state, uint64_t *seq)
 	return c->store->ops->last_seq(c->store, seq);
 }
 
+/* udpd_chat_store_up: a store that cannot tell is up while it runs. */
+static int
+chat_store_up(const void *state)
+{
+	const struct chat *c = state;
+
+	if (c == NULL || c->store == NULL)
+		return -1;
+	return c->store->ops->up != NULL ? c->store->ops->up(c->store) : 1;
+}
+
 const struct udpd_module module_chat = {
 	.name = "chat",
 	.options = chat_options,
@@ -576,4 +587,5 @@ const struct udpd_module module_chat = {
 	.reopen = chat_reopen,
 	.claim = chat_claim,
 	.last_seq = chat_last_seq,
+	.store_up = chat_store_up,
 };

@@ -247,6 +247,12 @@ struct udpd_module {
 	 * Returns 0, or -1 when the instance serves no NTS.
 	 */
 	int		 (*nts_stats)(void *state, struct nts_sntp_stats *s);
+	/*
+	 * Optional (chat): 1 while the instance's store accepts appends, 0
+	 * while it does not, for udpd_chat_store_up; from the main thread,
+	 * without waiting for a worker's lock.  -1: nothing to report.
+	 */
+	int		 (*store_up)(const void *state);
 };
 
 /*

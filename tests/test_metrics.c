@@ -71,6 +71,8 @@ fixed_snapshot(void)
 	    .bytes_in = 70, .bytes_out = 60, .errors = 1 };
 	two[1].has_last_seq = 1;
 	two[1].last_seq = UINT64_MAX;
+	two[0].store_up = -1;
+	two[1].store_up = 0;
 	memset(&s, 0, sizeof(s));
 	s.services = two;
 	s.nservices = 2;
@@ -160,6 +162,10 @@ START_TEST(test_byte_exact)
 	    "service handed out.\n"
 	    "# TYPE udpd_chat_last_seq gauge\n"
 	    "udpd_chat_last_seq{service=\"chat\"} 18446744073709551615\n"
+	    "# HELP udpd_chat_store_up 1 while the chat service's store "
+	    "accepts messages, else 0.\n"
+	    "# TYPE udpd_chat_store_up gauge\n"
+	    "udpd_chat_store_up{service=\"chat\"} 0\n"
 	    "# HELP udpd_nts_ke_sessions_total NTS key exchange sessions of "
 	    "the SNTP service, by how they ended.\n"
 	    "# TYPE udpd_nts_ke_sessions_total counter\n"
@@ -232,6 +238,7 @@ static const char *const families[][2] = {
 	{ "udpd_errors_total", "counter" },
 	{ "udpd_dropped_total", "counter" },
 	{ "udpd_chat_last_seq", "gauge" },
+	{ "udpd_chat_store_up", "gauge" },
 	{ "udpd_nts_ke_sessions_total", "counter" },
 	{ "udpd_nts_requests_total", "counter" },
 	{ "udpd_nts_cookie_key_age_seconds", "gauge" },
@@ -360,8 +367,8 @@ START_TEST(test_escaped_in_every_family)
 	for (p = text; (p = strstr(p, "service=\"x\\\"} 1\\nfake_total 2\""))
 	    != NULL; p++)
 		n++;
-	/* 5 counters, 5 drop reasons, the seq. */
-	ck_assert_int_eq(n, 11);
+	/* 5 counters, 5 drop reasons, the seq, store up. */
+	ck_assert_int_eq(n, 12);
 	ck_assert_ptr_nonnull(strstr(text, "module=\"m\\\\\""));
 	ck_assert_ptr_nonnull(strstr(text,
 	    "udpd_build_info{version=\"v\\n\"} 1\n"));

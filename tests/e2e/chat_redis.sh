@@ -35,7 +35,7 @@ conf() {
 	local file=$1
 	shift
 	cat >"$file" <<CONF
-daemon = { workers = 2; };
+daemon = { workers = 2; metrics = { listen = [ "127.0.0.1:0" ]; }; };
 services = (
   { name = "fchat"; module = "chat"; listen = [ "127.0.0.1:0", "[::1]:0" ];
     log_file = "$(basename "$file").log"; rate_limit = false; },
@@ -159,14 +159,23 @@ expect_eq "a reload keeps the Redis connections" "$before" "$(ids)"
 # Redis killed: errors at once; restarted: acks again, the sequence goes on,
 # and every entry acknowledged before is still there (AOF, appendfsync
 # always).
+# store_up LINE: polls /metrics until udpd_chat_store_up of chat is it.
+store_up() {
+	curl -sS --max-time 2 "http://127.0.0.1:$(metrics_port)/metrics" |
+		grep -qxF "udpd_chat_store_up{service=\"chat\"} $1"
+}
+wait_until 5 store_up 1 || fail "udpd_chat_store_up is not 1"
 rcli XRANGE {room} - + >"$TMP/before_kill"
 redis_stop "$RD" KILL
 expect_eq "Redis down: not stored" \
 	"error: not stored: no connection to the store" \
 	"$(echo "$A while-down" | talk)"
+wait_until 5 store_up 0 || fail "udpd_chat_store_up is not 0 with Redis down"
+ok "udpd_chat_store_up: 1, then 0 while Redis is down"
 redis_restart "$RD" || fail "redis-server did not restart"
 back() { echo "$A back" | talk | grep -q '^ok '; }
 wait_until 10 back || fail "no ack after Redis came back"
+wait_until 10 store_up 1 || fail "udpd_chat_store_up is not 1 again"
 n=$(gapless)
 expect_eq "acks again after a restart, no gap" "ok $((n + 1))" \
 	"$(echo "$A again" | talk)"
