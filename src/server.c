@@ -424,12 +424,17 @@ same_optional_text(const char *a, const char *b)
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* Pauses every other worker (they wait in server_park) while main swaps. */
-static void
+/*
+ * Pauses every other worker (they wait in server_park) while main swaps.
+ * A worker whose loop ended would never come: -1 then, paused nobody.
+ */
+static int
 server_pause(struct server *srv)
 {
 	int running = 0;
 
+	if (atomic_load(&srv->worker_failed))
+		return -1;
 	for (int i = 1; i < srv->nworkers; i++)
 		if (srv->workers[i].running) {
 			event_active(srv->workers[i].park_ev, EV_READ, 0);
@@ -437,6 +442,7 @@ server_pause(struct server *srv)
 		}
 	if (running)
 		pthread_barrier_wait(&srv->parked);
+	return 0;
 }
 
 static void
@@ -579,7 +585,12 @@ server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 		fatal("calloc");
 	/* Planning takes sockets out of the workers' lists: pause them
 	 * first (stats and summaries walk those lists). */
-	server_pause(srv);
+	if (server_pause(srv) < 0) {
+		snprintf(err, errlen, "a worker stopped (its event loop "
+		    "failed): not reloading; udpd is stopping");
+		free(plan);
+		return -1;
+	}
 	if (server_plan(srv, conf, plan, &n, err, errlen) < 0) {
 		server_rollback(srv, plan, n);
 		server_resume(srv);

@@ -245,6 +245,17 @@ START_TEST(two_workers_plan)
 }
 END_TEST
 
+/* A worker whose loop ended never reaches the pause: a reload then would
+ * wait for it for ever.  It is refused (udpd is stopping anyway). */
+START_TEST(no_reload_after_a_worker_died)
+{
+	apply_ok("services = ( " ECHO " );");
+	atomic_store(&srv.worker_failed, 1);
+	apply_fails("services = ( " ECHO " );", "a worker stopped");
+	atomic_store(&srv.worker_failed, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -257,6 +268,7 @@ main(void)
 	tcase_add_test(tc, rollback_on_bind_failure);
 	tcase_add_test(tc, rollback_on_start_failure);
 	tcase_add_test(tc, two_workers_plan);
+	tcase_add_test(tc, no_reload_after_a_worker_died);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
