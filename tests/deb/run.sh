@@ -23,7 +23,7 @@
 #      edit; IPv6 disabled in the container's network namespace, the
 #      shipped config serves IPv4; a broken config at start is "failed"
 #      within 30 s, exit 78, not restarted, its error last in the journal;
-#      a crash still restarts;
+#      a crash still restarts, a crash loop ends in "failed";
 #   5. edits /etc/udpd.conf, upgrades to the newer package, checks that the
 #      edit is kept and the daemon restarted (a new MainPID) with it;
 #   6. switches to socket activation and upgrades again (--reinstall): the
@@ -390,6 +390,30 @@ else
 	not_ok "a crash (SIGSEGV) still restarts udpd"
 	journal_tail
 fi
+# A crash loop ends too: at most 5 starts a minute (StartLimitBurst=).
+# crash_again: SIGSEGV to the running udpd, then wait (bounded) until
+# systemd started another one or gave up.
+crash_again() {
+	local pid state
+	pid=$(ct systemctl show -p MainPID --value udpd)
+	ct systemctl kill -s SEGV udpd >/dev/null 2>&1
+	for _ in $(seq 1 60); do
+		state=$(ct systemctl is-active udpd)
+		[ "$state" = failed ] && return 1
+		[ "$state" = active ] &&
+		    [ "$(ct systemctl show -p MainPID --value udpd)" != "$pid" ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+for _ in $(seq 1 8); do
+	crash_again || break
+done
+check "a crash loop ends in failed (start limit)" wait_failed
+expect_re "... systemd says why" "Start request repeated too quickly" \
+    "$(ct journalctl -u udpd -n 20 --no-pager -o cat)" || journal_tail
+check "systemctl reset-failed, start" \
+    ct -t 60 sh -c 'systemctl reset-failed udpd && systemctl start udpd'
 
 # The chat sequence the upgrade must go on from.
 chat1=$(ask 127.0.0.1 6004 'just before the upgrade')
