@@ -199,7 +199,7 @@ got=$(seq 1 20 | sed 's/^/msg /' | vip 6004)
 [ "$got" = "$(seq 1 20 | sed 's/^/ok /')" ] ||
 	fail "20 posts through $VIP: $(printf '%q' "$got")"
 ok "20 posts through $VIP: ok 1 .. ok 20, in order"
-[ "$(in_ns "$DB" redis-cli -s "$TMP/redis/redis.sock" XLEN fleet)" = 20 ] ||
+[ "$(in_ns "$DB" redis-cli -s "$TMP/redis/redis.sock" XLEN "{fleet}")" = 20 ] ||
 	fail "the stream does not hold 20 entries"
 hist=$(printf '/history 2\n' | vip 6004)
 printf '%s\n' "$hist" | grep -q '^19 .* 10\.250\.1\.2:[0-9]* msg 19$' &&
