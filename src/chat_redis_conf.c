@@ -664,6 +664,12 @@ chat_redis_store_parse(const config_setting_t *service,
 		free(c);
 		return NULL;
 	}
+	/* The password files too, so that udpd -t finds a missing or
+	 * unreadable one (FILE:LINE); start() reads them again. */
+	if (chat_redis_conf_auth(c, service, err) == -1) {
+		chat_redis_store_free_options(c);
+		return NULL;
+	}
 	return c;
 }
 

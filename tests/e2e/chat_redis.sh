@@ -78,7 +78,7 @@ for line in sys.stdin.buffer:
 # gapless: the stream's seq fields are 1..XLEN, each line starting with
 # its seq.
 gapless() {
-	rcli XRANGE {room} - + | python3 -c '
+	rcli XRANGE '{room}' - + | python3 -c '
 import sys
 v = sys.stdin.read().split("\n")
 seqs = []
@@ -141,7 +141,7 @@ print(n)
 PY
 n=$(cat "$TMP/sent")
 cut -d' ' -f3- "$TMP/a.conf.log" >"$TMP/file_lines"
-rcli XREVRANGE {room} + - COUNT "$n" | awk 'NR % 5 == 0' | tac |
+rcli XREVRANGE '{room}' + - COUNT "$n" | awk 'NR % 5 == 0' | tac |
 	cut -d' ' -f3- >"$TMP/redis_lines"
 [ "$(wc -l <"$TMP/file_lines")" = "$n" ] || fail "file store: $(wc -l <"$TMP/file_lines") lines, not $n"
 grep -q '^\[::1\]:' "$TMP/file_lines" || fail "no IPv6 peer in the file"
@@ -165,7 +165,7 @@ store_up() {
 		grep -qxF "udpd_chat_store_up{service=\"chat\"} $1"
 }
 wait_until 5 store_up 1 || fail "udpd_chat_store_up is not 1"
-rcli XRANGE {room} - + >"$TMP/before_kill"
+rcli XRANGE '{room}' - + >"$TMP/before_kill"
 redis_stop "$RD" KILL
 expect_eq "Redis down: not stored" \
 	"error: not stored: no connection to the store" \
@@ -179,7 +179,7 @@ wait_until 10 store_up 1 || fail "udpd_chat_store_up is not 1 again"
 n=$(gapless)
 expect_eq "acks again after a restart, no gap" "ok $((n + 1))" \
 	"$(echo "$A again" | talk)"
-rcli XRANGE {room} - + | head -c "$(wc -c <"$TMP/before_kill")" |
+rcli XRANGE '{room}' - + | head -c "$(wc -c <"$TMP/before_kill")" |
 	cmp -s - "$TMP/before_kill" || fail "entries lost by the Redis restart"
 ok "nothing acknowledged was lost by kill -9 of Redis"
 grep -q "store unavailable: " "$TMP/udpd.err" &&
@@ -211,15 +211,15 @@ while time.time() < deadline:
 PY
 sender=$!
 # Mid-stream: once the storm has added 500 entries.
-base=$(rcli XLEN {room})
-storming() { [ "$(rcli XLEN {room})" -ge $((base + 500)) ]; }
+base=$(rcli XLEN '{room}')
+storming() { [ "$(rcli XLEN '{room}')" -ge $((base + 500)) ]; }
 wait_until 20 storming || fail "the storm did not start"
 kill -9 "$B_PID"
 wait "$B_PID" 2>/dev/null
 B_PID=
 wait "$sender"
 [ -s "$TMP/acks" ] || fail "no ack before the kill"
-rcli XRANGE {room} - + | awk 'NR % 5 == 0' >"$TMP/stream"
+rcli XRANGE '{room}' - + | awk 'NR % 5 == 0' >"$TMP/stream"
 python3 - "$TMP/acks" "$TMP/stream" <<'PY' || fail "acknowledged messages missing"
 import sys
 seqs_of = {}
@@ -331,6 +331,14 @@ RA=$TMP/redis-auth
 redis_start "$RA" --requirepass s3cret || fail "redis-server with a password"
 redis_cli "$RA" -a s3cret --no-auth-warning ACL SETUSER alice on '>pw2' \
 	'~{room}*' +@all >/dev/null
+# The ACL of udpd.conf(5), exactly (key "room"): bob can do all udpd does.
+# shellcheck disable=SC2046 # one word per rule
+redis_cli "$RA" -a s3cret --no-auth-warning ACL SETUSER bob on '>pw3' \
+	$(sed -n 's/^.*ACL SETUSER udpd on >PASSWORD //p' \
+	"$TESTS_DIR/../man/udpd.conf.5.in" | sed 's/udpd:chat/room/g') >/dev/null ||
+	fail "the man page's ACL was refused"
+redis_cli "$RA" -a s3cret --no-auth-warning ACL GETUSER bob |
+	grep -q 'evalsha' || fail "bob has not the man page's ACL"
 for cred in "s3cret" "alice pw2"; do
 	printf '%s\n' "$cred" >"$TMP/redis.pass"
 	chmod 600 "$TMP/redis.pass"
@@ -345,6 +353,40 @@ CONF
 	stop_udpd
 done
 ok "AUTH with a password and with an ACL user"
+# bob: the old keys are moved, messages, retries, /history and WAIT work.
+redis_cli "$RA" -a s3cret --no-auth-warning DEL '{room}' '{room}:seq' \
+	>/dev/null
+redis_cli "$RA" -a s3cret --no-auth-warning XADD room '*' seq 7 line \
+	"7 old" >/dev/null
+printf 'bob pw3\n' >"$TMP/redis.pass"
+sed 's/rate_limit = false;/rate_limit = false; wait_replicas = 1; timeout_ms = 300;/' \
+	"$TMP/auth.conf" >"$TMP/bob.conf"
+errs=$(wc -l <"$TMP/udpd.err")
+start_udpd "$TMP/bob.conf"
+P=$(port chat)
+replied() { echo "$P hello" | talk | grep -q '^error: outcome unknown: stored'; }
+wait_until 5 replied || fail "bob: no answer"
+printf '%s\n' "$P hello" "$P hello" "$P /history 3" | talk >"$TMP/bob_replies"
+expect_eq "the man page's ACL: retries, WAIT (no replica here), /history" \
+	"error: outcome unknown: stored on the primary, on 0 of 1 replica(s)
+error: outcome unknown: stored on the primary, on 0 of 1 replica(s)
+7 old" "$(head -3 "$TMP/bob_replies")"
+tail -n +"$((errs + 1))" "$TMP/udpd.err" >"$TMP/bob.err"
+grep -q "NOPERM" "$TMP/bob.err" && fail "NOPERM: $(grep -m1 NOPERM "$TMP/bob.err")"
+grep -q "the room moved from the keys room" "$TMP/bob.err" ||
+	fail "the old room was not moved"
+expect_eq "bob: the room was moved, goes on from 7, the retry stored once" \
+	"9/3" "$(redis_cli "$RA" -a s3cret --no-auth-warning GET '{room}:seq')/$(
+	redis_cli "$RA" -a s3cret --no-auth-warning XLEN '{room}')"
+stop_udpd
+# udpd -t reads the password file: a missing one is a config error.
+sed 's/redis.pass/missing.pass/' "$TMP/auth.conf" >"$TMP/nopass.conf"
+rc=0
+"$UDPD" -t -c "$TMP/nopass.conf" 2>"$TMP/nopass.err" || rc=$?
+expect_eq "-t with a missing password_file: exit 1" 1 "$rc"
+grep -q "nopass.conf:3: password_file: .*missing.pass: No such file" \
+	"$TMP/nopass.err" || fail "no FILE:LINE: $(cat "$TMP/nopass.err")"
+ok "-t names the missing password file with FILE:LINE"
 printf 'wrong\n' >"$TMP/redis.pass"
 start_udpd "$TMP/auth.conf"
 # sent behind the failed AUTH (unknown), or refused once it failed
@@ -374,7 +416,7 @@ wait_until 10 replicating || fail "no ack with a replica"
 for i in $(seq 1 5); do echo "$P rep-$i"; done | talk >"$TMP/replies"
 grep -c '^ok ' "$TMP/replies" | grep -qx 5 || fail "$(cat "$TMP/replies")"
 for i in $(seq 1 5); do
-	redis_cli "$RR" XRANGE {room} - + | grep -q " rep-$i\$" ||
+	redis_cli "$RR" XRANGE '{room}' - + | grep -q " rep-$i\$" ||
 		fail "rep-$i acked but not on the replica"
 done
 ok "wait_replicas = 1: every acked message is on the replica"
