@@ -1,7 +1,8 @@
 #!/bin/bash
 # The NTS key exchange (RFC 8915 section 4) on private loopback ports,
 # judged by a Python TLS client (tests/nts/ke_client.py) and openssl
-# s_client: the response records (NTPv4, AEAD 15, Port Negotiation, eight
+# s_client: udpd -t refuses a key that is not the certificate's (exit 1,
+# FILE:LINE); the response records (NTPv4, AEAD 15, Port Negotiation, eight
 # 104-byte cookies, End of Message); TLS 1.2, another ALPN or none
 # refused in the handshake; a client trusting another CA fails; Error
 # records for a bad request and an unknown critical record; handshake and
@@ -41,6 +42,14 @@ conf "$TMP/udpd.conf" "$NTS" 'rate_limit = { rate = 1000; burst = 1000; };'
 	fail "udpd -t refused the config: $(cat "$TMP/t.err")"
 [ ! -e "$TMP/cookies.keys" ] || fail "udpd -t made the cookie key file"
 ok "udpd -t accepts the nts group and writes nothing"
+# A key that is not the certificate's: exit 1, FILE:LINE naming the file.
+sed 's/private_key = "server.key"/private_key = "other.key"/' \
+	"$TMP/udpd.conf" >"$TMP/bad.conf"
+rc=0; "$UDPD" -t -c "$TMP/bad.conf" 2>"$TMP/bad.err" || rc=$?
+expect_eq "udpd -t refuses a key that does not match: exit 1" 1 "$rc"
+grep -q "bad.conf:[0-9]*: private_key: .*other.key: private key does not match the certificate" \
+	"$TMP/bad.err" || fail "udpd -t said: $(cat "$TMP/bad.err")"
+ok "its message names the file and the line"
 
 start_udpd "$TMP/udpd.conf"
 kport() {
