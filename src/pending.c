@@ -5,9 +5,12 @@
  * exactly once, whatever happened meanwhile: if the deadline passed first
  * the timeout reply went out and the module's answer is dropped; if the
  * listener closes first, the timeout reply goes out then, and the answer
- * is dropped.  A slot is never reused before
- * the module answered, so the pointer the module holds stays valid, and
- * a late answer can never go to another request.  Slots and their timers
+ * is dropped.  A slot is never reused before the module answered.  The
+ * module holds a handle with a generation, not the slot: a second answer
+ * (a bug) finds the slot taken again under another generation and is
+ * dropped, never sent to another client.  Freed slots are reused oldest
+ * first, each with PENDING_HANDLES handles in turn, so a stale handle is
+ * told apart for that many reuses of its slot.  Slots, handles and timers
  * are made once, with the table: nothing is allocated per request.
  */
 #include "config.h"
@@ -18,6 +21,8 @@
 #include "log.h"
 #include "pending.h"
 
+#define PENDING_HANDLES	4	/* per slot, used in turn */
+
 enum slot_state {
 	SLOT_FREE,
 	SLOT_WAITING,		/* for the module, within the deadline */
@@ -25,7 +30,7 @@ enum slot_state {
 				 * only gives the slot back */
 };
 
-struct udpd_later {
+struct pending_slot {
 	struct pending_table	*table;
 	struct udpd_timer	*timer;
 	enum slot_state		 state;
@@ -37,19 +42,37 @@ struct udpd_later {
 	_Alignas(struct cmsghdr) unsigned char ctl[PENDING_CTL_SIZE];
 	int			 has_ctl;
 	const char		*timeout_reply;
-	struct udpd_later	*next_free;
+	struct pending_slot	*next_free;
+	uint32_t		 gen;		/* of the current take */
+	struct udpd_later {			/* what a module holds */
+		struct pending_slot	*slot;
+		uint32_t		 gen;
+	}			 handles[PENDING_HANDLES];
 };
 
 struct pending_table {
-	struct udpd_later	*slots;
+	struct pending_slot	*slots;
 	size_t			 max;
 	size_t			 in_use;
-	struct udpd_later	*free;
+	struct pending_slot	*free;		/* oldest freed first */
+	struct pending_slot	*free_tail;
 	pending_send_fn		 send;
 	struct udpd_timers	 timers;
 };
 
 static void	pending_expired(void *arg);
+
+/* Back on the free list, at its end: reused after every other. */
+static void
+pending_put_free(struct pending_table *t, struct pending_slot *p)
+{
+	p->next_free = NULL;
+	if (t->free_tail != NULL)
+		t->free_tail->next_free = p;
+	else
+		t->free = p;
+	t->free_tail = p;
+}
 
 struct pending_table *
 pending_new(struct udpd_timers timers, size_t max, pending_send_fn send)
@@ -63,17 +86,18 @@ pending_new(struct udpd_timers timers, size_t max, pending_send_fn send)
 	t->max = max;
 	t->send = send;
 	t->timers = timers;
-	for (size_t i = max; i-- > 0;) {
-		struct udpd_later *p = &t->slots[i];
+	for (size_t i = 0; i < max; i++) {
+		struct pending_slot *p = &t->slots[i];
 
 		p->table = t;
+		for (size_t h = 0; h < PENDING_HANDLES; h++)
+			p->handles[h].slot = p;
 		if ((p->timer = timers.ops->create(timers.ctx, pending_expired,
 		    p)) == NULL) {
 			pending_free(t);
 			return NULL;
 		}
-		p->next_free = t->free;
-		t->free = p;
+		pending_put_free(t, p);
 	}
 	return t;
 }
@@ -102,7 +126,7 @@ void
 pending_forget_sender(struct pending_table *t, const void *sender)
 {
 	for (size_t i = 0; t != NULL && i < t->max; i++) {
-		struct udpd_later *p = &t->slots[i];
+		struct pending_slot *p = &t->slots[i];
 
 		if (p->state == SLOT_FREE || p->sender != sender)
 			continue;
@@ -122,7 +146,7 @@ pending_in_use(const struct pending_table *t)
 
 /* Sends data for slot p, unless its listener is gone. */
 static void
-pending_send(struct udpd_later *p, enum udpd_verdict v, const void *data,
+pending_send(struct pending_slot *p, enum udpd_verdict v, const void *data,
     size_t len)
 {
 	if (p->sender == NULL)
@@ -137,7 +161,7 @@ pending_send(struct udpd_later *p, enum udpd_verdict v, const void *data,
 static void
 pending_expired(void *arg)
 {
-	struct udpd_later *p = arg;
+	struct pending_slot *p = arg;
 
 	if (p->state != SLOT_WAITING)
 		return;
@@ -153,7 +177,8 @@ udpd_later_take(const struct udpd_request *req, unsigned timeout_ms,
 {
 	const struct udpd_origin *o = req->origin;
 	struct pending_table *t;
-	struct udpd_later *p;
+	struct pending_slot *p;
+	struct udpd_later *h;
 
 	if (o == NULL || (t = o->table) == NULL || (p = t->free) == NULL ||
 	    req->peerlen > sizeof(p->peer))
@@ -166,7 +191,8 @@ udpd_later_take(const struct udpd_request *req, unsigned timeout_ms,
 		log_warnx("late replies: cannot set a deadline: refused");
 		return NULL;
 	}
-	t->free = p->next_free;
+	if ((t->free = p->next_free) == NULL)
+		t->free_tail = NULL;
 	t->in_use++;
 	p->state = SLOT_WAITING;
 	p->sender = o->sender;
@@ -177,17 +203,23 @@ udpd_later_take(const struct udpd_request *req, unsigned timeout_ms,
 	if (p->has_ctl)
 		memcpy(p->ctl, o->pktinfo, o->pktinfo->cmsg_len);
 	p->timeout_reply = timeout_reply;
-	return p;
+	h = &p->handles[++p->gen % PENDING_HANDLES];
+	h->gen = p->gen;
+	return h;
 }
 
 void
-udpd_later_reply(struct udpd_later *p, enum udpd_verdict v,
+udpd_later_reply(struct udpd_later *h, enum udpd_verdict v,
     const void *data, size_t len)
 {
+	struct pending_slot *p = h->slot;
 	struct pending_table *t = p->table;
 
-	if (p->state == SLOT_FREE)		/* answered twice: a bug */
+	/* Answered twice (a bug): the slot is free, or another's now. */
+	if (p->state == SLOT_FREE || h->gen != p->gen) {
+		log_warnx("late reply: answered twice: dropped");
 		return;
+	}
 	if (p->state == SLOT_WAITING) {
 		t->timers.ops->disarm(p->timer);
 		if (v == UDPD_REPLY || v == UDPD_REPLY_ERROR)
@@ -195,7 +227,6 @@ udpd_later_reply(struct udpd_later *p, enum udpd_verdict v,
 	}
 	p->state = SLOT_FREE;
 	p->sender = NULL;
-	p->next_free = t->free;
-	t->free = p;
+	pending_put_free(t, p);
 	t->in_use--;
 }

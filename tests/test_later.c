@@ -242,6 +242,30 @@ START_TEST(table_sender_gone)
 }
 END_TEST
 
+/* A module that answers twice holds a stale handle by the second time,
+ * and the slot may serve another client by then: the second answer is
+ * dropped, never sent to that client. */
+START_TEST(table_stale_handle)
+{
+	struct udpd_request req = request("x");
+	struct udpd_later *a, *b;
+
+	make_table(1);
+	a = udpd_later_take(&req, 1000, "error: late\n");
+	udpd_later_reply(a, UDPD_REPLY, "for a\n", 6);
+	ck_assert_int_eq(nsent, 1);
+	b = udpd_later_take(&req, 1000, "error: late\n");	/* a's slot */
+	ck_assert_ptr_nonnull(b);
+	udpd_later_reply(a, UDPD_REPLY, "for a again\n", 12);
+	ck_assert_int_eq(nsent, 1);
+	ck_assert_uint_eq(pending_in_use(table), 1);
+	udpd_later_reply(b, UDPD_REPLY, "for b\n", 6);
+	ck_assert_int_eq(nsent, 2);
+	ck_sent(1, UDPD_REPLY, "for b\n");
+	ck_assert_uint_eq(pending_in_use(table), 0);
+}
+END_TEST
+
 /* A deadline that cannot be set: no slot is taken (the module answers
  * "busy" at once), rather than a slot that would wait for ever. */
 START_TEST(table_timer_fails)
@@ -594,6 +618,7 @@ main(void)
 	tcase_add_test(tc, table_deadline);
 	tcase_add_test(tc, table_sender_gone);
 	tcase_add_test(tc, table_timer_fails);
+	tcase_add_test(tc, table_stale_handle);
 	tcase_add_test(tc, table_keeps_pktinfo);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("chat");
