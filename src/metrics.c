@@ -23,9 +23,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,6 +37,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "metrics_proc.h"
 #include "metrics_text.h"
 #include "nts_ke.h"
 
@@ -111,7 +110,6 @@ static void	metrics_check(evutil_socket_t fd, short what, void *arg);
 static void	metrics_check_fresh(struct metrics *m);
 static void	metrics_resume(evutil_socket_t fd, short what, void *arg);
 static void	metrics_drop(struct metrics *m, struct metrics_conn *c);
-static int	metrics_count_fds(uint64_t *n);
 
 /* Stops or restarts accepting on every address (not while a new
  * connection waits for its check, nor while out of fds). */
@@ -129,23 +127,6 @@ metrics_accepting(struct metrics *m, int on)
 		else
 			evconnlistener_disable(l);
 	}
-}
-
-/*
- * The boot time, for process_start_time_seconds, from the clocks rather
- * than /proc/stat, which the shipped unit hides (ProcSubset=pid).
- */
-static void
-metrics_boot_time(struct metrics *m)
-{
-	struct timespec rt, bt;
-
-	if (clock_gettime(CLOCK_REALTIME, &rt) < 0 ||
-	    clock_gettime(CLOCK_BOOTTIME, &bt) < 0)
-		return;
-	m->boot_time = (double)(rt.tv_sec - bt.tv_sec) +
-	    (double)(rt.tv_nsec - bt.tv_nsec) / 1e9;
-	m->have_boot_time = 1;
 }
 
 struct metrics *
@@ -174,7 +155,7 @@ metrics_new(struct event_base *base, const struct server *srv)
 	evhttp_set_default_content_type(m->http, "text/plain; charset=utf-8");
 	evhttp_set_gencb(m->http, metrics_request, m);
 	evhttp_set_bevcb(m->http, metrics_new_bev, m);
-	metrics_boot_time(m);
+	m->have_boot_time = metrics_proc_boot_time(&m->boot_time) == 0;
 	return m;
 }
 
@@ -250,7 +231,7 @@ metrics_cap(const struct metrics *m, int want)
 	long long room;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-	    metrics_count_fds(&used) < 0)
+	    metrics_proc_count_fds(&used) < 0)
 		return want;
 	used -= used >= m->open ? m->open : used;  /* ours are in the cap */
 	room = (long long)rl.rlim_cur - (long long)used - METRICS_FD_RESERVE;
@@ -505,71 +486,6 @@ metrics_add_service(void *arg, const struct service_conf *svc,
 	    svc->module->nts_stats(svc->instance, &s->nts) == 0;
 }
 
-/* A small /proc file into buf; -1 if it cannot be read. */
-static int
-metrics_read_file(const char *path, char *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
-/* Entries of /proc/self/fd, not counting the one that reads it. */
-static int
-metrics_count_fds(uint64_t *n)
-{
-	DIR *d = opendir("/proc/self/fd");
-	const struct dirent *e;
-
-	if (d == NULL)
-		return -1;
-	*n = 0;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			(*n)++;
-	if (*n > 0)
-		(*n)--;
-	closedir(d);
-	return 0;
-}
-
-static void
-metrics_process(const struct metrics *m, struct metrics_process *p)
-{
-	unsigned long long cpu, start, pages;
-	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	struct rlimit rl;
-	char buf[1024];
-
-	memset(p, 0, sizeof(*p));
-	if (tick > 0 && metrics_read_file("/proc/self/stat", buf,
-	    sizeof(buf)) == 0 && metrics_parse_proc_stat(buf, &cpu,
-	    &start) == 0) {
-		p->have_cpu = 1;
-		p->cpu_seconds = (double)cpu / (double)tick;
-		p->have_start = m->have_boot_time;
-		p->start_time = m->boot_time + (double)start / (double)tick;
-	}
-	if (page > 0 && metrics_read_file("/proc/self/statm", buf,
-	    sizeof(buf)) == 0 && sscanf(buf, "%*u %llu", &pages) == 1) {
-		p->have_rss = 1;
-		p->rss_bytes = (uint64_t)pages * (uint64_t)page;
-	}
-	p->have_fds = metrics_count_fds(&p->open_fds) == 0;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		p->have_max_fds = 1;
-		p->max_fds = (uint64_t)rl.rlim_cur;
-	}
-}
-
 /* The exposition text; NULL if out of memory. */
 static char *
 metrics_text(const struct metrics *m, size_t *len)
@@ -589,7 +505,7 @@ metrics_text(const struct metrics *m, size_t *len)
 	s.http_open = m->open;
 	s.http_denied = m->denied;
 	s.http_evicted = m->evicted;
-	metrics_process(m, &s.process);
+	metrics_proc_read(&s.process, m->have_boot_time, m->boot_time);
 	if ((f = open_memstream(&text, len)) != NULL) {
 		metrics_format(f, &s);
 		if (ferror(f)) {
