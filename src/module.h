@@ -134,6 +134,7 @@ struct module_parse_ctx {
 };
 
 struct event_base;
+struct udpd_timers;
 struct nts_conf;
 struct nts_sntp_stats;
 
@@ -145,6 +146,9 @@ struct module_ctx {
 	 * connection); udpd_request.worker indexes it.  NULL in tests that
 	 * run no loop. */
 	struct event_base *const	*bases;
+	/* The same loops' timers (timer.h), for a store's deadlines and
+	 * backoff; a unit test may give fake ones.  NULL when bases is. */
+	const struct udpd_timers	*timers;
 	int				 nworkers;
 	/* daemon.user and daemon.group (NULL: none), the owners of a file
 	 * start() makes while udpd still runs as root. */

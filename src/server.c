@@ -151,7 +151,8 @@ server_create_workers(struct server *srv, int n)
 
 	srv->nworkers = n;
 	if ((srv->workers = calloc((size_t)n, sizeof(*srv->workers))) == NULL ||
-	    (srv->bases = calloc((size_t)n, sizeof(*srv->bases))) == NULL)
+	    (srv->bases = calloc((size_t)n, sizeof(*srv->bases))) == NULL ||
+	    (srv->timers = calloc((size_t)n, sizeof(*srv->timers))) == NULL)
 		fatal("calloc");
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &srv->workers[i];
@@ -164,6 +165,7 @@ server_create_workers(struct server *srv, int n)
 		    listener_send_later)) == NULL)
 			fatalx("worker %d: out of memory", i);
 		srv->bases[i] = w->base;
+		srv->timers[i] = udpd_timers_event(w->base);
 		w->park_ev = event_new(w->base, -1, 0, server_park, w);
 		w->summary_ev = event_new(w->base, -1, EV_PERSIST,
 		    server_summary, w);
@@ -302,6 +304,7 @@ server_start_instances(struct server *srv, struct udpd_conf *conf,
 			.service = svc->name,
 			.stats = &srv->stats,
 			.bases = srv->bases,
+			.timers = srv->timers,
 			.nworkers = srv->nworkers,
 			.user = conf->user,
 			.group = conf->group,
@@ -794,8 +797,10 @@ server_free(struct server *srv)
 	}
 	free(srv->workers);
 	free(srv->bases);
+	free(srv->timers);
 	srv->workers = NULL;
 	srv->bases = NULL;
+	srv->timers = NULL;
 	srv->nworkers = 0;
 	free(srv->passed);
 	free(srv->passed_used);

@@ -39,6 +39,7 @@ struct server {
 	struct event_base	*base;		/* the main thread's */
 	struct worker		*workers;
 	struct event_base	**bases;	/* workers[i].base, for modules */
+	struct udpd_timers	*timers;	/* timers on bases[i] */
 	int			 nworkers;
 	struct loop_guard	 guard;
 	struct udpd_stats_view	 stats;

@@ -245,6 +245,42 @@ START_TEST(two_workers_plan)
 }
 END_TEST
 
+static void
+timer_fired(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Each worker's timers (what a store gets in module_ctx) run on that
+ * worker's loop, and disarm holds. */
+START_TEST(worker_timers)
+{
+	int fired = 0, other = 0;
+	struct udpd_timer *t, *u;
+	const struct udpd_timers *tm;
+
+	apply_ok("daemon = { workers = 2; }; services = ( " ECHO " );");
+	tm = &srv.timers[1];
+	t = tm->ops->create(tm->ctx, timer_fired, &fired);
+	u = tm->ops->create(tm->ctx, timer_fired, &other);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(u);
+	ck_assert_int_eq(tm->ops->arm(t, 1), 0);
+	ck_assert_int_eq(tm->ops->arm(u, 1), 0);
+	tm->ops->disarm(u);
+	for (int i = 0; i < 500 && fired == 0; i++) {
+		event_base_loop(srv.bases[0], EVLOOP_NONBLOCK);
+		ck_assert_int_eq(fired, 0);	/* not on worker 0's loop */
+		event_base_loop(srv.bases[1], EVLOOP_ONCE);
+	}
+	ck_assert_int_eq(fired, 1);
+	ck_assert_int_eq(other, 0);
+	ck_assert_uint_gt(tm->ops->now_ms(tm->ctx), 0);
+	tm->ops->destroy(t);
+	tm->ops->destroy(u);
+}
+END_TEST
+
 /* A worker whose loop ended never reaches the pause: a reload then would
  * wait for it for ever.  It is refused (udpd is stopping anyway). */
 START_TEST(no_reload_after_a_worker_died)
@@ -269,6 +305,7 @@ main(void)
 	tcase_add_test(tc, rollback_on_start_failure);
 	tcase_add_test(tc, two_workers_plan);
 	tcase_add_test(tc, no_reload_after_a_worker_died);
+	tcase_add_test(tc, worker_timers);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
