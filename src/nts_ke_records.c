@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nts_ke_records.h"
+#include "wire.h"
 
 static const char *const nts_ke_result_names[NTS_KE_NRESULTS] = {
 	[NTS_KE_OK] = "ok",
@@ -27,19 +28,6 @@ nts_ke_result_name(enum nts_ke_result r)
 
 /* The AEAD algorithms udpd has, in its order of preference. */
 static const uint16_t nts_ke_aeads[] = { NTS_KE_AEAD_SIV_CMAC_256 };
-
-static uint16_t
-nts_ke_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-nts_ke_set16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static int
 nts_ke_have_aead(uint16_t id)
@@ -74,7 +62,7 @@ nts_ke_record(uint16_t type, const uint8_t *body, size_t len,
 		if (seen->next_proto++ || !nts_ke_id_list_ok(len))
 			return NTS_KE_BAD;
 		for (size_t i = 0; i < len; i += 2)
-			if (nts_ke_get16(body + i) == NTS_KE_PROTO_NTPV4)
+			if (wire_get16(body + i) == NTS_KE_PROTO_NTPV4)
 				req->ntpv4 = 1;
 		return NTS_KE_MORE;
 	case NTS_KE_AEAD:
@@ -82,8 +70,8 @@ nts_ke_record(uint16_t type, const uint8_t *body, size_t len,
 			return NTS_KE_BAD;
 		req->has_aead = 1;
 		for (size_t i = 0; i < len && req->aead == 0; i += 2)
-			if (nts_ke_have_aead(nts_ke_get16(body + i)))
-				req->aead = nts_ke_get16(body + i);
+			if (nts_ke_have_aead(wire_get16(body + i)))
+				req->aead = wire_get16(body + i);
 		return NTS_KE_MORE;
 	case NTS_KE_ERROR:
 	case NTS_KE_WARNING:
@@ -125,8 +113,8 @@ nts_ke_parse_request(const uint8_t *buf, size_t len,
 	if (len > NTS_KE_REQUEST_MAX)
 		return NTS_KE_BAD;
 	while (len - off >= 4) {
-		uint16_t type = nts_ke_get16(buf + off);
-		size_t blen = nts_ke_get16(buf + off + 2);
+		uint16_t type = wire_get16(buf + off);
+		size_t blen = wire_get16(buf + off + 2);
 		enum nts_ke_status st;
 
 		if (off + 4 + blen > NTS_KE_REQUEST_MAX)
@@ -162,8 +150,8 @@ nts_ke_put(struct nts_ke_out *o, uint16_t type, const void *body,
 		o->full = 1;
 		return;
 	}
-	nts_ke_set16(o->buf + o->len, type);
-	nts_ke_set16(o->buf + o->len + 2, (uint16_t)blen);
+	wire_put16(o->buf + o->len, type);
+	wire_put16(o->buf + o->len + 2, (uint16_t)blen);
 	if (blen > 0)
 		memcpy(o->buf + o->len + 4, body, blen);
 	o->len += 4 + blen;
@@ -174,7 +162,7 @@ nts_ke_put16(struct nts_ke_out *o, uint16_t type, uint16_t v)
 {
 	uint8_t b[2];
 
-	nts_ke_set16(b, v);
+	wire_put16(b, v);
 	nts_ke_put(o, type, b, sizeof(b));
 }
 
@@ -238,7 +226,7 @@ void
 nts_ke_exporter_context(uint16_t aead, int s2c,
     uint8_t out[NTS_KE_CONTEXT_LEN])
 {
-	nts_ke_set16(out, NTS_KE_PROTO_NTPV4);
-	nts_ke_set16(out + 2, aead);
+	wire_put16(out, NTS_KE_PROTO_NTPV4);
+	wire_put16(out + 2, aead);
 	out[4] = s2c ? 1 : 0;
 }

@@ -29,6 +29,12 @@ struct nts_siv {
 	struct siv_cmac_aes128_ctx	ctx;
 };
 
+static void
+nts_siv_init(struct nts_siv *s, const uint8_t key[NTS_SIV_KEY_LEN])
+{
+	siv_cmac_aes128_set_key(&s->ctx, key);
+}
+
 int
 nts_siv_available(void)
 {
@@ -53,7 +59,7 @@ nts_siv_new(const uint8_t key[NTS_SIV_KEY_LEN])
 
 	if ((s = malloc(sizeof(*s))) == NULL)
 		return NULL;
-	siv_cmac_aes128_set_key(&s->ctx, key);
+	nts_siv_init(s, key);
 	return s;
 }
 
@@ -93,57 +99,18 @@ nts_siv_open(const struct nts_siv *s, const uint8_t *nonce, size_t nlen,
 	return 0;
 }
 
-size_t
-nts_siv_seal_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
-    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *pt,
-    size_t ptlen, uint8_t *out)
-{
-	struct nts_siv s;
-	size_t n;
-
-	siv_cmac_aes128_set_key(&s.ctx, key);
-	n = nts_siv_seal(&s, nonce, nlen, ad, adlen, pt, ptlen, out);
-	nts_wipe(&s, sizeof(s));
-	return n;
-}
-
-int
-nts_siv_open_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
-    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *ct,
-    size_t ctlen, uint8_t *pt)
-{
-	struct nts_siv s;
-	int r;
-
-	siv_cmac_aes128_set_key(&s.ctx, key);
-	r = nts_siv_open(&s, nonce, nlen, ad, adlen, ct, ctlen, pt);
-	nts_wipe(&s, sizeof(s));
-	return r;
-}
-
 #else /* !HAVE_NETTLE */
-
-size_t
-nts_siv_seal_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
-    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *pt,
-    size_t ptlen, uint8_t *out)
-{
-	(void)key;
-	return nts_siv_seal(NULL, nonce, nlen, ad, adlen, pt, ptlen, out);
-}
-
-int
-nts_siv_open_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
-    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *ct,
-    size_t ctlen, uint8_t *pt)
-{
-	(void)key;
-	return nts_siv_open(NULL, nonce, nlen, ad, adlen, ct, ctlen, pt);
-}
 
 struct nts_siv {
 	int	unused;
 };
+
+static void
+nts_siv_init(struct nts_siv *s, const uint8_t key[NTS_SIV_KEY_LEN])
+{
+	(void)key;
+	s->unused = 0;
+}
 
 int
 nts_siv_available(void)
@@ -191,3 +158,32 @@ nts_siv_open(const struct nts_siv *s, const uint8_t *nonce, size_t nlen,
 }
 
 #endif
+
+/* A key used once: its expansion on the stack, wiped before returning. */
+size_t
+nts_siv_seal_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
+    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *pt,
+    size_t ptlen, uint8_t *out)
+{
+	struct nts_siv s;
+	size_t n;
+
+	nts_siv_init(&s, key);
+	n = nts_siv_seal(&s, nonce, nlen, ad, adlen, pt, ptlen, out);
+	nts_wipe(&s, sizeof(s));
+	return n;
+}
+
+int
+nts_siv_open_once(const uint8_t key[NTS_SIV_KEY_LEN], const uint8_t *nonce,
+    size_t nlen, const uint8_t *ad, size_t adlen, const uint8_t *ct,
+    size_t ctlen, uint8_t *pt)
+{
+	struct nts_siv s;
+	int r;
+
+	nts_siv_init(&s, key);
+	r = nts_siv_open(&s, nonce, nlen, ad, adlen, ct, ctlen, pt);
+	nts_wipe(&s, sizeof(s));
+	return r;
+}
