@@ -59,15 +59,6 @@ conf_report(struct conf_report *rep, const struct conf_err *err)
 	return 0;
 }
 
-static int
-key_in(const char *key, const char *const *list)
-{
-	for (; list != NULL && *list != NULL; list++)
-		if (strcmp(key, *list) == 0)
-			return 1;
-	return 0;
-}
-
 static void *
 xcalloc(size_t n, size_t size)
 {
@@ -86,25 +77,6 @@ xstrdup(const char *s)
 	if (p == NULL)
 		fatal("strdup");
 	return p;
-}
-
-/* Every member of group must be in one of the two lists. */
-static int
-conf_check_keys(const config_setting_t *group, const char *const *a,
-    const char *const *b, const char *where, struct conf_err *err)
-{
-	int n = config_setting_length(group);
-
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(group,
-		    (unsigned)i);
-		const char *key = config_setting_name(s);
-
-		if (!key_in(key, a) && !key_in(key, b))
-			return conf_error(err, s, "unknown setting in %s",
-			    where);
-	}
-	return 0;
 }
 
 static int

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf_util.h"
@@ -105,4 +106,43 @@ conf_get_int(const config_setting_t *group, const char *name, long long min,
 		    min, max);
 	*out = v;
 	return 1;
+}
+
+char *
+conf_path(const char *dir, const char *file)
+{
+	char *path;
+
+	if (file[0] == '/' || dir == NULL || dir[0] == '\0')
+		return strdup(file);
+	if (asprintf(&path, "%s/%s", dir, file) == -1)
+		return NULL;
+	return path;
+}
+
+static int
+conf_key_in(const char *key, const char *const *list)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(key, *list) == 0)
+			return 1;
+	return 0;
+}
+
+int
+conf_check_keys(const config_setting_t *group, const char *const *a,
+    const char *const *b, const char *where, struct conf_err *err)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group,
+		    (unsigned)i);
+		const char *key = config_setting_name(s);
+
+		if (!conf_key_in(key, a) && !conf_key_in(key, b))
+			return conf_error(err, s, "unknown setting in %s",
+			    where);
+	}
+	return 0;
 }

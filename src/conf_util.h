@@ -34,4 +34,13 @@ int	conf_get_int(const config_setting_t *group, const char *name,
 const char *conf_setting_label(const config_setting_t *s, char *buf,
 	    size_t len);
 
+/* Every member of group must be in list a or list b (either may be
+ * NULL); else "unknown setting in <where>" at the member's line, -1. */
+int	conf_check_keys(const config_setting_t *group, const char *const *a,
+	    const char *const *b, const char *where, struct conf_err *err);
+/* A file named by a setting: file itself when absolute (or without dir),
+ * else dir/file (dir: the configuration file's directory).  Allocated;
+ * NULL when out of memory. */
+char	*conf_path(const char *dir, const char *file);
+
 #endif

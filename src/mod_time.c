@@ -192,18 +192,6 @@ time_read_trusted(const config_setting_t *svc, struct ntp_keys *keys,
 	return 0;
 }
 
-static char *
-time_resolve(const char *dir, const char *file)
-{
-	char *path;
-
-	if (file[0] == '/' || dir == NULL || dir[0] == '\0')
-		return strdup(file);
-	if (asprintf(&path, "%s/%s", dir, file) == -1)
-		return NULL;
-	return path;
-}
-
 /*
  * Reads the key file now, while the configuration is parsed: a bad file
  * must fail "udpd -t" and a reload before anything is replaced, and
@@ -236,7 +224,7 @@ time_read_keys(const config_setting_t *svc,
 		return conf_error(err, ks, "service \"%s\": udpd was built "
 		    "without OpenSSL (libcrypto): no NTP authentication",
 		    service);
-	if ((path = time_resolve(ctx != NULL ? ctx->config_dir : NULL,
+	if ((path = conf_path(ctx != NULL ? ctx->config_dir : NULL,
 	    file)) == NULL)
 		return conf_error(err, ks, "out of memory");
 	snprintf(label, sizeof(label), "keys of service \"%s\"", service);

@@ -23,38 +23,6 @@ static const char *const nts_conf_names[] = {
 	"ntp_port", NULL
 };
 
-static char *
-nts_conf_path(const char *dir, const char *file)
-{
-	char *path;
-
-	if (file[0] == '/' || dir == NULL || dir[0] == '\0')
-		return strdup(file);
-	if (asprintf(&path, "%s/%s", dir, file) == -1)
-		return NULL;
-	return path;
-}
-
-static int
-nts_conf_unknown(const config_setting_t *s, struct conf_err *err)
-{
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *e = config_setting_get_elem(s,
-		    (unsigned)i);
-		const char *name = config_setting_name(e);
-		size_t k;
-
-		for (k = 0; nts_conf_names[k] != NULL; k++)
-			if (strcmp(name, nts_conf_names[k]) == 0)
-				break;
-		if (nts_conf_names[k] == NULL)
-			return conf_error(err, e, "unknown setting in nts "
-			    "(listen, certificate, private_key, cookie_keys, "
-			    "ntp_server, ntp_port)");
-	}
-	return 0;
-}
-
 /* A file setting: absent (0), read into *out resolved (1), or -1. */
 static int
 nts_conf_file(const config_setting_t *s, const char *name, const char *dir,
@@ -68,7 +36,7 @@ nts_conf_file(const config_setting_t *s, const char *name, const char *dir,
 	if (v[0] == '\0')
 		return conf_error(err, config_setting_get_member(s, name),
 		    "must not be empty");
-	if ((*out = nts_conf_path(dir, v)) == NULL)
+	if ((*out = conf_path(dir, v)) == NULL)
 		return conf_error(err, config_setting_get_member(s, name),
 		    "out of memory");
 	return 1;
@@ -244,7 +212,9 @@ nts_conf_read(const config_setting_t *s, struct nts_conf *c,
 {
 	int r;
 
-	if (nts_conf_unknown(s, err) == -1 ||
+	if (conf_check_keys(s, nts_conf_names, NULL, "nts (listen, "
+	    "certificate, private_key, cookie_keys, ntp_server, ntp_port)",
+	    err) == -1 ||
 	    nts_conf_listen(s, c, err) == -1 ||
 	    nts_conf_file(s, "certificate", dir, &c->certificate, err) == -1 ||
 	    nts_conf_file(s, "private_key", dir, &c->private_key, err) == -1 ||
