@@ -10,6 +10,7 @@
  * is asked; when none named a primary the
  * connection hears why and tries again later, with its backoff.  The
  * answer is a hint: the connection checks ROLE on the server it names.
+ * Once one answered, every sentinel is watched for +switch-master.
  */
 #include "config.h"
 
@@ -34,7 +35,9 @@ struct chat_redis_sentinel {
 	chat_redis_sentinel_switch_fn	 switched;
 	void				*arg;
 	redisAsyncContext		*ask;	/* the question out, or NULL */
-	redisAsyncContext		*watch;	/* subscribed, or NULL */
+	/* Each sentinel's subscribed connection, or NULL: the leader of a
+	 * failover announces it first, the others up to seconds later. */
+	redisAsyncContext		*watch[CHAT_REDIS_SENTINELS_MAX];
 	int				 cur;	/* the sentinel asked */
 	int				 tried;	/* asked in this round */
 	struct event			*timer;	/* the question's deadline */
@@ -43,6 +46,21 @@ struct chat_redis_sentinel {
 };
 
 static void	chat_redis_sentinel_next(struct chat_redis_sentinel *s);
+static void	chat_redis_sentinel_on_connect(const redisAsyncContext *ac,
+		    int status);
+static void	chat_redis_sentinel_on_disconnect(const redisAsyncContext *ac,
+		    int status);
+
+/* The index of the sentinel ac watches, or -1. */
+static int
+chat_redis_sentinel_watching(const struct chat_redis_sentinel *s,
+    const redisAsyncContext *ac)
+{
+	for (int i = 0; i < s->conf->nsentinels; i++)
+		if (s->watch[i] == ac)
+			return i;
+	return -1;
+}
 
 /* "host:port" of sentinel i ("[v6]:port" for IPv6), for logs. */
 static void
@@ -106,7 +124,7 @@ chat_redis_sentinel_on_message(redisAsyncContext *ac, void *reply_,
 	char name[CHAT_REDIS_MASTER_MAX + 1], host[64];
 	int port;
 
-	if (reply == NULL || ac != s->watch ||
+	if (reply == NULL || chat_redis_sentinel_watching(s, ac) < 0 ||
 	    reply->type != REDIS_REPLY_ARRAY || reply->elements != 3)
 		return;
 	m = reply->element[2];
@@ -119,21 +137,56 @@ chat_redis_sentinel_on_message(redisAsyncContext *ac, void *reply_,
 	s->switched(s->arg, host, port);
 }
 
-/* The answering sentinel's connection now watches for failovers. */
+/* Subscribes ac (connected to sentinel i) to +switch-master. */
 static void
-chat_redis_sentinel_subscribe(struct chat_redis_sentinel *s,
+chat_redis_sentinel_subscribe(struct chat_redis_sentinel *s, int i,
     redisAsyncContext *ac)
 {
-	redisAsyncContext *old = s->watch;
+	redisAsyncContext *old = s->watch[i];
 
-	s->watch = NULL;
-	if (old != NULL)
+	s->watch[i] = NULL;
+	if (old != NULL && old != ac)
 		redisAsyncFree(old);
 	if (redisAsyncCommand(ac, chat_redis_sentinel_on_message, s,
 	    "SUBSCRIBE +switch-master") == REDIS_OK)
-		s->watch = ac;
+		s->watch[i] = ac;
 	else
 		redisAsyncFree(ac);
+}
+
+/* Every sentinel without a watching connection gets one (AUTH first
+ * when there is a password: a refusal only leaves it unwatched). */
+static void
+chat_redis_sentinel_watch_all(struct chat_redis_sentinel *s)
+{
+	const struct chat_redis_conf *c = s->conf;
+	redisAsyncContext *ac;
+
+	for (int i = 0; i < c->nsentinels; i++) {
+		if (s->watch[i] != NULL)
+			continue;
+		ac = redisAsyncConnect(c->sentinels[i].host,
+		    c->sentinels[i].port);
+		if (ac == NULL || ac->err != 0) {
+			if (ac != NULL)
+				redisAsyncFree(ac);
+			continue;
+		}
+		ac->data = s;
+		redisLibeventAttach(ac, s->base);
+		redisAsyncSetConnectCallback(ac,
+		    chat_redis_sentinel_on_connect);
+		redisAsyncSetDisconnectCallback(ac,
+		    chat_redis_sentinel_on_disconnect);
+		if (c->sentinel_user != NULL)
+			(void)redisAsyncCommand(ac, NULL, NULL, "AUTH %s %s",
+			    c->sentinel_user, c->sentinel_password);
+		else if (c->sentinel_password != NULL)
+			(void)redisAsyncCommand(ac, NULL, NULL, "AUTH %s",
+			    c->sentinel_password);
+		s->watch[i] = ac;
+		chat_redis_sentinel_subscribe(s, i, ac);
+	}
 }
 
 /* Is reply the [host, port] of a primary?  Into host and *port. */
@@ -177,7 +230,8 @@ chat_redis_sentinel_on_addr(redisAsyncContext *ac, void *reply_,
 		evtimer_del(s->timer);
 		s->warned = 0;
 		chat_redis_sentinel_label(s, s->cur, label, sizeof(label));
-		chat_redis_sentinel_subscribe(s, ac);
+		chat_redis_sentinel_subscribe(s, s->cur, ac);
+		chat_redis_sentinel_watch_all(s);
 		s->found(s->arg, host, port, label, NULL);
 		return;
 	}
@@ -210,7 +264,11 @@ static void
 chat_redis_sentinel_on_connect(const redisAsyncContext *ac, int status)
 {
 	struct chat_redis_sentinel *s = ac->data;
+	int i;
 
+	if (status != REDIS_OK && (i = chat_redis_sentinel_watching(s,
+	    ac)) >= 0)
+		s->watch[i] = NULL;	/* hiredis frees ac after this */
 	if (status == REDIS_OK || ac != s->ask)
 		return;
 	s->ask = NULL;		/* hiredis frees ac after this */
@@ -222,10 +280,11 @@ static void
 chat_redis_sentinel_on_disconnect(const redisAsyncContext *ac, int status)
 {
 	struct chat_redis_sentinel *s = ac->data;
+	int i;
 
 	(void)status;
-	if (ac == s->watch) {
-		s->watch = NULL;
+	if ((i = chat_redis_sentinel_watching(s, ac)) >= 0) {
+		s->watch[i] = NULL;
 		return;
 	}
 	if (ac != s->ask)
@@ -351,10 +410,11 @@ chat_redis_sentinel_free(struct chat_redis_sentinel *s)
 	if (s == NULL)
 		return;
 	chat_redis_sentinel_close_ask(s);
-	if ((watch = s->watch) != NULL) {
-		s->watch = NULL;
-		redisAsyncFree(watch);
-	}
+	for (int i = 0; i < s->conf->nsentinels; i++)
+		if ((watch = s->watch[i]) != NULL) {
+			s->watch[i] = NULL;
+			redisAsyncFree(watch);
+		}
 	event_free(s->timer);
 	free(s);
 }
