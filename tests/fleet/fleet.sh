@@ -1,108 +1,38 @@
 #!/bin/bash
 # tests/fleet/fleet.sh - several udpd hosts behind one virtual address.
 #
-# Network namespaces are the machines, joined by veth pairs to a balancer
-# namespace that routes between them:
-#
-#   client 10.250.1.2 --- 10.250.1.1 [balancer] 10.250.2.1 --- 10.250.2.2 host1
-#                 VIP 10.250.0.10:   10.250.3.1 --- 10.250.3.2 host2
-#                 nftables numgen    10.250.4.1 --- 10.250.4.2 redis
-#
-# The balancer spreads new flows to the virtual address over the two hosts
-# (nftables "numgen inc mod 2" DNAT); conntrack turns the replies' source
-# back into the virtual address.  Both hosts run udpd: greet names the
-# host, chat is the room on the Redis in its own namespace.  Checked:
-# replies come from the virtual address, both hosts serve, one chat room
-# with one gap-free sequence, and when one host is killed (and the
-# balancer's health check takes it out) the other goes on with the room.
+# Network namespaces are the machines (netns.sh): a client, a balancer
+# that spreads new flows to the virtual address 10.250.0.10 over host1 and
+# host2 (nftables numgen DNAT), and Redis in its own namespace.  Both
+# hosts run udpd: greet names the host, chat is the room on that Redis.
+# Checked: replies come from the virtual address, both hosts serve, one
+# chat room with one gap-free sequence, and when one host is killed (and
+# the balancer's health check takes it out) the other goes on with the
+# room.
 #
 # Only addresses inside namespaces this test made, none linked to the
 # host's network; everything is torn down at the end.  Needs root.
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/redis.sh"
+. "$TESTS_DIR/fleet/netns.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables)"
 need ip nft nc python3
-VIP=10.250.0.10
-NS_PREFIX=udpdfleet$$
-LB=${NS_PREFIX}lb
-CL=${NS_PREFIX}c
-H1=${NS_PREFIX}h1
-H2=${NS_PREFIX}h2
-DB=${NS_PREFIX}db
-NAMESPACES=()
 HOST_PID=()
 
 fleet_cleanup() {
-	local pid ns
+	local pid
 	for pid in "${HOST_PID[@]}"; do
 		[ -n "$pid" ] || continue
 		kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	done
 	[ -d "$TMP/redis" ] && redis_stop "$TMP/redis"
-	for ns in "${NAMESPACES[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
+	netns_down
 	cleanup
 }
 trap fleet_cleanup EXIT
 
-in_ns() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
-
-new_ns() {
-	ip netns add "$1" || skip "cannot create network namespaces here"
-	NAMESPACES+=("$1")
-	in_ns "$1" ip link set lo up
-}
-
-# link NS N: a veth pair balancer 10.250.N.1 <-> NS 10.250.N.2, and NS's
-# default route through the balancer.
-link() {
-	local ns=$1 n=$2
-	ip link add "fl$$b$n" netns "$LB" type veth peer name "fl$$n$n" \
-		netns "$ns" || fail "veth for $ns"
-	in_ns "$LB" ip addr add "10.250.$n.1/24" dev "fl$$b$n"
-	in_ns "$LB" ip link set "fl$$b$n" up
-	in_ns "$ns" ip addr add "10.250.$n.2/24" dev "fl$$n$n"
-	in_ns "$ns" ip link set "fl$$n$n" up
-	in_ns "$ns" ip route add default via "10.250.$n.1"
-}
-
-# balance "a b ...": the virtual address's UDP flows over those hosts.
-balance() {
-	local targets=() i=0 h
-	for h in "$@"; do
-		targets+=("$i : $h")
-		i=$((i + 1))
-	done
-	local map
-	map=$(IFS=,; echo "${targets[*]}")
-	in_ns "$LB" nft -f - <<NFT || fail "nft rules"
-flush ruleset
-table ip fleet {
-	chain prerouting {
-		type nat hook prerouting priority dstnat; policy accept;
-		ip daddr $VIP udp dport { 6000, 6004 } dnat to numgen inc mod $# map { $map }
-	}
-}
-NFT
-}
-
-new_ns "$LB"
-for ns in "$CL" "$H1" "$H2" "$DB"; do
-	new_ns "$ns"
-done
-link "$CL" 1
-link "$H1" 2
-link "$H2" 3
-link "$DB" 4
-in_ns "$LB" sysctl -qw net.ipv4.ip_forward=1
-balance 10.250.2.2 10.250.3.2
-in_ns "$CL" ip -o addr show | grep -q "10.250.1.2/24" || fail "client address"
+netns_up
 ok "namespaces, veths and the balancer are up"
 
 # The chat room on Redis needs udpd built with libhiredis.
