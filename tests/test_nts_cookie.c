@@ -520,16 +520,9 @@ nts_cookie_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	if (!nts_siv_available()) {
 		fprintf(stderr, "built without Nettle: skipped\n");
 		return 77;
 	}
-	sr = srunner_create(nts_cookie_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(nts_cookie_suite());
 }
