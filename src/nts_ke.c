@@ -309,6 +309,17 @@ nts_ke_timeout(evutil_socket_t fd, short what, void *arg)
 	nts_ke_close(arg, NTS_KE_TIMEOUT);
 }
 
+/* *ssl, handed over: *ssl is NULL afterwards, so no error path frees
+ * what its new owner may already have freed. */
+static SSL *
+nts_ke_give(SSL **ssl)
+{
+	SSL *s = *ssl;
+
+	*ssl = NULL;
+	return s;
+}
+
 /* Refuses fd (counted) or starts its TLS session. */
 static void
 nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -332,16 +343,20 @@ nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	c->k = k;
+	/* With BEV_OPT_CLOSE_ON_FREE the bufferevent owns ssl from the call
+	 * on: libevent 2.1.12 and 2.2 free it when they fail to make one
+	 * (the fd is left to us), and bufferevent_free() frees both. */
 	if ((c->service = strdup(s->name)) == NULL ||
 	    (ssl = SSL_new(nts_tls_ctx(s->tls))) == NULL ||
-	    (c->bev = bufferevent_openssl_socket_new(k->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL ||
+	    (c->bev = bufferevent_openssl_socket_new(k->base, fd,
+	    nts_ke_give(&ssl), BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
 	    (c->deadline = evtimer_new(k->base, nts_ke_timeout, c)) == NULL) {
 		log_warnx("NTS-KE of service \"%s\": out of memory", s->name);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else {
-			SSL_free(ssl);
+			SSL_free(ssl);		/* NULL once given away */
 			evutil_closesocket(fd);
 		}
 		free(c->service);
