@@ -7,7 +7,7 @@
 # with the same settings keeps the connections; kill -9 of the primary is
 # followed (the replica is promoted and the sequence goes on); a master
 # name the sentinels do not know and a sentinel that names a replica are
-# logged and never written to.
+# logged and never written to; a sentinel password is sent (AUTH).
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/redis.sh"
 
@@ -51,7 +51,8 @@ sentinels_ready() {
 wait_until 20 sentinels_ready || fail "the sentinels did not find each other"
 ok "primary :$P1, replica :$P2, three sentinels"
 
-# conf FILE MASTER SENTINEL-PORTS...: the chat service through them.
+# conf FILE MASTER SENTINEL-PORTS...: the chat service through them
+# (and $CONF_EXTRA's settings).
 conf() {
 	local file=$1 master=$2 list=() p
 	shift 2
@@ -63,7 +64,8 @@ daemon = { workers = 2; log_level = "info"; };
 services = (
   { name = "chat"; module = "chat"; listen = [ "127.0.0.1:0" ];
     store = "redis"; sentinels = [ $(IFS=,; echo "${list[*]}") ];
-    master = "$master"; key = "room"; timeout_ms = 500; rate_limit = false; }
+    master = "$master"; key = "room"; timeout_ms = 500; rate_limit = false;
+    ${CONF_EXTRA:-} }
 );
 CONF
 }
@@ -245,6 +247,30 @@ case $got in "ok "*) fail "stored with no primary named" ;; esac
 wait_until 5 grep -q "sentinel 127.0.0.1:$FAKE_PORT: master \"room\": unknown" \
 	"$TMP/udpd.err" || fail "no log line for a sentinel that names nothing"
 ok "a sentinel that names nothing is logged"
+stop_udpd
+[ "$LAST_EXIT" = 0 ] || fail "udpd exited $LAST_EXIT on TERM"
+kill "$FAKE_PID"
+wait "$FAKE_PID" 2>/dev/null
+FAKE_PID=
+
+# A sentinel with a password: a wrong one is logged, the right one works.
+redis_cli "$TMP/s1" ACL SETUSER watcher on '>w4tch' '+@all' >/dev/null &&
+	redis_cli "$TMP/s1" ACL SETUSER default off >/dev/null ||
+	fail "ACL on the sentinel"
+printf 'watcher wrong\n' >"$TMP/s.pass"
+chmod 600 "$TMP/s.pass"
+CONF_EXTRA='sentinel_password_file = "s.pass";' conf "$TMP/udpd.conf" room "${SP[0]}"
+start_udpd "$TMP/udpd.conf"
+got=$(post "wrong password")
+case $got in "ok "*) fail "stored with a wrong sentinel password" ;; esac
+wait_until 5 grep -q "sentinel 127.0.0.1:${SP[0]}: master \"room\": WRONGPASS" \
+	"$TMP/udpd.err" || fail "no log line for a refused sentinel password"
+stop_udpd
+printf 'watcher w4tch\n' >"$TMP/s.pass"
+start_udpd "$TMP/udpd.conf"
+wait_until 10 posted_ok "right password" ||
+	fail "with the sentinel password: $(printf '%q' "$ANSWER")"
+expect_eq "with the sentinel password (AUTH watcher)" "ok 8" "$ANSWER"
 stop_udpd
 [ "$LAST_EXIT" = 0 ] || fail "udpd exited $LAST_EXIT on TERM"
 done_testing
