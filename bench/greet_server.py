@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-# The seeds' greet server (seeds/001: "UDP server"), for bench/run: the same
+# A minimal greet server of the kind udpd replaces, for bench/run: the same
 # loop - recvfrom(1024); b"exit" -> b"Good bye!\n"; else b"Hello %s!\n" - on
-# 127.0.0.1 and the port given.  The seed prints one line per datagram; that
+# 127.0.0.1 and the port given.  Such a server prints a line per datagram; that
 # is off unless -v, so the benchmark measures the server, not the terminal.
 import signal
 import socket

@@ -1,12 +1,12 @@
 #!/bin/bash
-# The chat sequence across crashes and rotations, and the chat edges of
-# issue 14: after a kill -9, with or without a rotation while udpd was
+# The chat sequence across crashes and rotations, and the chat edges:
+# after a kill -9, with or without a rotation while udpd was
 # stopped, the next seq is the last acknowledged + 1 (fsync on or off); a
 # damaged chat.log.seq (a write cut short) is a warning naming it, and the
 # sequence goes on from the log; the old "<seq>\n" is read; a failed write
 # says why (and a full disk: not stored); a retry from the same socket is
 # the same message, also after a kill -9 and a restart;
-# syslog = true logs each acknowledged message as seed 002's console does;
+# syslog = true logs each acknowledged message as a plain console room does;
 # started as root with user = "nobody" and the log in a root-owned
 # directory (script/server), nothing fails after the drop.
 . "$(dirname "$0")/../lib.sh"
@@ -195,7 +195,7 @@ expect_eq "ack 2" "ok 2" "$(say "$C" "$(printf 'caf\xc3\xa9 \\ \x1b[2J')")"
 stop_udpd
 grep -E '^udpd: \[[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}\] 127\.0\.0\.1: ' \
 	"$TMP/udpd.err" | sed 's/^udpd: \[[^]]*\] //' >"$TMP/room"
-expect_eq "the room, as seed 002 prints it" \
+expect_eq "the room, as a console chat prints it" \
 	"$(printf '127.0.0.1: hello\\x09there\n127.0.0.1: caf\xc3\xa9 \\\\ \\x1b[2J')" \
 	"$(cat "$TMP/room")"
 
