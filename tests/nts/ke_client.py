@@ -16,6 +16,9 @@ server closes without a response.
   --source ADDR    connect from ADDR (127.0.0.x: another source)
   --slow SECONDS   send the request one byte per SECONDS
   --tls12          offer TLS 1.2 at most
+  --repeat N       run N sessions back to back, print nothing but one line
+                   "<exit status of each session...> <seconds taken>"
+                   and exit 0 (a rate limit judged against the time taken)
 """
 import argparse
 import hashlib
@@ -29,6 +32,26 @@ CHRONY = bytes.fromhex("80010002000080040002000f80000000")
 
 
 def main():
+    a = options()
+    if a.repeat > 0:
+        return repeat(a)
+    return session(a)
+
+
+def repeat(a):
+    start = time.monotonic()
+    codes = []
+    for _ in range(a.repeat):
+        try:
+            codes.append(session(a, quiet=True))
+        except OSError:
+            codes.append(3)
+    print(" ".join(str(c) for c in codes),
+          "%.3f" % (time.monotonic() - start))
+    return 0
+
+
+def options():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
     ap.add_argument("--ca")
@@ -39,7 +62,12 @@ def main():
     ap.add_argument("--source", default="127.0.0.1")
     ap.add_argument("--slow", type=float, default=0)
     ap.add_argument("--tls12", action="store_true")
-    a = ap.parse_args()
+    ap.add_argument("--repeat", type=int, default=0)
+    return ap.parse_args()
+
+
+def session(a, quiet=False):
+    out = sys.stdout if not quiet else open("/dev/null", "w")
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if a.ca:
@@ -65,7 +93,7 @@ def main():
         return 2
     if a.fingerprint:
         der = s.getpeercert(binary_form=True)
-        print("cert", hashlib.sha256(der).hexdigest(), flush=True)
+        print("cert", hashlib.sha256(der).hexdigest(), flush=True, file=out)
     if a.hold:
         with open(a.hold) as f:
             f.readline()
@@ -92,10 +120,11 @@ def main():
     i = 0
     while i + 4 <= len(data):
         t, n = struct.unpack(">HH", data[i:i + 4])
-        print(t & 0x7fff, 1 if t & 0x8000 else 0, data[i + 4:i + 4 + n].hex())
+        print(t & 0x7fff, 1 if t & 0x8000 else 0, data[i + 4:i + 4 + n].hex(),
+              file=out)
         i += 4 + n
     if i != len(data):
-        print("trailing", data[i:].hex())
+        print("trailing", data[i:].hex(), file=out)
     return 0
 
 
