@@ -9,6 +9,8 @@
 
 #include <sys/stat.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -495,6 +497,67 @@ START_TEST(keys_oversized_and_odd_files)
 }
 END_TEST
 
+/*
+ * Workers make and open cookies while the main thread rotates the keys,
+ * re-reads a changed file and reopens it (a reload): every cookie opens
+ * unless two days of ticks passed between its making and its opening
+ * (its key is dropped some 71 hours after it was last used), and
+ * ThreadSanitizer sees the locking.
+ */
+static atomic_int busy_stop, busy_hour;
+
+static void *
+busy_worker(void *arg)
+{
+	uint8_t cookie[NTS_COOKIE_MAX];
+	long bad = 0;
+
+	while (!atomic_load(&busy_stop)) {
+		int made = atomic_load(&busy_hour);
+		size_t n = make(arg, cookie);
+
+		if (n != NTS_COOKIE_LEN || (!opens(arg, cookie, n) &&
+		    atomic_load(&busy_hour) - made < 48))
+			bad++;
+	}
+	return (void *)bad;
+}
+
+START_TEST(keys_rotate_beside_workers)
+{
+	const char *p = path_in("busy.keys");
+	struct nts_keys *k = open_keys(p, 86400), *again;
+	time_t t = time(NULL);
+	pthread_t w[3];
+	char err[256];
+	void *bad;
+
+	atomic_store(&busy_stop, 0);
+	atomic_store(&busy_hour, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_create(&w[i], NULL, busy_worker, k), 0);
+	/* Four days in ticks of an hour: four rotations, keys dropped. */
+	for (int h = 1; h <= 96; h++) {
+		ck_assert_int_eq(nts_keys_tick(k, t + h * 3600, err,
+		    sizeof(err)), 0);
+		atomic_store(&busy_hour, h);
+		if (h % 24 == 12) {	/* a reload re-reads the file */
+			again = open_keys(p, 86400);
+			ck_assert_ptr_eq(again, k);
+			nts_keys_free(again);
+		}
+	}
+	atomic_store(&busy_stop, 1);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(pthread_join(w[i], &bad), 0);
+		ck_assert_msg(bad == NULL, "worker %d: %ld cookies did not "
+		    "open", i, (long)bad);
+	}
+	ck_assert_uint_le(nts_keys_count(k), 4);
+	nts_keys_free(k);
+}
+END_TEST
+
 static Suite *
 nts_cookie_suite(void)
 {
@@ -513,6 +576,7 @@ nts_cookie_suite(void)
 	tcase_add_test(keys, cookie_round_trip);
 	tcase_add_test(keys, keys_shared_by_copy);
 	tcase_add_test(keys, keys_rotate);
+	tcase_add_test(keys, keys_rotate_beside_workers);
 	tcase_add_test(keys, keys_malformed);
 	tcase_add_test(keys, keys_oversized_and_odd_files);
 	suite_add_tcase(s, keys);
