@@ -14,6 +14,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +116,17 @@ chat_redis_sentinel_give_up(struct chat_redis_sentinel *s)
 	chat_redis_sentinel_next(s);
 }
 
+/* A numeric IPv4 or IPv6 address: the workers never wait on DNS, and
+ * what a sentinel sends is never logged unchecked. */
+static int
+chat_redis_sentinel_numeric(const char *host)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1;
+}
+
 /* +switch-master "<name> <old ip> <old port> <new ip> <new port>". */
 static void
 chat_redis_sentinel_on_message(redisAsyncContext *ac, void *reply_,
@@ -132,7 +145,8 @@ chat_redis_sentinel_on_message(redisAsyncContext *ac, void *reply_,
 	    strcmp(reply->element[0]->str, "message") != 0 ||
 	    m->type != REDIS_REPLY_STRING || m->len > 512 ||
 	    sscanf(m->str, "%128s %*s %*s %63s %d", name, host, &port) != 3 ||
-	    strcmp(name, s->conf->master) != 0 || port < 1 || port > 65535)
+	    strcmp(name, s->conf->master) != 0 || port < 1 || port > 65535 ||
+	    !chat_redis_sentinel_numeric(host))
 		return;
 	s->switched(s->arg, host, port);
 }
@@ -189,7 +203,8 @@ chat_redis_sentinel_watch_all(struct chat_redis_sentinel *s)
 	}
 }
 
-/* Is reply the [host, port] of a primary?  Into host and *port. */
+/* Is reply the [host, port] of a primary, host a numeric address?  Into
+ * host and *port. */
 static int
 chat_redis_sentinel_addr(const redisReply *reply, char *host, size_t len,
     int *port)
@@ -210,7 +225,7 @@ chat_redis_sentinel_addr(const redisReply *reply, char *host, size_t len,
 		return -1;
 	memcpy(host, h->str, h->len + 1);
 	*port = (int)v;
-	return 0;
+	return chat_redis_sentinel_numeric(host) ? 0 : -1;
 }
 
 /* The answer to SENTINEL get-master-addr-by-name. */
@@ -238,6 +253,10 @@ chat_redis_sentinel_on_addr(redisAsyncContext *ac, void *reply_,
 	if (reply->type == REDIS_REPLY_NIL)
 		chat_redis_sentinel_failed(s, 1, "unknown to this sentinel "
 		    "(is master the name it monitors?)");
+	else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+	    reply->element[0]->type == REDIS_REPLY_STRING)
+		chat_redis_sentinel_failed(s, 1, "it names no numeric address "
+		    "and port (resolve-hostnames?)");
 	else if (reply->type == REDIS_REPLY_ERROR)
 		chat_redis_sentinel_failed(s, 1, reply->str);
 	else

@@ -253,6 +253,21 @@ kill "$FAKE_PID"
 wait "$FAKE_PID" 2>/dev/null
 FAKE_PID=
 
+# A sentinel that names a host name: never resolved (a worker does not
+# wait on DNS), logged.
+fake_sentinel localhost "$P2"
+conf "$TMP/udpd.conf" room "$FAKE_PORT"
+start_udpd "$TMP/udpd.conf"
+got=$(post "a host name")
+case $got in "ok "*) fail "stored through a host name" ;; esac
+wait_until 5 grep -q "sentinel 127.0.0.1:$FAKE_PORT: master \"room\": it names no numeric address" \
+	"$TMP/udpd.err" || fail "no log line for a sentinel that names a host name"
+ok "a sentinel that names a host name is logged, the name not resolved"
+stop_udpd
+kill "$FAKE_PID"
+wait "$FAKE_PID" 2>/dev/null
+FAKE_PID=
+
 # A sentinel with a password: a wrong one is logged, the right one works.
 redis_cli "$TMP/s1" ACL SETUSER watcher on '>w4tch' '+@all' >/dev/null &&
 	redis_cli "$TMP/s1" ACL SETUSER default off >/dev/null ||
