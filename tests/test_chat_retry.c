@@ -18,28 +18,39 @@ struct worker {
 	unsigned char	 seen[THREADS * PER_THREAD + 1];
 };
 
+/* Worker w posts msg; its ack's seq, or 0 when it was not "ok <seq>". */
+static unsigned long
+worker_post(const struct worker *w, const char *msg)
+{
+	unsigned char buf[128];
+	struct udpd_reply rep = { buf, sizeof(buf), 0, 0 };
+	struct udpd_request req = {
+		.data = (const unsigned char *)msg, .len = strlen(msg),
+		.peer = (const struct sockaddr *)&peer4,
+		.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
+		.worker = w->id,
+	};
+	unsigned long seq;
+
+	if (module_chat.handle(w->st, &req, &rep) != UDPD_REPLY ||
+	    rep.len < 5 || rep.len >= sizeof(buf))
+		return 0;
+	buf[rep.len] = '\0';
+	return sscanf((char *)buf, "ok %lu", &seq) == 1 ? seq : 0;
+}
+
 static void *
 worker_run(void *arg)
 {
 	struct worker *w = arg;
-	unsigned char buf[128];
 	char msg[32];
 
 	for (int i = 0; i < PER_THREAD; i++) {
-		struct udpd_reply rep = { buf, sizeof(buf), 0, 0 };
-		struct udpd_request req = {
-			.peer = (const struct sockaddr *)&peer4,
-			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
-			.worker = w->id,
-		};
 		unsigned long seq;
 
 		snprintf(msg, sizeof(msg), "t%d-%d", w->id, i);
-		req.data = (const unsigned char *)msg;
-		req.len = strlen(msg);
-		if (module_chat.handle(w->st, &req, &rep) != UDPD_REPLY ||
-		    rep.len < 5 || sscanf((char *)buf, "ok %lu", &seq) != 1 ||
-		    seq == 0 || seq > THREADS * PER_THREAD)
+		seq = worker_post(w, msg);
+		if (seq == 0 || seq > THREADS * PER_THREAD)
 			w->failed++;
 		else
 			w->seen[seq] = 1;
@@ -397,24 +408,14 @@ static void *
 retry_worker(void *arg)
 {
 	struct worker *w = arg;
-	unsigned char buf[128];
 	char msg[32];
 
 	for (int i = 0; i < RETRY_TEXTS; i++) {
-		struct udpd_reply rep = { buf, sizeof(buf), 0, 0 };
-		struct udpd_request req = {
-			.peer = (const struct sockaddr *)&peer4,
-			.peerlen = sizeof(peer4), .rx_time = { T_SEC, T_NSEC },
-			.worker = w->id,
-		};
 		unsigned long seq;
 
 		snprintf(msg, sizeof(msg), "same %d", i);
-		req.data = (const unsigned char *)msg;
-		req.len = strlen(msg);
-		if (module_chat.handle(w->st, &req, &rep) != UDPD_REPLY ||
-		    sscanf((char *)buf, "ok %lu", &seq) != 1 || seq == 0 ||
-		    seq > RETRY_TEXTS)
+		seq = worker_post(w, msg);
+		if (seq == 0 || seq > RETRY_TEXTS)
 			w->failed++;
 		else
 			w->seen[i] = (unsigned char)seq;
