@@ -41,33 +41,33 @@ static void	chat_redis_wait_reply(struct chat_redis *r,
  * off), ARGV[3] the highest seq this room's udpd acknowledged (0: none).
  *
  * A retry (the retry key exists) returns {seq, 1}: the first one's seq,
- * nothing written.  Else the next seq is one above the larger of the
- * counter and the stream's last seq (a counter set back, or lost, never
- * makes the sequence go back); one at or below ARGV[3] means Redis lost
- * what udpd acknowledged, and is refused with SEQBEHIND.  Every check
+ * nothing written.  A stream key of another type makes XREVRANGE fail
+ * (WRONGTYPE) before anything is written.  Else the next seq is one
+ * above the larger of the counter and the stream's last seq (a counter
+ * set back, or lost, never makes the sequence go back); one at or below
+ * ARGV[3] means Redis lost what udpd acknowledged, and is refused with
+ * SEQBEHIND.  Every check
  * comes before the first write, and Redis refuses a script's first write
  * (OOM, NOREPLICAS, READONLY) before it happens: an error reply means
  * nothing was written.  Returns the new seq.
  */
 static const char chat_redis_script[] =
     "local window = tonumber(ARGV[2])\n"
+    "local v\n"
     "if window > 0 then\n"
-    "  local first = redis.call('GET', KEYS[3])\n"
-    "  if first then return {tonumber(first), 1} end\n"
+    "  v = redis.call('MGET', KEYS[2], KEYS[3])\n"
+    "  if v[2] then return {tonumber(v[2]), 1} end\n"
+    "else\n"
+    "  v = {redis.call('GET', KEYS[2])}\n"
     "end\n"
-    "local t = redis.call('TYPE', KEYS[1])['ok']\n"
-    "if t ~= 'stream' and t ~= 'none' then\n"
-    "  return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. "
-    "' is not a stream')\n"
-    "end\n"
-    "local function seqof(v)\n"
-    "  local n = tonumber(v)\n"
+    "local function seqof(s)\n"
+    "  local n = tonumber(s)\n"
     "  if not n or n < 0 or n ~= math.floor(n) or n >= 2^53 then\n"
     "    return nil\n"
     "  end\n"
     "  return n\n"
     "end\n"
-    "local n = seqof(redis.call('GET', KEYS[2]) or '0')\n"
+    "local n = seqof(v[1] or '0')\n"
     "if not n then\n"
     "  return redis.error_reply('ERR ' .. KEYS[2] .. "
     "' does not hold a sequence number')\n"
@@ -320,10 +320,11 @@ chat_redis_append_works(struct chat_redis *r)
 {
 	char safe[160];
 
-	if (r->last_err[0] != '\0') {
+	if (r->refused_err[0] != '\0') {
 		log_notice("chat %s: redis %s: appending again after: %s",
-		    r->service, r->conf.label, log_escape(r->last_err,
-		    strlen(r->last_err), safe, sizeof(safe)));
+		    r->service, r->conf.label, log_escape(r->refused_err,
+		    strlen(r->refused_err), safe, sizeof(safe)));
+		r->refused_err[0] = '\0';
 		r->last_err[0] = '\0';
 	}
 	__atomic_store_n(&r->health->behind, 0, __ATOMIC_RELAXED);
@@ -343,6 +344,7 @@ chat_redis_append_refused(struct chat_redis *r, struct chat_redis_req *req,
 		return;
 	}
 	chat_redis_log_error(r, "append refused", reply->str);
+	snprintf(r->refused_err, sizeof(r->refused_err), "%s", reply->str);
 	chat_redis_req_fail(req, CHAT_NOT_STORED,
 	    chat_redis_refusal(reply, why, sizeof(why)));
 }

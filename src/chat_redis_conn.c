@@ -179,7 +179,8 @@ chat_redis_req_new(struct chat_redis *r, enum chat_redis_kind kind,
 	req->r = r;
 	req->kind = kind;
 	req->on_reply = on_reply;
-	req->deadline = chat_redis_now_ms() + (uint64_t)r->conf.timeout_ms;
+	req->deadline = r->timers.ops->now_ms(r->timers.ctx) +
+	    (uint64_t)r->conf.timeout_ms;
 	req->prev = r->tail;
 	if (r->tail != NULL)
 		r->tail->next = req;
@@ -187,12 +188,9 @@ chat_redis_req_new(struct chat_redis *r, enum chat_redis_kind kind,
 		r->head = req;
 	r->tail = req;
 	r->inflight++;
-	if (!evtimer_pending(r->deadline_ev, NULL)) {
-		struct timeval tv = { r->conf.timeout_ms / 1000,
-		    (r->conf.timeout_ms % 1000) * 1000 };
-
-		evtimer_add(r->deadline_ev, &tv);
-	}
+	if (!r->deadline_armed &&
+	    r->timers.ops->arm(r->deadline_t, (unsigned)r->conf.timeout_ms) == 0)
+		r->deadline_armed = 1;
 	return req;
 }
 
@@ -271,13 +269,10 @@ static void
 chat_redis_schedule_retry(struct chat_redis *r)
 {
 	unsigned ms = r->backoff_ms;
-	struct timeval tv;
 
 	/* +-25% so that many workers and hosts do not come back in step */
 	ms = ms * 3 / 4 + (unsigned)rand_r(&r->seed) % (ms / 2 + 1);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(r->retry_ev, &tv);
+	r->timers.ops->arm(r->retry_t, ms);
 	r->backoff_ms = r->backoff_ms * 2 > CHAT_REDIS_BACKOFF_MAX ?
 	    CHAT_REDIS_BACKOFF_MAX : r->backoff_ms * 2;
 }
@@ -663,16 +658,14 @@ chat_redis_on_switch(void *arg, const char *host, int port)
 	chat_redis_health_failover(r, to);
 	r->fail_why = "failover: the primary changed before it answered";
 	chat_redis_drop(r, "failover");
-	evtimer_del(r->retry_ev);
+	r->timers.ops->disarm(r->retry_t);
 	r->backoff_ms = CHAT_REDIS_BACKOFF_MIN;
 	chat_redis_connect(r);
 }
 
 static void
-chat_redis_on_retry(evutil_socket_t fd, short what, void *arg)
+chat_redis_on_retry(void *arg)
 {
-	(void)fd;
-	(void)what;
 	chat_redis_connect(arg);
 }
 
@@ -682,15 +675,13 @@ chat_redis_on_retry(evutil_socket_t fd, short what, void *arg)
  * dropped; otherwise the timer waits for the earliest deadline left.
  */
 static void
-chat_redis_on_deadline(evutil_socket_t fd, short what, void *arg)
+chat_redis_on_deadline(void *arg)
 {
 	struct chat_redis *r = arg;
 	struct chat_redis_req *req;
-	uint64_t now = chat_redis_now_ms(), first = UINT64_MAX;
-	struct timeval tv;
+	uint64_t now = r->timers.ops->now_ms(r->timers.ctx), first = UINT64_MAX;
 
-	(void)fd;
-	(void)what;
+	r->deadline_armed = 0;
 	for (req = r->head; req != NULL; req = req->next)
 		if (req->deadline < first)
 			first = req->deadline;
@@ -701,9 +692,8 @@ chat_redis_on_deadline(evutil_socket_t fd, short what, void *arg)
 		chat_redis_drop(r, "no answer within timeout_ms");
 		return;
 	}
-	tv.tv_sec = (time_t)((first - now) / 1000);
-	tv.tv_usec = (suseconds_t)((first - now) % 1000) * 1000;
-	evtimer_add(r->deadline_ev, &tv);
+	if (r->timers.ops->arm(r->deadline_t, (unsigned)(first - now)) == 0)
+		r->deadline_armed = 1;
 }
 
 /*
@@ -834,10 +824,13 @@ chat_redis_conn_new(struct event_base *base,
 		r->own_health = 1;
 	}
 	r->health = health;
-	r->deadline_ev = evtimer_new(base, chat_redis_on_deadline, r);
-	r->retry_ev = evtimer_new(base, chat_redis_on_retry, r);
+	r->timers = udpd_timers_event(base);
+	r->deadline_t = r->timers.ops->create(r->timers.ctx,
+	    chat_redis_on_deadline, r);
+	r->retry_t = r->timers.ops->create(r->timers.ctx, chat_redis_on_retry,
+	    r);
 	r->kill_ev = event_new(base, -1, 0, chat_redis_on_kill, r);
-	if (r->deadline_ev == NULL || r->retry_ev == NULL || r->kill_ev == NULL)
+	if (r->deadline_t == NULL || r->retry_t == NULL || r->kill_ev == NULL)
 		goto fail;
 	if (c->nsentinels > 0 && (r->sentinel = chat_redis_sentinel_new(base,
 	    c, r->service, chat_redis_on_primary, chat_redis_on_switch,
@@ -878,10 +871,10 @@ chat_redis_conn_free(struct chat_redis *r)
 	}
 	if (r->own_health)
 		chat_redis_health_free(r->health);
-	if (r->deadline_ev != NULL)
-		event_free(r->deadline_ev);
-	if (r->retry_ev != NULL)
-		event_free(r->retry_ev);
+	if (r->deadline_t != NULL)
+		r->timers.ops->destroy(r->deadline_t);
+	if (r->retry_t != NULL)
+		r->timers.ops->destroy(r->retry_t);
 	if (r->kill_ev != NULL)
 		event_free(r->kill_ev);
 	chat_redis_conf_free(&r->conf);

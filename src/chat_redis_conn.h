@@ -19,6 +19,7 @@
 #include <hiredis/async.h>
 
 #include "chat_redis.h"
+#include "timer.h"
 
 struct chat_redis_health {
 	pthread_mutex_t	 lock;
@@ -90,14 +91,17 @@ struct chat_redis {
 	size_t			 inflight;
 	int			 need_wait;	/* appends sent since a WAIT */
 	int			 wait_out;	/* a WAIT is in flight */
-	struct event		*deadline_ev;
-	struct event		*retry_ev;
+	struct udpd_timers	 timers;	/* on base (timer.h) */
+	struct udpd_timer	*deadline_t;	/* the earliest request's */
+	int			 deadline_armed;
+	struct udpd_timer	*retry_t;	/* the next connection try */
 	struct event		*kill_ev;	/* drops a connection from the loop */
 	unsigned		 kill_id;	/* ... if it is still this one */
 	struct event		*flush_ev;	/* sends the WAIT of a batch */
 	unsigned		 backoff_ms;
 	unsigned		 seed;
 	char			 last_err[96];	/* the error reply last logged */
+	char			 refused_err[96]; /* appends refused (OOM...) */
 	unsigned		 conn_id;	/* counts connection attempts */
 	unsigned		 connected_id;	/* the last one that connected */
 	/* Why requests sent on a dropped connection have no answer; NULL:

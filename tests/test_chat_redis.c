@@ -32,7 +32,7 @@
 
 #include "chat_redis_conn.h"
 
-#define MAXN	1024
+#define MAXN	8192
 
 static char top[64];			/* every server's directory is in it */
 static struct event_base *base;
@@ -1144,6 +1144,27 @@ START_TEST(history_escapes_raw_bytes)
 }
 END_TEST
 
+/* Past CHAT_REDIS_INFLIGHT_MAX in flight: "busy" at once, nothing sent. */
+START_TEST(inflight_busy)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	const char *why = NULL;
+
+	conf_for(&c, "main", "t:busy");
+	r = connect_ready(&c);
+	for (int i = 0; i < CHAT_REDIS_INFLIGHT_MAX; i++)
+		post(r, "t 1.2.3.4:5 x", i);
+	ck_assert_int_eq(chat_redis_append(r, "t 1.2.3.4:5 y", 13, on_append,
+	    NULL, &why), -1);
+	ck_assert_str_eq(why, "busy");
+	want = CHAT_REDIS_INFLIGHT_MAX;
+	ck_assert(run_until(have_all, 20000));
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
 /* A reply with no request at all (right after the handshake). */
 START_TEST(unsolicited_reply)
 {
@@ -1273,6 +1294,7 @@ main(void)
 	tcase_add_loop_test(tc, hostile_replies, 0,
 	    (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_test(tc, unsolicited_reply);
+	tcase_add_test(tc, inflight_busy);
 	tcase_add_test(tc, history_count_bounded);
 	tcase_add_test(tc, history_escapes_raw_bytes);
 	tcase_add_test(tc, stop_before_connected);
