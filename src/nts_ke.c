@@ -6,9 +6,10 @@
  * keys).  A session answers one request and closes.
  *
  * Bounded: at most NTS_KE_SESSIONS_MAX sessions open (past it a new one is
- * closed at once), a per-source rate of new sessions per service, the
- * service's allow/deny, a deadline for the handshake and another for the
- * request, and at most NTS_KE_REQUEST_MAX bytes of request held.  A slow
+ * closed at once), NTS_KE_PER_SOURCE_MAX of them from one source, a
+ * per-source rate of new sessions per service, the service's allow/deny,
+ * a deadline for the handshake and another for the request, and at most
+ * NTS_KE_REQUEST_MAX bytes of request held.  A slow
  * or hostile client costs one slot until its deadline, nothing else.
  */
 #include "config.h"
@@ -81,6 +82,7 @@ struct nts_ke_conn {
 	int			 handshaken;
 	int			 answered;	/* response queued */
 	enum nts_ke_result	 result;
+	struct sockaddr_storage	 peer;
 	size_t			 len;
 	uint8_t			 in[NTS_KE_REQUEST_MAX];
 	struct nts_ke_conn	*prev, *next;
@@ -320,6 +322,34 @@ nts_ke_give(SSL **ssl)
 	return s;
 }
 
+/* The same source: one IPv4 address, or one IPv6 /64. */
+static int
+nts_ke_same_source(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr, 8) == 0;
+	return 0;
+}
+
+/* Has sa as many sessions open as one source may? */
+static int
+nts_ke_source_full(const struct nts_ke *k, const struct sockaddr *sa)
+{
+	int n = 0;
+
+	for (const struct nts_ke_conn *c = k->conns; c != NULL; c = c->next)
+		if (nts_ke_same_source((const struct sockaddr *)&c->peer, sa) &&
+		    ++n >= NTS_KE_PER_SOURCE_MAX)
+			return 1;
+	return 0;
+}
+
 /* Refuses fd (counted) or starts its TLS session. */
 static void
 nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -332,8 +362,8 @@ nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
 	SSL *ssl = NULL;
 
 	(void)l;
-	(void)salen;
 	if (s == NULL || k->nconns >= NTS_KE_SESSIONS_MAX ||
+	    (size_t)salen > sizeof(struct sockaddr_storage) || nts_ke_source_full(k, sa) ||
 	    !acl_match(&s->acl, sa) ||
 	    (s->rl != NULL && !ratelimit_allow(s->rl, sa, nts_ke_now_ns())) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
@@ -343,6 +373,7 @@ nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	c->k = k;
+	memcpy(&c->peer, sa, (size_t)salen);
 	/* With BEV_OPT_CLOSE_ON_FREE the bufferevent owns ssl from the call
 	 * on: libevent 2.1.12 and 2.2 free it when they fail to make one
 	 * (the fd is left to us), and bufferevent_free() frees both. */

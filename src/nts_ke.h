@@ -24,6 +24,9 @@
 
 /* Open sessions, all services together; past it a new one is refused. */
 #define NTS_KE_SESSIONS_MAX	256
+/* Open sessions from one address (IPv6: one /64), so that a few sources
+ * cannot hold every session. */
+#define NTS_KE_PER_SOURCE_MAX	16
 /* Seconds a client has for its TLS handshake, then for its request. */
 #define NTS_KE_HANDSHAKE_SECS	5
 #define NTS_KE_REQUEST_SECS	5

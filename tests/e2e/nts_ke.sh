@@ -7,10 +7,10 @@
 # refused in the handshake; a client trusting another CA fails; Error
 # records for a bad request and an unknown critical record; handshake and
 # request deadlines; a stalled client never delays another; the session
-# cap and the per-source rate; sessions counted by result in /metrics; a
-# certificate renewed on disk served after a reload while a session
-# opened before it completes with the old one; NTS removed and added back
-# by a reload.
+# cap, the sessions per source and the per-source rate; sessions counted
+# by result in /metrics; a certificate renewed on disk served after a
+# reload while a session opened before it completes with the old one; NTS
+# removed and added back by a reload.
 . "$(dirname "$0")/../lib.sh"
 need python3 openssl curl
 
@@ -161,17 +161,38 @@ expect_eq "ok sessions counted" 3 "$(count ok)"
 ok "refused handshakes are counted (tls $(count tls))"
 expect_eq "bad requests counted" 4 "$(count bad_request)"
 
-# The session cap: 256 open sessions, the next one is closed at once.
-python3 - "$P" "$TMP/cap" <<'PY' &
-import os, socket, sys, time
-socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-         for _ in range(256)]
+# hold PORT FILE N FIRST: N TCP connections that never start TLS, 16 from
+# each source 127.0.0.FIRST, FIRST+1...; "ready" in FILE once all are
+# open, held 3 s.  (A session the server refused is closed at once.)
+hold() {
+	python3 - "$1" "$2" "$3" "$4" <<'PY' &
+import socket, sys, time
+port, n, first = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
+socks = [socket.create_connection(("127.0.0.1", port),
+         source_address=("127.0.0.%d" % (first + i // 16), 0))
+         for i in range(n)]
 open(sys.argv[2], "w").write("ready\n")
 time.sleep(3)
 PY
+}
+
+# One source holds at most 16 sessions: the 17th is refused, while
+# another source is served.
+hold "$P" "$TMP/src" 16 7
+SRC=$!
+wait_until 10 test -s "$TMP/src" || fail "could not open 16 connections"
+rc=0; $KE "$P" --source 127.0.0.7 >/dev/null 2>&1 || rc=$?
+expect_eq "a 17th session from one source is refused" 2 "$rc"
+$KE "$P" --source 127.0.0.8 >/dev/null 2>&1 ||
+	fail "another source was refused beside a source at its cap"
+ok "another source is served meanwhile"
+wait "$SRC"
+
+# The session cap: 256 open sessions, the next one is closed at once.
+hold "$P" "$TMP/cap" 256 10
 CAP=$!
 wait_until 10 test -s "$TMP/cap" || fail "could not open 256 connections"
-rc=0; $KE "$P" >/dev/null 2>&1 || rc=$?
+rc=0; $KE "$P" --source 127.0.0.200 >/dev/null 2>&1 || rc=$?
 expect_eq "past 256 open sessions a new one is refused" 2 "$rc"
 wait "$CAP"
 wait_until 10 sh -c "$KE $P >/dev/null 2>&1" ||
