@@ -327,7 +327,14 @@ chat_redis_append_works(struct chat_redis *r)
 		r->refused_err[0] = '\0';
 		r->last_err[0] = '\0';
 	}
-	__atomic_store_n(&r->health->behind, 0, __ATOMIC_RELAXED);
+	/* read first: no shared write per append */
+	if (__atomic_load_n(&r->health->behind, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&r->health->behind, 0, __ATOMIC_RELAXED))
+		log_notice("chat %s: redis %s: the sequence is above what udpd "
+		    "acknowledged again; %" PRIu64 " append(s) refused since "
+		    "udpd started because it went back", r->service,
+		    r->conf.label, __atomic_load_n(&r->health->seq_behind,
+		    __ATOMIC_RELAXED));
 }
 
 /* An error reply to the script: it wrote nothing. */
