@@ -606,6 +606,8 @@ chat_redis_connect_to(struct chat_redis *r, const char *host, int port)
 	r->ac = ac;
 	r->state = CONN_CONNECTING;
 	r->conn_id++;
+	r->conn_seq = 0;	/* another server (a failover) may go on lower:
+				 * only the acknowledged seqs bind it */
 	r->fail_why = NULL;
 	if (chat_redis_handshake(r) == -1)
 		chat_redis_drop(r, "cannot send the handshake");

@@ -80,7 +80,7 @@ struct chat_redis {
 	char			*streamkey;	/* "{<key>}" */
 	char			*seqkey;	/* "{<key>}:seq" */
 	char			*retryprefix;	/* "{<key>}:r:" */
-	uint64_t		 conn_seq;	/* highest new seq on this one */
+	uint64_t		 conn_seq;	/* highest new seq this session */
 	struct chat_redis_health *health;
 	int			 own_health;
 	int			 down;		/* counted in health->down */

@@ -819,6 +819,36 @@ START_TEST(sequence_never_goes_back)
 }
 END_TEST
 
+/*
+ * Within one session the seqs Redis gives only go up: stored but never
+ * acknowledged (WAIT fell short) and then the room flushed, the next seq
+ * is below one this connection was given: "outcome unknown" (it is in
+ * the stream), flagged; a new session starts afresh.
+ */
+START_TEST(sequence_back_in_session)
+{
+	struct chat_redis_conf c;
+	struct chat_redis *r;
+	int i;
+
+	conf_for(&c, "main", "t:session");
+	c.wait_replicas = 1;
+	c.timeout_ms = 400;
+	r = connect_ready(&c);
+	i = post_one(r, "t 1.2.3.4:5 a");
+	ck_assert_int_eq(got.outcome[i], CHAT_UNKNOWN);	/* no replica */
+	i = post_one(r, "t 1.2.3.4:5 b");
+	ck_assert_int_eq(got.outcome[i], CHAT_UNKNOWN);
+	cli("main", NULL, "DEL {t:session} {t:session}:seq");
+	i = post_one(r, "t 1.2.3.4:5 c");
+	ck_assert_int_eq(got.outcome[i], CHAT_UNKNOWN);
+	ck_assert_str_eq(got.err[i], "the store's sequence went back");
+	ck_assert_int_eq(r->health->seq_behind, 1);
+	chat_redis_free(r);
+	chat_redis_conf_free(&c);
+}
+END_TEST
+
 /* A room under the old key names moves to the hash-tagged ones, once. */
 START_TEST(old_keys_migrate)
 {
@@ -1291,6 +1321,7 @@ main(void)
 	tcase_add_test(tc, retry_across_connections);
 	tcase_add_test(tc, sequence_never_goes_back);
 	tcase_add_test(tc, old_keys_migrate);
+	tcase_add_test(tc, sequence_back_in_session);
 	tcase_add_loop_test(tc, hostile_replies, 0,
 	    (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_test(tc, unsolicited_reply);
