@@ -17,6 +17,7 @@
 #include "log.h"
 #include "notify.h"
 #include "server.h"
+#include "server_pause.h"
 
 #define SUMMARY_INTERVAL	10	/* seconds between drop summaries */
 #define PENDING_MAX		1024	/* late replies per worker */
@@ -106,20 +107,9 @@ server_init(struct server *srv, struct event_base *base)
 	srv->stats.arg = srv;
 	srv->stats.uptime = server_uptime;
 	srv->stats.last_seq = server_last_seq;
+	srv->pause_timeout_ms = SERVER_PAUSE_TIMEOUT_MS;
 	clock_gettime(CLOCK_MONOTONIC, &srv->started);
 	clock_gettime(CLOCK_REALTIME, &srv->started_real);
-}
-
-/* Runs in a worker, when main wants every worker paused: waits there. */
-static void
-server_park(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-
-	(void)fd;
-	(void)what;
-	pthread_barrier_wait(&w->srv->parked);
-	pthread_barrier_wait(&w->srv->resumed);
 }
 
 static void
@@ -173,10 +163,7 @@ server_create_workers(struct server *srv, int n)
 		    event_add(w->summary_ev, &every) < 0)
 			fatalx("worker %d: cannot create events", i);
 	}
-	if (n > 1 && (pthread_barrier_init(&srv->parked, NULL,
-	    (unsigned)n) != 0 || pthread_barrier_init(&srv->resumed, NULL,
-	    (unsigned)n) != 0))
-		fatalx("pthread_barrier_init");
+	server_pause_init(srv);
 }
 
 static void
@@ -427,34 +414,6 @@ same_optional_text(const char *a, const char *b)
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/*
- * Pauses every other worker (they wait in server_park) while main swaps.
- * A worker whose loop ended would never come: -1 then, paused nobody.
- */
-static int
-server_pause(struct server *srv)
-{
-	int running = 0;
-
-	if (atomic_load(&srv->worker_failed))
-		return -1;
-	for (int i = 1; i < srv->nworkers; i++)
-		if (srv->workers[i].running) {
-			event_active(srv->workers[i].park_ev, EV_READ, 0);
-			running = 1;
-		}
-	if (running)
-		pthread_barrier_wait(&srv->parked);
-	return 0;
-}
-
-static void
-server_resume(struct server *srv)
-{
-	if (srv->nworkers > 1 && srv->workers[1].running)
-		pthread_barrier_wait(&srv->resumed);
-}
-
 /* Every worker's listeners, taken out into one list. */
 static struct listener *
 server_take_all(struct server *srv)
@@ -588,9 +547,7 @@ server_apply(struct server *srv, struct udpd_conf *conf, char *err,
 		fatal("calloc");
 	/* Planning takes sockets out of the workers' lists: pause them
 	 * first (stats and summaries walk those lists). */
-	if (server_pause(srv) < 0) {
-		snprintf(err, errlen, "a worker stopped (its event loop "
-		    "failed): not reloading; udpd is stopping");
+	if (server_pause(srv, err, errlen) < 0) {
 		free(plan);
 		return -1;
 	}
@@ -619,14 +576,19 @@ server_worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	/* A dead worker would leave its sockets unread and hang the next
-	 * reload at the barrier: the main loop stops the daemon (exit 69);
-	 * exit(3) from here would run atexit handlers under the others. */
-	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0) {
+	struct server *srv = w->srv;
+	int failed;
+
+	/* A dead worker would leave its sockets unread: the main loop stops
+	 * the daemon (exit 69); exit(3) from here would run atexit handlers
+	 * under the others.  A reload waiting for it gives up at once. */
+	failed = event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0;
+	if (failed) {
 		log_warnx("worker %d: event loop failed: stopping", w->index);
-		atomic_store(&w->srv->worker_failed, 1);
-		event_base_loopbreak(w->srv->base);
+		atomic_store(&srv->worker_failed, 1);
+		event_base_loopbreak(srv->base);
 	}
+	server_worker_gone(w);
 	return NULL;
 }
 
@@ -791,10 +753,8 @@ server_free(struct server *srv)
 		if (i > 0)
 			event_base_free(w->base);
 	}
-	if (srv->nworkers > 1) {
-		pthread_barrier_destroy(&srv->parked);
-		pthread_barrier_destroy(&srv->resumed);
-	}
+	if (srv->workers != NULL)
+		server_pause_free(srv);
 	free(srv->workers);
 	free(srv->bases);
 	free(srv->timers);

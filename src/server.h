@@ -32,6 +32,8 @@ struct worker {
 	struct event		*summary_ev;	/* rate-limit log summary */
 	pthread_t		 thread;
 	int			 running;	/* thread started */
+	unsigned		 parked_in;	/* pause it parked in (park_lock) */
+	int			 gone;		/* its loop ended (park_lock) */
 };
 
 struct server {
@@ -45,8 +47,13 @@ struct server {
 	struct udpd_stats_view	 stats;
 	struct timespec		 started;	/* CLOCK_MONOTONIC */
 	struct timespec		 started_real;	/* CLOCK_REALTIME, metrics */
-	pthread_barrier_t	 parked;
-	pthread_barrier_t	 resumed;
+	/* The pause of a reload: main waits for the workers at most
+	 * pause_timeout_ms; they wait for main to resume them. */
+	pthread_mutex_t		 park_lock;
+	pthread_cond_t		 park_cond;	/* any change below */
+	unsigned		 pause_gen;	/* the pause in progress */
+	int			 pausing;	/* workers asked to park */
+	int			 pause_timeout_ms;
 	int			*passed;	/* socket activation fds */
 	unsigned char		*passed_used;
 	size_t			 npassed;

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/thread.h>
+
 #include "server.h"
 #include "unit.h"
 
@@ -292,6 +294,138 @@ START_TEST(no_reload_after_a_worker_died)
 }
 END_TEST
 
+/* Reloads while worker threads run: each pauses them all and lets them go
+ * again, many times in a row. */
+START_TEST(reloads_pause_running_workers)
+{
+	evthread_use_pthreads();
+	apply_ok("daemon = { workers = 3; }; services = ( " ECHO " );");
+	server_start_workers(&srv);
+	for (int i = 0; i < 50; i++)
+		apply_ok(i % 2 ? "daemon = { workers = 3; }; services = ( "
+		    ECHO " );" : "daemon = { workers = 3; }; services = ( "
+		    ECHO ", " UPPER " );");
+	ck_assert_uint_eq(server_socket_count(&srv), 3);
+	server_stop_workers(&srv);
+}
+END_TEST
+
+static int stuck[2] = { -1, -1 };	/* a worker blocks reading [0] */
+static int stuck_then_dies;		/* then its loop ends */
+
+static void
+block_worker(evutil_socket_t fd, short what, void *arg)
+{
+	struct event_base *b = arg;
+	char c;
+
+	(void)fd;
+	(void)what;
+	while (read(stuck[0], &c, 1) < 0 && errno == EINTR)
+		;
+	if (stuck_then_dies)
+		event_base_loopbreak(b);	/* before the pause's event */
+}
+
+/* Worker 1 runs block_worker until a byte comes down stuck[1]. */
+static struct event *
+block_worker_1(void)
+{
+	struct event *ev;
+
+	ck_assert_int_eq(pipe(stuck), 0);
+	ev = event_new(srv.workers[1].base, -1, 0, block_worker,
+	    srv.workers[1].base);
+	ck_assert_ptr_nonnull(ev);
+	event_active(ev, EV_READ, 0);
+	return ev;
+}
+
+static void
+unblock_done(struct event *ev)
+{
+	server_stop_workers(&srv);
+	event_free(ev);
+	close(stuck[0]);
+	close(stuck[1]);
+}
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * A worker that does not come to the pause (stuck in a callback) makes the
+ * reload fail at the deadline, old configuration kept; once it moves
+ * again, it does not stay parked, and reloads work again.
+ */
+START_TEST(reload_refused_when_a_worker_does_not_pause)
+{
+	struct event *ev;
+	struct timespec t0;
+
+	evthread_use_pthreads();
+	apply_ok("daemon = { workers = 2; }; services = ( " ECHO " );");
+	srv.pause_timeout_ms = 300;
+	server_start_workers(&srv);
+	ev = block_worker_1();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	apply_fails("daemon = { workers = 2; }; services = ( " ECHO ", "
+	    UPPER " );", "worker 1 did not pause within 300 ms");
+	ck_assert_double_lt(seconds_since(&t0), 5);
+	ck_assert_uint_eq(server_socket_count(&srv), 2);	/* old kept */
+	ck_assert_int_eq(write(stuck[1], "x", 1), 1);	/* moves again */
+	apply_ok("daemon = { workers = 2; }; services = ( " ECHO ", "
+	    UPPER " );");
+	ck_assert_uint_eq(server_socket_count(&srv), 4);
+	unblock_done(ev);
+}
+END_TEST
+
+static void *
+unblock_later(void *arg)
+{
+	struct timespec t = { 0, 200 * 1000 * 1000 };
+
+	(void)arg;
+	nanosleep(&t, NULL);	/* main is waiting by then, or not: same */
+	if (write(stuck[1], "x", 1) != 1)
+		abort();
+	return NULL;
+}
+
+/* A worker whose loop ends while main waits for it: refused at once,
+ * not at the deadline. */
+START_TEST(reload_refused_when_a_worker_dies_during_the_pause)
+{
+	struct event *ev;
+	struct timespec t0;
+	pthread_t th;
+
+	evthread_use_pthreads();
+	apply_ok("daemon = { workers = 2; }; services = ( " ECHO " );");
+	srv.pause_timeout_ms = 60000;
+	server_start_workers(&srv);
+	stuck_then_dies = 1;
+	ev = block_worker_1();
+	ck_assert_int_eq(pthread_create(&th, NULL, unblock_later, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	apply_fails("daemon = { workers = 2; }; services = ( " ECHO ", "
+	    UPPER " );", "worker 1 did not pause: its event loop ended");
+	ck_assert_double_lt(seconds_since(&t0), 20);
+	ck_assert_uint_eq(server_socket_count(&srv), 2);	/* old kept */
+	pthread_join(th, NULL);
+	stuck_then_dies = 0;
+	unblock_done(ev);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -306,6 +440,9 @@ main(void)
 	tcase_add_test(tc, two_workers_plan);
 	tcase_add_test(tc, no_reload_after_a_worker_died);
 	tcase_add_test(tc, worker_timers);
+	tcase_add_test(tc, reloads_pause_running_workers);
+	tcase_add_test(tc, reload_refused_when_a_worker_does_not_pause);
+	tcase_add_test(tc, reload_refused_when_a_worker_dies_during_the_pause);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
