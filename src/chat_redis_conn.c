@@ -95,7 +95,7 @@ chat_redis_health_down(struct chat_redis *r, const char *why)
 		h->down++;
 	}
 	if (!h->outage) {
-		h->outage = 1;
+		__atomic_store_n(&h->outage, 1, __ATOMIC_RELAXED);
 		h->since = chat_redis_now_ms();
 		h->refused = 0;
 		log_warnx("chat %s: redis %s: store unavailable: %s; messages "
@@ -117,7 +117,7 @@ chat_redis_health_up(struct chat_redis *r)
 		h->down--;
 	}
 	if (h->outage && h->down == 0) {
-		h->outage = 0;
+		__atomic_store_n(&h->outage, 0, __ATOMIC_RELAXED);
 		log_notice("chat %s: redis %s: store back after %.1f s; %"
 		    PRIu64 " request(s) refused meanwhile", h->service,
 		    h->label, (double)(chat_redis_now_ms() - h->since) / 1000,
