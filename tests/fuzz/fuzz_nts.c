@@ -18,7 +18,7 @@
 
 #include "fuzz.h"
 #include "nts.h"
-#include "nts_client.h"
+#include "../nts_client.h"
 
 static struct nts_keys *keys[2];
 static struct ntsc cl;
