@@ -252,10 +252,10 @@ ntp_ef_at(const unsigned char *buf, size_t len, size_t off, struct ntp_ef *ef)
 
 	if (off > len || len - off < NTP_EF_MIN)
 		return -1;
-	flen = (size_t)buf[off + 2] << 8 | buf[off + 3];
+	flen = wire_get16(buf + off + 2);
 	if (flen < NTP_EF_MIN || flen % 4 != 0 || flen > len - off)
 		return -1;
-	ef->type = (uint16_t)(buf[off] << 8 | buf[off + 1]);
+	ef->type = wire_get16(buf + off);
 	ef->off = off;
 	ef->len = flen;
 	ef->body = buf + off + 4;

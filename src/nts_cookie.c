@@ -771,11 +771,11 @@ nts_cookie_open(struct nts_keys *k, const uint8_t *cookie, size_t len,
 		break;
 	}
 	pthread_rwlock_unlock(&k->lock);
-	if (r == 0 && ((pt[0] << 8 | pt[1]) != NTS_AEAD_AES_SIV_CMAC_256 ||
+	if (r == 0 && (wire_get16(pt) != NTS_AEAD_AES_SIV_CMAC_256 ||
 	    pt[2] != 0 || pt[3] != 0))
 		r = -1;
 	if (r == 0) {
-		*aead = (uint16_t)(pt[0] << 8 | pt[1]);
+		*aead = wire_get16(pt);
 		memcpy(c2s, pt + 4, NTS_AEAD_KEY_LEN);
 		memcpy(s2c, pt + 4 + NTS_AEAD_KEY_LEN, NTS_AEAD_KEY_LEN);
 	}
