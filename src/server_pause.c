@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -118,7 +117,7 @@ server_pause(struct server *srv, char *err, size_t errlen)
 	while ((late = server_unparked(srv, &gone)) >= 0 && !gone &&
 	    !timedout)
 		timedout = pthread_cond_timedwait(&srv->park_cond,
-		    &srv->park_lock, &deadline) == ETIMEDOUT;
+		    &srv->park_lock, &deadline) != 0;
 	if (late >= 0) {
 		srv->pausing = 0;
 		pthread_cond_broadcast(&srv->park_cond);
