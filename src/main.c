@@ -385,17 +385,21 @@ reload(char *answer, size_t len)
 		goto failed;
 	}
 	/* The endpoint's new addresses are bound before the services
-	 * switch, so either both change or neither. */
+	 * switch, so either both change or neither.  The NTS-KE thread
+	 * waits meanwhile: the switch frees the instances it uses. */
+	nts_ke_pause(nts_ke);
 	if (metrics_prepare(metrics, conf->metrics, why, sizeof(why)) < 0 ||
 	    nts_ke_prepare(nts_ke, conf, why, sizeof(why)) < 0 ||
 	    server_apply(&server, conf, why, sizeof(why)) < 0) {
 		metrics_abort(metrics);
 		nts_ke_abort(nts_ke);
+		nts_ke_resume(nts_ke);
 		conf_free(conf);
 		goto failed;
 	}
 	metrics_commit(metrics, server.conf->metrics);
 	nts_ke_commit(nts_ke, server.conf);
+	nts_ke_resume(nts_ke);
 	metrics_count_reload(metrics, 1);
 	server_reopen(&server);
 	apply_log_settings(server.conf);
@@ -649,7 +653,7 @@ main(int argc, char **argv)
 	apply_log_settings(conf);
 	server_take_passed(&server);
 	metrics = metrics_new(base, &server);
-	nts_ke = nts_ke_new(base);
+	nts_ke = nts_ke_new();
 	metrics_set_nts_ke(metrics, nts_ke);
 	if (metrics_prepare(metrics, conf->metrics, why, sizeof(why)) < 0 ||
 	    nts_ke_prepare(nts_ke, conf, why, sizeof(why)) < 0 ||
@@ -674,7 +678,8 @@ main(int argc, char **argv)
 	drop_privileges(server.conf);
 	if (!opts.foreground) {
 		detach();
-		if (server_after_fork(&server) < 0)
+		if (server_after_fork(&server) < 0 ||
+		    nts_ke_after_fork(nts_ke) < 0)
 			fatalx("event_reinit after detaching failed");
 	}
 	for (size_t i = 0; i < NSIGS; i++) {
@@ -694,6 +699,7 @@ main(int argc, char **argv)
 		pidfile_write(pidfd);
 	write_port_file();
 	server_start_workers(&server);
+	nts_ke_start(nts_ke);
 	log_notice("started, %zu service(s) from %s", server.conf->nservices,
 	    opts.config);
 	notify_status_ready();
@@ -701,6 +707,7 @@ main(int argc, char **argv)
 
 	notify_stopping();
 	server_stop_workers(&server);
+	nts_ke_stop(nts_ke);
 	log_notice("stopped");
 	for (size_t i = 0; i < NSIGS; i++)
 		event_free(sigev[i]);

@@ -239,8 +239,8 @@ struct udpd_module {
 	/*
 	 * Optional: one NTS cookie sealing the keys c2s and s2c (keylen
 	 * bytes each) of AEAD algorithm aead with the running instance's
-	 * cookie keys, for NTS-KE.  Called from the main thread while the
-	 * workers run.  Returns its length, or 0 when none fits in cap.
+	 * cookie keys, for NTS-KE.  Called from the NTS-KE thread while the
+	 * workers run (never while a reload switches instances).  Returns its length, or 0 when none fits in cap.
 	 */
 	size_t		 (*nts_cookie)(void *state, uint16_t aead,
 			    const uint8_t *c2s, const uint8_t *s2c,

@@ -1,9 +1,18 @@
 /*
- * nts_ke.c - the NTS-KE server: TCP listeners in the main thread, one TLS
- * session per client through libevent's bufferevent_openssl, the request
- * parsed by nts_ke_records.c, the keys exported by nts_tls.c and the
- * cookies sealed by the service's module (its running instance's cookie
- * keys).  A session answers one request and closes.
+ * nts_ke.c - the NTS-KE server: a thread of its own ("udpd-ntske") with its
+ * own event loop, so that no handshake delays a UDP worker; TCP listeners
+ * accepted there, one TLS session per client through libevent's
+ * bufferevent_openssl, the request parsed by nts_ke_records.c, the keys
+ * exported by nts_tls.c and the cookies sealed by the service's module
+ * (its running instance's cookie keys, thread-safe).  A session answers
+ * one request and closes.
+ *
+ * The main thread binds the listeners (nts_ke_prepare) and switches the
+ * services (nts_ke_commit) only while the thread is parked
+ * (nts_ke_pause, a mutex and condition variable rendezvous reached
+ * through a pipe), so the thread never sees an instance being freed.
+ * The session counters are atomic: the metrics endpoint reads them from
+ * the main thread.
  *
  * Bounded: at most NTS_KE_SESSIONS_MAX sessions open (past it a new one is
  * closed at once), NTS_KE_PER_SOURCE_MAX of them from one source, a
@@ -22,8 +31,12 @@
 
 #include <sys/socket.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -89,7 +102,16 @@ struct nts_ke_conn {
 };
 
 struct nts_ke {
-	struct event_base	*base;
+	struct event_base	*base;		/* the thread's own */
+	int			 wake[2];	/* 'p' park, 'q' quit */
+	struct event		*wake_ev;
+	pthread_t		 thread;
+	int			 started;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	int			 parked;	/* in nts_ke_park, under mu */
+	int			 go;		/* main says: leave the park */
+	int			 exited;	/* its loop ended */
 	struct nts_ke_service	*services;
 	struct nts_ke_sock	*socks;		/* serving */
 	struct nts_ke_sock	*next;		/* prepared */
@@ -123,7 +145,7 @@ nts_ke_count(struct nts_ke *k, const char *service, enum nts_ke_result r)
 	struct nts_ke_service *s = nts_ke_find(k, service);
 
 	if (s != NULL)
-		s->results[r]++;
+		__atomic_add_fetch(&s->results[r], 1, __ATOMIC_RELAXED);
 }
 
 static void
@@ -368,7 +390,7 @@ nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
 	    (s->rl != NULL && !ratelimit_allow(s->rl, sa, nts_ke_now_ns())) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		if (s != NULL)
-			s->results[NTS_KE_REFUSED]++;
+			nts_ke_count(k, s->name, NTS_KE_REFUSED);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -392,7 +414,7 @@ nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
 		}
 		free(c->service);
 		free(c);
-		s->results[NTS_KE_REFUSED]++;
+		nts_ke_count(k, s->name, NTS_KE_REFUSED);
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
@@ -409,7 +431,7 @@ nts_ke_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 /* EMFILE and friends: stop accepting for a second, log once. */
 static void
-nts_ke_resume(evutil_socket_t fd, short what, void *arg)
+nts_ke_relisten(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
@@ -428,7 +450,7 @@ nts_ke_accept_error(struct evconnlistener *l, void *arg)
 	log_warnx("NTS-KE of service \"%s\": accept: %s; pausing 1 s",
 	    sock->service, evutil_socket_error_to_string(e));
 	evconnlistener_disable(l);
-	event_base_once(sock->k->base, -1, EV_TIMEOUT, nts_ke_resume, l, &tv);
+	event_base_once(sock->k->base, -1, EV_TIMEOUT, nts_ke_relisten, l, &tv);
 }
 
 /* ---- listeners and reloads --------------------------------------------- */
@@ -609,7 +631,9 @@ nts_ke_service_new(const struct nts_ke *k, const struct service_conf *svc,
 	if ((s->rl = nts_ke_ratelimit(svc)) == NULL)
 		fatal("NTS-KE: cannot make a rate limit table");
 	if ((old = nts_ke_find(k, svc->name)) != NULL)
-		memcpy(s->results, old->results, sizeof(s->results));
+		for (size_t r = 0; r < NTS_KE_NRESULTS; r++)
+			s->results[r] = __atomic_load_n(&old->results[r],
+			    __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -669,14 +693,138 @@ nts_ke_commit(struct nts_ke *k, const struct udpd_conf *conf)
 	}
 }
 
+/* ---- the thread ------------------------------------------------------- */
+
+/* In the thread: wait, doing nothing, until nts_ke_resume(). */
+static void
+nts_ke_park(struct nts_ke *k)
+{
+	pthread_mutex_lock(&k->mu);
+	k->parked = 1;
+	pthread_cond_broadcast(&k->cv);
+	while (!k->go)
+		pthread_cond_wait(&k->cv, &k->mu);
+	k->go = 0;
+	k->parked = 0;
+	pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void
+nts_ke_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct nts_ke *k = arg;
+	char cmd[16];
+	ssize_t n;
+
+	(void)what;
+	while ((n = read(fd, cmd, sizeof(cmd))) > 0)
+		for (ssize_t i = 0; i < n; i++) {
+			if (cmd[i] == 'q') {
+				event_base_loopbreak(k->base);
+				return;
+			}
+			nts_ke_park(k);
+		}
+}
+
+static void *
+nts_ke_main(void *arg)
+{
+	struct nts_ke *k = arg;
+	sigset_t all;
+
+	/* Signals are the main thread's (libevent's handler there). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (event_base_loop(k->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
+		log_warnx("NTS-KE: event loop failed: no more key exchanges");
+	pthread_mutex_lock(&k->mu);
+	k->exited = 1;
+	pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+static void
+nts_ke_tell(struct nts_ke *k, char cmd)
+{
+	while (write(k->wake[1], &cmd, 1) < 0)
+		if (errno != EINTR)
+			fatal("NTS-KE: cannot wake its thread");
+}
+
+void
+nts_ke_start(struct nts_ke *k)
+{
+	if (k->started)
+		return;
+	if (pthread_create(&k->thread, NULL, nts_ke_main, k) != 0)
+		fatalx("cannot start the NTS-KE thread");
+	pthread_setname_np(k->thread, "udpd-ntske");
+	k->started = 1;
+}
+
+void
+nts_ke_pause(struct nts_ke *k)
+{
+	if (!k->started)
+		return;
+	nts_ke_tell(k, 'p');
+	pthread_mutex_lock(&k->mu);
+	while (!k->parked && !k->exited)
+		pthread_cond_wait(&k->cv, &k->mu);
+	pthread_mutex_unlock(&k->mu);
+}
+
+void
+nts_ke_resume(struct nts_ke *k)
+{
+	if (!k->started)
+		return;
+	pthread_mutex_lock(&k->mu);
+	if (k->parked) {
+		k->go = 1;
+		pthread_cond_broadcast(&k->cv);
+		while (k->parked)
+			pthread_cond_wait(&k->cv, &k->mu);
+	}
+	pthread_mutex_unlock(&k->mu);
+}
+
+void
+nts_ke_stop(struct nts_ke *k)
+{
+	if (k == NULL || !k->started)
+		return;
+	nts_ke_tell(k, 'q');
+	pthread_join(k->thread, NULL);
+	k->started = 0;
+}
+
+int
+nts_ke_after_fork(struct nts_ke *k)
+{
+	return event_reinit(k->base);
+}
+
 struct nts_ke *
-nts_ke_new(struct event_base *base)
+nts_ke_new(void)
 {
 	struct nts_ke *k = calloc(1, sizeof(*k));
 
 	if (k == NULL)
 		fatal("calloc");
-	k->base = base;
+	if ((k->base = event_base_new()) == NULL)
+		fatalx("NTS-KE: event_base_new failed");
+	if (pipe2(k->wake, O_NONBLOCK | O_CLOEXEC) < 0)
+		fatal("NTS-KE: pipe");
+	k->wake_ev = event_new(k->base, k->wake[0], EV_READ | EV_PERSIST,
+	    nts_ke_wake, k);
+	if (k->wake_ev == NULL || event_add(k->wake_ev, NULL) < 0)
+		fatalx("NTS-KE: cannot watch its pipe");
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
 	return k;
 }
 
@@ -689,7 +837,8 @@ nts_ke_counts(const struct nts_ke *k, const char *name,
 
 	if (s == NULL)
 		return -1;
-	memcpy(out, s->results, sizeof(s->results));
+	for (size_t r = 0; r < NTS_KE_NRESULTS; r++)
+		out[r] = __atomic_load_n(&s->results[r], __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -709,10 +858,17 @@ nts_ke_free(struct nts_ke *k)
 {
 	if (k == NULL)
 		return;
+	nts_ke_stop(k);
 	while (k->conns != NULL)
 		nts_ke_close(k->conns, NTS_KE_TIMEOUT);
 	nts_ke_abort(k);
 	nts_ke_commit(k, NULL);
+	event_free(k->wake_ev);
+	close(k->wake[0]);
+	close(k->wake[1]);
+	event_base_free(k->base);
+	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->mu);
 	free(k);
 }
 
@@ -727,14 +883,44 @@ struct nts_ke {
 };
 
 struct nts_ke *
-nts_ke_new(struct event_base *base)
+nts_ke_new(void)
 {
 	struct nts_ke *k = calloc(1, sizeof(*k));
 
-	(void)base;
 	if (k == NULL)
 		fatal("calloc");
 	return k;
+}
+
+void
+nts_ke_start(struct nts_ke *k)
+{
+	(void)k;
+}
+
+void
+nts_ke_pause(struct nts_ke *k)
+{
+	(void)k;
+}
+
+void
+nts_ke_resume(struct nts_ke *k)
+{
+	(void)k;
+}
+
+void
+nts_ke_stop(struct nts_ke *k)
+{
+	(void)k;
+}
+
+int
+nts_ke_after_fork(struct nts_ke *k)
+{
+	(void)k;
+	return 0;
 }
 
 int

@@ -1,15 +1,19 @@
 /*
  * nts_ke.h - the NTS key exchange server (RFC 8915 section 4): TLS 1.3
- * over TCP in the main thread (libevent's bufferevent_openssl), one
- * listener set per SNTP service with nts.listen, handing each client the
- * keys its TLS session exports and eight cookies the service seals.  Never
- * in a UDP worker's way: the workers only share the service's cookie keys.
+ * over TCP in a thread of its own with its own event loop (libevent's
+ * bufferevent_openssl), one listener set per SNTP service with
+ * nts.listen, handing each client the keys its TLS session exports and
+ * eight cookies the service seals.  Never in a UDP worker's way: the
+ * workers only share the service's cookie keys.
  *
  * A reload changes it in two phases, like the metrics endpoint:
  * nts_ke_prepare() binds the new addresses (nothing served yet, nothing
  * closed), then nts_ke_commit() serves them with the started instances or
  * nts_ke_abort() forgets them.  Sessions in flight keep their own TLS
- * context (a renewed certificate serves new sessions only).
+ * context (a renewed certificate serves new sessions only).  Once the
+ * thread runs (nts_ke_start), the main thread calls prepare, commit and
+ * abort only between nts_ke_pause() and nts_ke_resume(), and pauses before
+ * it frees any instance NTS-KE may be using.
  */
 #ifndef UDPD_NTS_KE_H
 #define UDPD_NTS_KE_H
@@ -36,7 +40,17 @@
 
 struct nts_ke;
 
-struct nts_ke	*nts_ke_new(struct event_base *base);
+struct nts_ke	*nts_ke_new(void);
+/* After fork(2), before nts_ke_start(): 0, or -1. */
+int	nts_ke_after_fork(struct nts_ke *k);
+/* Starts the thread "udpd-ntske" that accepts and runs every session. */
+void	nts_ke_start(struct nts_ke *k);
+/* Parks the thread (it returns once parked) and lets it go on; no-ops
+ * before nts_ke_start(). */
+void	nts_ke_pause(struct nts_ke *k);
+void	nts_ke_resume(struct nts_ke *k);
+/* Stops the thread and waits for it (SIGTERM); nts_ke_free() does too. */
+void	nts_ke_stop(struct nts_ke *k);
 /*
  * Binds the NTS-KE addresses of conf's enabled services that are not bound
  * already.  On failure nothing changes and err names the address.
@@ -54,7 +68,7 @@ int	nts_ke_counts(const struct nts_ke *k, const char *name,
 	    uint64_t out[NTS_KE_NRESULTS]);
 /* "@nts <service> addr:port" per bound address (the tests' port file). */
 void	nts_ke_write_ports(const struct nts_ke *k, FILE *f);
-/* Closes every listener and session. */
+/* Stops the thread, closes every listener and session. */
 void	nts_ke_free(struct nts_ke *k);
 
 #endif

@@ -10,7 +10,8 @@
 # cap, the sessions per source and the per-source rate; sessions counted
 # by result in /metrics; a certificate renewed on disk served after a
 # reload while a session opened before it completes with the old one; NTS
-# removed and added back by a reload.
+# removed and added back by a reload; sessions run on the thread
+# udpd-ntske, not on the main thread (the first worker).
 . "$(dirname "$0")/../lib.sh"
 need python3 openssl curl
 
@@ -160,6 +161,30 @@ expect_eq "ok sessions counted" 3 "$(count ok)"
 [ "$(count tls)" -ge 6 ] || fail "tls count $(count tls), want >= 6"
 ok "refused handshakes are counted (tls $(count tls))"
 expect_eq "bad requests counted" 4 "$(count bad_request)"
+
+# Sessions run on a thread of their own, never on the main thread (which
+# is the first worker, the only one here): 300 sessions put their CPU
+# time on the thread named udpd-ntske, next to nothing on the main one.
+# thread_ticks TID: its utime + stime in clock ticks.
+thread_ticks() {
+	awk '{ sub(/.*\) /, ""); print $12 + $13 }' \
+		"/proc/$UDPD_PID/task/$1/stat"
+}
+KT=
+for t in /proc/"$UDPD_PID"/task/*; do
+	[ "$(cat "$t/comm")" = udpd-ntske ] && KT=${t##*/}
+done
+[ -n "$KT" ] || fail "no thread named udpd-ntske: $(cat \
+	/proc/"$UDPD_PID"/task/*/comm | tr '\n' ' ')"
+ok "NTS-KE has a thread of its own (udpd-ntske, $KT)"
+ke0=$(thread_ticks "$KT"); main0=$(thread_ticks "$UDPD_PID")
+set -- $($KE "$P" --repeat 300 2>/dev/null)
+expect_eq "300 sessions served" 300 "$(printf '%s\n' "$@" | head -n 300 |
+	grep -cx 0)"
+ke=$(($(thread_ticks "$KT") - ke0)); main=$(($(thread_ticks "$UDPD_PID") - main0))
+[ "$ke" -ge 5 ] && [ $((main * 4)) -lt "$ke" ] ||
+	fail "300 sessions cost udpd-ntske $ke ticks, the main thread $main"
+ok "300 sessions ran on udpd-ntske ($ke ticks), not the main thread ($main)"
 
 # hold PORT FILE N FIRST: N TCP connections that never start TLS, 16 from
 # each source 127.0.0.FIRST, FIRST+1...; "ready" in FILE once all are
