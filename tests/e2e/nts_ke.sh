@@ -11,7 +11,8 @@
 # by result in /metrics; a certificate renewed on disk served after a
 # reload while a session opened before it completes with the old one; NTS
 # removed and added back by a reload; sessions run on the thread
-# udpd-ntske, not on the main thread (the first worker).
+# udpd-ntske, not on the main thread (the first worker); reloads while
+# sessions run lose none.
 . "$(dirname "$0")/../lib.sh"
 need python3 openssl curl
 
@@ -287,6 +288,27 @@ echo go >"$TMP/go"
 wait "$INFLIGHT" || fail "the session in flight failed: $(cat "$TMP/inflight")"
 expect_eq "the session opened before the reload completes" 8 \
 	"$(grep -c '^5 0 ' "$TMP/inflight")"
+
+# Reloads while sessions run: the NTS-KE thread is parked and let go
+# each time, the listener kept (its address now fixed), no session lost.
+P=$(kport)
+conf "$TMP/udpd.conf" "${NTS/127.0.0.1:0/127.0.0.1:$P}" \
+	'rate_limit = { rate = 1000; burst = 1000; };'
+reload "a fixed NTS-KE port"
+expect_eq "the NTS-KE listener is kept" "$P" "$(kport)"
+$KE "$P" --repeat 60 >"$TMP/during" 2>/dev/null &
+LOAD=$!
+# Reload for as long as the client runs (at least 5 times, at most 40).
+n=0
+while [ "$n" -lt 5 ] || { kill -0 "$LOAD" 2>/dev/null && [ "$n" -lt 40 ]; }
+do
+	n=$((n + 1))
+	reload "reload $n during sessions"
+done
+wait "$LOAD"
+set -- $(cat "$TMP/during")
+expect_eq "60 sessions across $n reloads, all served" 60 \
+	"$(printf '%s\n' "$@" | head -n 60 | grep -cx 0)"
 
 # NTS removed by a reload closes the listener; added back, it serves.
 conf "$TMP/udpd.conf" ""
