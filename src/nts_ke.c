@@ -106,6 +106,7 @@ struct nts_ke {
 	int			 wake[2];	/* 'p' park, 'q' quit */
 	struct event		*wake_ev;
 	pthread_t		 thread;
+	int			 may_start;	/* nts_ke_start() was called */
 	int			 started;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
@@ -118,6 +119,8 @@ struct nts_ke {
 	struct nts_ke_conn	*conns;
 	size_t			 nconns;
 };
+
+static void	nts_ke_run(struct nts_ke *);
 
 static struct nts_ke_service *
 nts_ke_find(const struct nts_ke *k, const char *name)
@@ -691,6 +694,7 @@ nts_ke_commit(struct nts_ke *k, const struct udpd_conf *conf)
 		s->logged = 1;
 		evconnlistener_enable(s->l);
 	}
+	nts_ke_run(k);
 }
 
 /* ---- the thread ------------------------------------------------------- */
@@ -754,15 +758,23 @@ nts_ke_tell(struct nts_ke *k, char cmd)
 			fatal("NTS-KE: cannot wake its thread");
 }
 
-void
-nts_ke_start(struct nts_ke *k)
+/* The thread, once allowed and once there is something to serve. */
+static void
+nts_ke_run(struct nts_ke *k)
 {
-	if (k->started)
+	if (k->started || !k->may_start || k->socks == NULL)
 		return;
 	if (pthread_create(&k->thread, NULL, nts_ke_main, k) != 0)
 		fatalx("cannot start the NTS-KE thread");
 	pthread_setname_np(k->thread, "udpd-ntske");
 	k->started = 1;
+}
+
+void
+nts_ke_start(struct nts_ke *k)
+{
+	k->may_start = 1;
+	nts_ke_run(k);
 }
 
 void
@@ -795,7 +807,10 @@ nts_ke_resume(struct nts_ke *k)
 void
 nts_ke_stop(struct nts_ke *k)
 {
-	if (k == NULL || !k->started)
+	if (k == NULL)
+		return;
+	k->may_start = 0;
+	if (!k->started)
 		return;
 	nts_ke_tell(k, 'q');
 	pthread_join(k->thread, NULL);

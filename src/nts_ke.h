@@ -43,7 +43,9 @@ struct nts_ke;
 struct nts_ke	*nts_ke_new(void);
 /* After fork(2), before nts_ke_start(): 0, or -1. */
 int	nts_ke_after_fork(struct nts_ke *k);
-/* Starts the thread "udpd-ntske" that accepts and runs every session. */
+/* Lets the thread "udpd-ntske" that accepts and runs every session start:
+ * at once when an address is served, else at the commit that serves one
+ * (after fork(2): not before). */
 void	nts_ke_start(struct nts_ke *k);
 /* Parks the thread (it returns once parked) and lets it go on; no-ops
  * before nts_ke_start(). */

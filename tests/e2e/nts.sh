@@ -93,6 +93,9 @@ stop_udpd
 conf "$TMP/a.conf" "127.0.0.1:$P" 'nts = { cookie_keys = "a.keys"; };'
 start_udpd "$TMP/a.conf"
 grep -q "^@nts" "$PORT_FILE" && fail "NTS-KE still listens"
+grep -qx udpd-ntske /proc/"$UDPD_PID"/task/*/comm &&
+	fail "no NTS-KE listener, yet an NTS-KE thread runs"
+ok "no NTS-KE listener, no NTS-KE thread"
 cp -a "$TMP/dump-saved" "$TMP/dump1"
 chrony restart "$P" "$K" "$TMP/server-ca.pem" "$TMP/dump1" ||
 	fail "saved cookies after a restart: $(cat "$TMP/restart.out")"
