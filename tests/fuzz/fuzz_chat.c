@@ -9,6 +9,8 @@
  * After each message the log must have grown by exactly one line,
  * "<seq> <time> <peer> <escaped text>\n", with the next seq, no control
  * byte, and text that unescapes to the message; the reply is "ok <seq>\n".
+ * Or, for a repeat of a stored message from the same peer (the retry
+ * window), the log must not have grown and the reply is that line's seq.
  * A /history reply must be the log's last whole lines, no more than
  * asked or than fit.  Every 2048 messages the log is cut to its last line
  * and the instance made again: the seq must go on.
@@ -150,6 +152,63 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Whether the log line [line, line + llen) holds msg from peer kind. */
+static int
+line_is(const unsigned char *line, size_t llen, const uint8_t *msg,
+    size_t len, int kind, uint64_t *seq)
+{
+	const unsigned char *p = memchr(line, ' ', llen), *q;
+	size_t plen = strlen(peer_text[kind]), rest;
+	unsigned char *back;
+	long blen;
+	int same;
+
+	if (p == NULL || (q = memchr(p + 1, ' ', llen - (size_t)(p + 1 -
+	    line))) == NULL)
+		return 0;
+	q++;
+	rest = llen - (size_t)(q - line);
+	if (rest < plen + 2 || memcmp(q, peer_text[kind], plen) != 0 ||
+	    q[plen] != ' ')
+		return 0;
+	back = malloc(rest);
+	FUZZ_CHECK(back != NULL);
+	blen = fuzz_unescape((const char *)q + plen + 1, rest - plen - 2,
+	    back);
+	same = blen == (long)len && memcmp(back, msg, len) == 0;
+	free(back);
+	*seq = strtoull((const char *)line, NULL, 10);
+	return same;
+}
+
+/* A repeat: the log did not grow; some line holds this peer's message,
+ * and the reply names that line's seq. */
+static void
+check_repeat(const unsigned char *file, size_t flen, const uint8_t *msg,
+    size_t len, int kind, const struct fuzz_reply *r)
+{
+	const unsigned char *line = file, *end;
+	char ok[32];
+	uint64_t seq;
+	int found = 0, named = r->verdict != UDPD_REPLY;
+
+	while (line < file + flen &&
+	    (end = memchr(line, '\n', flen - (size_t)(line - file))) != NULL) {
+		if (line_is(line, (size_t)(end - line) + 1, msg, len, kind,
+		    &seq)) {
+			found = 1;
+			snprintf(ok, sizeof(ok), "ok %" PRIu64 "\n", seq);
+			if (r->verdict == UDPD_REPLY && r->len == strlen(ok) &&
+			    memcmp(r->buf, ok, r->len) == 0)
+				named = 1;
+		}
+		line = end + 1;
+	}
+	FUZZ_CHECK(found && named);
+	if (r->verdict != UDPD_REPLY)
+		FUZZ_CHECK(r->verdict == UDPD_DROP);
+}
+
 static void
 check_post(struct chat_case *c, const uint8_t *msg, size_t len, int kind,
     off_t before, const struct fuzz_reply *r)
@@ -159,6 +218,11 @@ check_post(struct chat_case *c, const uint8_t *msg, size_t len, int kind,
 	char prefix[128], ok[32];
 	long blen;
 
+	if ((off_t)flen == before) {
+		check_repeat(file, flen, msg, len, kind, r);
+		free(file);
+		return;
+	}
 	FUZZ_CHECK((off_t)flen > before);
 	line = file + before;
 	llen = flen - (size_t)before;
