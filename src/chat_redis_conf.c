@@ -40,19 +40,6 @@ chat_redis_available(void)
 #endif
 }
 
-/* path, or config_dir/path when it is relative; NULL on no memory. */
-static char *
-chat_redis_resolve(const char *dir, const char *path)
-{
-	char *out;
-
-	if (path[0] == '/' || dir == NULL || dir[0] == '\0')
-		return strdup(path);
-	if (asprintf(&out, "%s/%s", dir, path) == -1)
-		return NULL;
-	return out;
-}
-
 /* A decimal port, 1-65535, and nothing after it. */
 static int
 chat_redis_port(const char *p, int *port)
@@ -88,7 +75,7 @@ chat_redis_addr_unix(const char *path, const char *dir,
 		*why = "the unix socket path is empty";
 		return -1;
 	}
-	if ((c->unix_path = chat_redis_resolve(dir, path)) == NULL) {
+	if ((c->unix_path = conf_path(dir, path)) == NULL) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -267,7 +254,7 @@ chat_redis_conf_sentinel(const config_setting_t *service, int has_redis,
 	if (chat_redis_conf_sentinel_list(list, c, err) == -1)
 		return -1;
 	if ((c->master = strdup(master)) == NULL || (pw != NULL &&
-	    (c->sentinel_password_file = chat_redis_resolve(dir, pw)) == NULL))
+	    (c->sentinel_password_file = conf_path(dir, pw)) == NULL))
 		return conf_error(err, service, "out of memory");
 	snprintf(c->label, sizeof(c->label), "master \"%s\"", master);
 	return 0;
@@ -332,7 +319,7 @@ chat_redis_conf_strings(const config_setting_t *service,
 		return conf_error(err, config_setting_get_member(service,
 		    "password_file"), "must not be empty");
 	if (c->key == NULL || (pw != NULL &&
-	    (c->password_file = chat_redis_resolve(dir, pw)) == NULL))
+	    (c->password_file = conf_path(dir, pw)) == NULL))
 		return conf_error(err, service, "out of memory");
 	return 0;
 }
