@@ -602,21 +602,14 @@ ask_daemon(void)
 	return EXIT_CONFIG;
 }
 
-int
-main(int argc, char **argv)
-{
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1,
-	    SIGUSR2 };
-	enum { NSIGS = sizeof(sigs) / sizeof(sigs[0]) };
-	struct event *sigev[NSIGS], *controlev = NULL;
-	struct event_base *base;
-	struct udpd_conf *conf;
-	char why[512];
-	int pidfd = -1;
+/* The signals the daemon acts on (on_signal). */
+static const int main_sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
+#define MAIN_NSIGS	(sizeof(main_sigs) / sizeof(main_sigs[0]))
 
-	parse_options(argc, argv);
-	if (opts.command != CMD_RUN)
-		return ask_daemon();
+/* Before the configuration loads: signals ignored, logging on. */
+static void
+init_process(void)
+{
 	signal(SIGPIPE, SIG_IGN);
 	/* A file size limit must fail a chat write, not kill the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
@@ -625,15 +618,25 @@ main(int argc, char **argv)
 	 * file others can read): -t shows those warnings on stderr too. */
 	log_init((opts.foreground || opts.check_only) && !stderr_is_journal(),
 	    LOG_DAEMON);
-	server_init(&server, NULL);
-	conf = load_or_exit();
-	if (opts.check_only) {
-		warn_if_idle(conf, 1);
-		fprintf(stderr, "udpd: %s: configuration OK\n", opts.config);
-		conf_free(conf);
-		server_free(&server);
-		return 0;
-	}
+}
+
+/* udpd -t: the configuration loaded, checked and said OK. */
+static int
+check_config(struct udpd_conf *conf)
+{
+	warn_if_idle(conf, 1);
+	fprintf(stderr, "udpd: %s: configuration OK\n", opts.config);
+	conf_free(conf);
+	server_free(&server);
+	return 0;
+}
+
+/* The main thread's event base, or NULL (said on stderr). */
+static struct event_base *
+new_base(const struct udpd_conf *conf)
+{
+	struct event_base *base;
+
 	/*
 	 * With several workers the main thread pokes their bases (reload,
 	 * stop), which needs libevent's locks; one worker runs without them.
@@ -641,15 +644,23 @@ main(int argc, char **argv)
 	 */
 	if (conf->workers > 1 && evthread_use_pthreads() < 0) {
 		fprintf(stderr, "udpd: evthread_use_pthreads failed\n");
-		return EXIT_RUNTIME;
+		return NULL;
 	}
-	if ((base = event_base_new()) == NULL) {
+	if ((base = event_base_new()) == NULL)
 		fprintf(stderr, "udpd: event_base_new failed\n");
-		return EXIT_RUNTIME;
-	}
-	server.base = base;
-	if (opts.pidfile != NULL)
-		pidfd = pidfile_lock(opts.pidfile);
+	return base;
+}
+
+/*
+ * The first configuration bound and switched on: the metrics endpoint,
+ * NTS-KE, the services.  On failure all of it is undone (and the
+ * pidfile removed), -1.
+ */
+static int
+apply_first(struct event_base *base, struct udpd_conf *conf, int pidfd)
+{
+	char why[512];
+
 	apply_log_settings(conf);
 	server_take_passed(&server);
 	metrics = metrics_new(base, &server);
@@ -669,47 +680,45 @@ main(int argc, char **argv)
 		event_base_free(base);
 		if (pidfd >= 0)
 			unlink(opts.pidfile);
-		return EXIT_RUNTIME;
+		return -1;
 	}
 	metrics_commit(metrics, server.conf->metrics);
 	nts_ke_commit(nts_ke, server.conf);
 	server_warn_unused_passed(&server);
 	warn_if_idle(server.conf, 0);
-	drop_privileges(server.conf);
-	if (!opts.foreground) {
-		detach();
-		if (server_after_fork(&server) < 0 ||
-		    nts_ke_after_fork(nts_ke) < 0)
-			fatalx("event_reinit after detaching failed");
-	}
-	for (size_t i = 0; i < NSIGS; i++) {
-		sigev[i] = evsignal_new(base, sigs[i], on_signal, base);
+	return 0;
+}
+
+/* The signals and the control channel watched on base. */
+static void
+watch_events(struct event_base *base, struct event **sigev,
+    struct event **controlev)
+{
+	for (size_t i = 0; i < MAIN_NSIGS; i++) {
+		sigev[i] = evsignal_new(base, main_sigs[i], on_signal, base);
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) < 0)
-			fatalx("cannot watch signal %d", sigs[i]);
+			fatalx("cannot watch signal %d", main_sigs[i]);
 	}
 	/* After detaching: the channel is named after the final PID. */
 	if ((control_fd = control_open()) < 0)
 		log_warn("control channel: udpd --reload will not reach this "
 		    "udpd (SIGHUP still reloads)");
-	else if ((controlev = event_new(base, control_fd, EV_READ | EV_PERSIST,
-	    on_control, NULL)) == NULL || event_add(controlev, NULL) < 0)
+	else if ((*controlev = event_new(base, control_fd,
+	    EV_READ | EV_PERSIST, on_control, NULL)) == NULL ||
+	    event_add(*controlev, NULL) < 0)
 		fatalx("cannot watch the control channel");
-	/* Only now: whoever reads the pidfile may send SIGHUP at once. */
-	if (pidfd >= 0)
-		pidfile_write(pidfd);
-	write_port_file();
-	server_start_workers(&server);
-	nts_ke_start(nts_ke);
-	log_notice("started, %zu service(s) from %s", server.conf->nservices,
-	    opts.config);
-	notify_status_ready();
-	event_base_dispatch(base);
+}
 
+/* After the loop: everything stopped and freed; the exit status. */
+static int
+shut_down(struct event_base *base, struct event **sigev,
+    struct event *controlev, int pidfd)
+{
 	notify_stopping();
 	server_stop_workers(&server);
 	nts_ke_stop(nts_ke);
 	log_notice("stopped");
-	for (size_t i = 0; i < NSIGS; i++)
+	for (size_t i = 0; i < MAIN_NSIGS; i++)
 		event_free(sigev[i]);
 	if (controlev != NULL)
 		event_free(controlev);
@@ -727,4 +736,48 @@ main(int argc, char **argv)
 	free(opts.config_path);
 	free(opts.pidfile_path);
 	return atomic_load(&server.worker_failed) ? EXIT_RUNTIME : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct event *sigev[MAIN_NSIGS], *controlev = NULL;
+	struct event_base *base;
+	struct udpd_conf *conf;
+	int pidfd = -1;
+
+	parse_options(argc, argv);
+	if (opts.command != CMD_RUN)
+		return ask_daemon();
+	init_process();
+	server_init(&server, NULL);
+	conf = load_or_exit();
+	if (opts.check_only)
+		return check_config(conf);
+	if ((base = new_base(conf)) == NULL)
+		return EXIT_RUNTIME;
+	server.base = base;
+	if (opts.pidfile != NULL)
+		pidfd = pidfile_lock(opts.pidfile);
+	if (apply_first(base, conf, pidfd) < 0)
+		return EXIT_RUNTIME;
+	drop_privileges(server.conf);
+	if (!opts.foreground) {
+		detach();
+		if (server_after_fork(&server) < 0 ||
+		    nts_ke_after_fork(nts_ke) < 0)
+			fatalx("event_reinit after detaching failed");
+	}
+	watch_events(base, sigev, &controlev);
+	/* Only now: whoever reads the pidfile may send SIGHUP at once. */
+	if (pidfd >= 0)
+		pidfile_write(pidfd);
+	write_port_file();
+	server_start_workers(&server);
+	nts_ke_start(nts_ke);
+	log_notice("started, %zu service(s) from %s", server.conf->nservices,
+	    opts.config);
+	notify_status_ready();
+	event_base_dispatch(base);
+	return shut_down(base, sigev, controlev, pidfd);
 }
