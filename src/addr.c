@@ -63,47 +63,81 @@ addr_set_v6(struct udpd_sockaddr *a, const struct in6_addr *in6, int port)
 	a->len = sizeof(*sin6);
 }
 
-int
-addr_parse_listen(const char *spec, struct udpd_sockaddr out[2], char *err,
+/* The errors of addr_parse_listen(): each says so in err, returns -1. */
+static int
+addr_bad_host(const char *spec, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "'%s': bad address (a numeric IPv4 address, "
+	    "[IPv6] or *)", spec);
+	return -1;
+}
+
+static int
+addr_bad_port(const char *spec, const char *portstr, char *err,
     size_t errlen)
 {
+	snprintf(err, errlen, "'%s': bad port '%s' (a number 0-65535 or a "
+	    "udp service name)", spec, portstr);
+	return -1;
+}
+
+static int
+addr_multicast(const char *spec, char *err, size_t errlen)
+{
+	/* A reply leaves from the request's destination: a group address
+	 * can never be the source of a unicast reply. */
+	snprintf(err, errlen, "'%s': a multicast address cannot serve "
+	    "replies (use a unicast address or \"*\")", spec);
+	return -1;
+}
+
+/* "[IPv6]:port" into out[0]: 1, or -1. */
+static int
+addr_parse_bracketed(const char *spec, struct udpd_sockaddr out[2],
+    char *err, size_t errlen)
+{
 	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *portstr;
-	struct in_addr in;
+	const char *close = strchr(spec, ']');
 	struct in6_addr in6;
 	size_t hlen;
 	int port;
 
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "'%s': expected [IPv6]:port",
-			    spec);
-			return -1;
-		}
-		hlen = (size_t)(close - spec - 1);
-		if (hlen >= sizeof(host))
-			goto badhost;
-		memcpy(host, spec + 1, hlen);
-		host[hlen] = '\0';
-		portstr = close + 2;
-		if ((port = addr_parse_port(portstr)) < 0)
-			goto badport;
-		if (inet_pton(AF_INET6, host, &in6) != 1)
-			goto badhost;
-		/* Sockets are IPv6-only: such a socket never gets IPv4. */
-		if (IN6_IS_ADDR_V4MAPPED(&in6)) {
-			snprintf(err, errlen, "'%s': an IPv4-mapped address "
-			    "cannot be bound (write the IPv4 address)", spec);
-			return -1;
-		}
-		if (IN6_IS_ADDR_MULTICAST(&in6))
-			goto multicast;
-		addr_set_v6(&out[0], &in6, port);
-		return 1;
+	if (close == NULL || close[1] != ':') {
+		snprintf(err, errlen, "'%s': expected [IPv6]:port", spec);
+		return -1;
 	}
-	colon = strrchr(spec, ':');
+	hlen = (size_t)(close - spec - 1);
+	if (hlen >= sizeof(host))
+		return addr_bad_host(spec, err, errlen);
+	memcpy(host, spec + 1, hlen);
+	host[hlen] = '\0';
+	if ((port = addr_parse_port(close + 2)) < 0)
+		return addr_bad_port(spec, close + 2, err, errlen);
+	if (inet_pton(AF_INET6, host, &in6) != 1)
+		return addr_bad_host(spec, err, errlen);
+	/* Sockets are IPv6-only: such a socket never gets IPv4. */
+	if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+		snprintf(err, errlen, "'%s': an IPv4-mapped address "
+		    "cannot be bound (write the IPv4 address)", spec);
+		return -1;
+	}
+	if (IN6_IS_ADDR_MULTICAST(&in6))
+		return addr_multicast(spec, err, errlen);
+	addr_set_v6(&out[0], &in6, port);
+	return 1;
+}
+
+/* "IPv4:port" into out[0] (1), "*:port" into both (2), or -1. */
+static int
+addr_parse_plain(const char *spec, struct udpd_sockaddr out[2], char *err,
+    size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon = strrchr(spec, ':');
+	struct in_addr in;
+	size_t hlen;
+	int port;
+
 	if (colon == NULL || strchr(spec, ':') != colon) {
 		snprintf(err, errlen, "'%s': expected address:port "
 		    "(IPv6 in brackets)", spec);
@@ -111,12 +145,11 @@ addr_parse_listen(const char *spec, struct udpd_sockaddr out[2], char *err,
 	}
 	hlen = (size_t)(colon - spec);
 	if (hlen == 0 || hlen >= sizeof(host))
-		goto badhost;
+		return addr_bad_host(spec, err, errlen);
 	memcpy(host, spec, hlen);
 	host[hlen] = '\0';
-	portstr = colon + 1;
-	if ((port = addr_parse_port(portstr)) < 0)
-		goto badport;
+	if ((port = addr_parse_port(colon + 1)) < 0)
+		return addr_bad_port(spec, colon + 1, err, errlen);
 	if (strcmp(host, "*") == 0) {
 		in.s_addr = htonl(INADDR_ANY);
 		addr_set_v4(&out[0], &in, port);
@@ -124,25 +157,20 @@ addr_parse_listen(const char *spec, struct udpd_sockaddr out[2], char *err,
 		return 2;
 	}
 	if (inet_pton(AF_INET, host, &in) != 1)
-		goto badhost;
+		return addr_bad_host(spec, err, errlen);
 	if (IN_MULTICAST(ntohl(in.s_addr)))
-		goto multicast;
+		return addr_multicast(spec, err, errlen);
 	addr_set_v4(&out[0], &in, port);
 	return 1;
-multicast:
-	/* A reply leaves from the request's destination: a group address
-	 * can never be the source of a unicast reply. */
-	snprintf(err, errlen, "'%s': a multicast address cannot serve "
-	    "replies (use a unicast address or \"*\")", spec);
-	return -1;
-badport:
-	snprintf(err, errlen, "'%s': bad port '%s' (a number 0-65535 or a "
-	    "udp service name)", spec, portstr);
-	return -1;
-badhost:
-	snprintf(err, errlen, "'%s': bad address (a numeric IPv4 address, "
-	    "[IPv6] or *)", spec);
-	return -1;
+}
+
+int
+addr_parse_listen(const char *spec, struct udpd_sockaddr out[2], char *err,
+    size_t errlen)
+{
+	if (spec[0] == '[')
+		return addr_parse_bracketed(spec, out, err, errlen);
+	return addr_parse_plain(spec, out, err, errlen);
 }
 
 /* The IPv4 address inside an IPv4-mapped IPv6 one, or NULL. */
