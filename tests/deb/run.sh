@@ -172,7 +172,7 @@ expect "conffiles: /etc/logrotate.d/udpd and /etc/udpd.conf" \
 # The optional libraries are required by debian/rules (--with-X): the
 # package must depend on them once configure.ac knows the option.
 depends=$(dpkg-deb -f "$WORK/pkg/$DEB" Depends)
-for pair in hiredis:libhiredis openssl:libssl systemd:libsystemd; do
+for pair in hiredis:libhiredis openssl:libssl systemd:libsystemd nettle:libnettle; do
 	opt=${pair%%:*} lib=${pair#*:}
 	if grep -q "AC_ARG_WITH(\[$opt\]" "$SRCDIR/configure.ac"; then
 		expect_re "the package depends on $lib (configure --with-$opt)" \
@@ -319,6 +319,78 @@ expect "... and passes once it is root:udpd-keys 0640" 0 "$(as_service)"
 PID_BEFORE=$(ct systemctl show -p MainPID --value udpd)
 expect "chgrp udpd-keys, chmod 0640: the next reload reads it (exit 0)" 0 "$(reload_status)"
 expect "... in the same process" "$PID_BEFORE" "$(ct systemctl show -p MainPID --value udpd)"
+
+# ---- NTS under the unit's sandbox ---------------------------------------
+
+# A certificate made here (tests/nts/mkcerts.sh: a test CA and a server
+# certificate for 127.0.0.1) goes live with a reload: first with its key
+# root's 0600, which udpd cannot read (the reload fails), then with the key
+# root:udpd-keys 0640.  udpd makes the cookie key file itself.
+nts_conf() {
+	printf '%s\n' "$RELOADED_CONF" |
+	    awk '{ print } index($0, "{ name = \"sntp\"; module = \"time\"; protocol = \"sntp\";") == 3 {
+		print "    nts = { listen = [ \"127.0.0.1:4460\" ];"
+		print "      certificate = \"/etc/udpd/nts.pem\"; private_key = \"/etc/udpd/nts.key\";"
+		print "      cookie_keys = \"/var/lib/udpd/nts.keys\"; };"
+	    }' >"$conf"
+}
+# nts_ke: an NTS-KE session (tests/nts/ke_client.py, chrony's request) from
+# the host's python3 in the container's network namespace, verifying the
+# server against the test CA; its records, one line each.
+nts_ke() {
+	timeout 30 nsenter -t "$CT_PID" -n python3 "$SRCDIR/tests/nts/ke_client.py" \
+	    --ca "$WORK/nts/nts-ca.pem" 4460 2>&1
+}
+mkdir -p "$WORK/nts"
+if ! command -v python3 >/dev/null 2>&1; then
+	skip_check "NTS under udpd.service: no python3 on the host (the NTS-KE client)"
+elif ! ct udpd -V 2>/dev/null | grep -q 'NTS key exchange (libssl): OpenSSL' ||
+    ! ct udpd -V 2>/dev/null | grep -q 'NTS (AES-SIV-CMAC, Nettle): Nettle'; then
+	not_ok "the packaged udpd -V has NTS (Nettle) and NTS key exchange (OpenSSL)"
+	ct udpd -V 2>&1 | sed 's/^/#   /'
+elif ! bash "$SRCDIR/tests/nts/mkcerts.sh" "$WORK/nts" nts >"$WORK/nts/mkcerts.log" 2>&1; then
+	not_ok "tests/nts/mkcerts.sh makes a test certificate"
+	sed 's/^/#   /' "$WORK/nts/mkcerts.log"
+else
+	install -m 0640 "$WORK/nts/nts.pem" "$ROOT/etc/udpd/nts.pem"
+	install -m 0600 "$WORK/nts/nts.key" "$ROOT/etc/udpd/nts.key"
+	ct chown root:udpd-keys /etc/udpd/nts.pem
+	ct chown root:root /etc/udpd/nts.key
+	nts_conf
+	check "an nts group added to the sntp service" grep -q 'nts = { listen' "$conf"
+	PID_BEFORE=$(ct systemctl show -p MainPID --value udpd)
+	expect "NTS with the private key root:root 0600: reload exits non-zero" 1 \
+	    "$(reload_status)"
+	expect_re "... saying why" "nts.key.*(Permission denied|cannot read|permission)" \
+	    "$(ct journalctl -u udpd -n 20 --no-pager -o cat)" || journal_tail
+	nts_ke >"$WORK/nts/ke.out"
+	check "... and no NTS-KE is served" sh -c "! grep -q '^0 1 ' '$WORK/nts/ke.out'"
+	ct sh -c 'chgrp udpd-keys /etc/udpd/nts.key && chmod 0640 /etc/udpd/nts.key'
+	rs=$(reload_status)
+	expect "the private key root:udpd-keys 0640: the next reload exits 0" 0 "$rs"
+	[ "$rs" = 0 ] || sed 's/^/#   reload: /' "$WORK/reload.out"
+	expect "... in the same process (no restart)" "$PID_BEFORE" \
+	    "$(ct systemctl show -p MainPID --value udpd)"
+	svc_uid=$(ct awk '$1 == "Uid:" { print $2 }' "/proc/$PID_BEFORE/status")
+	expect "udpd made /var/lib/udpd/nts.keys, mode 0600, owned by the service user" \
+	    "$svc_uid 600" "$(ct stat -L -c '%u %a' /var/lib/udpd/nts.keys 2>&1)"
+	nts_ke >"$WORK/nts/ke.out"
+	ke=$(cat "$WORK/nts/ke.out")
+	expect_re "NTS-KE to 127.0.0.1:4460 (TLS 1.3, ntske/1, the test CA): End of Message" \
+	    '^0 1 $' "$ke" || printf '%s\n' "$ke" | tail -n 6 | cut -c 1-100 | sed 's/^/#   ntske: /'
+	expect "... Next Protocol NTPv4 and AEAD AES-SIV-CMAC-256" "1 0000 4 000f" \
+	    "$(printf '%s\n' "$ke" | awk '$1 == 1 || $1 == 4 { print $1, $3 }' | tr '\n' ' ' | sed 's/ $//')"
+	expect "... and 8 New Cookie records" 8 \
+	    "$(printf '%s\n' "$ke" | awk '$1 == 5 && length($3) > 0' | wc -l)"
+	exposure=$(ct systemd-analyze security udpd.service 2>&1 |
+	    sed -n 's/.*Overall exposure level for udpd.service: \([0-9.]*\).*/\1/p')
+	if [ -n "$exposure" ] && awk -v e="$exposure" 'BEGIN { exit !(e <= 1.5) }'; then
+		ok "systemd-analyze security udpd.service with NTS: exposure $exposure <= 1.5"
+	else
+		not_ok "systemd-analyze security udpd.service with NTS: exposure '$exposure' <= 1.5"
+	fi
+	ct rm -f /etc/udpd/nts.pem /etc/udpd/nts.key
+fi
 
 # ---- rotation is not a reload --------------------------------------------
 
