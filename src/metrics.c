@@ -1,5 +1,5 @@
 /*
- * metrics.c - the Prometheus endpoint (SPEC section 8): libevent's evhttp in
+ * metrics.c - the Prometheus endpoint: libevent's evhttp in
  * the main thread answers GET and HEAD /metrics with the text of
  * metrics_text.c, built from the counters the workers keep (read with
  * relaxed atomic loads: the workers are never paused for a scrape).

@@ -1,6 +1,6 @@
 /*
  * metrics.h - the Prometheus endpoint: GET/HEAD /metrics over HTTP/1.1,
- * served by libevent's evhttp in the main thread (SPEC section 8).  The only
+ * served by libevent's evhttp in the main thread.  The only
  * file that uses evhttp.
  *
  * A reload changes it in two phases, like the services: metrics_prepare()

@@ -34,7 +34,7 @@ static const struct service_family service_families[] = {
 	    offsetof(struct udpd_counters, errors) },
 };
 
-/* The reasons of udpd_dropped_total, in the order of SPEC section 8. */
+/* The reasons of udpd_dropped_total, in the order the endpoint lists them. */
 static const struct {
 	const char	*reason;
 	size_t		 offset;

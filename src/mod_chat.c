@@ -335,7 +335,7 @@ chat_later_unused(struct udpd_later *p)
 }
 
 /*
- * syslog = true: an acknowledged message as seed 002's console shows it,
+ * syslog = true: an acknowledged message in the console form,
  * "[<ctime>] <ip>: <text>", the text escaped as in the log line (the
  * suffix "<time> <ip>:<port> <text>\n" is where it is taken from).
  */

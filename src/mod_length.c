@@ -1,5 +1,5 @@
 /*
- * mod_length.c - seed 003's service: "Your data was <N> bytes long\n",
+ * mod_length.c - the length service: "Your data was <N> bytes long\n",
  * N being the datagram's size as received (nothing stripped).
  */
 #include "config.h"

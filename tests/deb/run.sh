@@ -1,6 +1,6 @@
 #!/bin/bash
-# tests/deb/run.sh - udpd's Debian package in a booted Debian (issue 13,
-# SPEC 10): build, lintian, install, boot, upgrade, remove, purge.
+# tests/deb/run.sh - udpd's Debian package in a booted Debian:
+# build, lintian, install, boot, upgrade, remove, purge.
 #
 # What it does, as root on a Debian host of the container's release:
 #   1. builds the package from a copy of this source tree (tracked and

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/systemd/run.sh - udpd as a real system service, in a throwaway Debian
-# booted with systemd as PID 1 (issue 3, item 7).
+# booted with systemd as PID 1.
 #
 # What it does, as root on a machine with debootstrap and systemd-nspawn:
 #   1. builds udpd from a copy of this source tree (configure --prefix=/usr
@@ -401,7 +401,7 @@ if [ "$HAVE_LOGROTATE_CONF" = 1 ] && [ -n "$CHATLOG" ]; then
 	cp "$WORK/udpd.conf.good" "$conf"
 	expect "udpd.service still active" active "$(ct systemctl is-active udpd)"
 	# A restart right after a rotation: the live log is empty, yet the
-	# sequence must go on (SPEC 2: it continues across restarts).
+	# sequence must go on (it continues across restarts).
 	ct -t 60 logrotate -f /etc/logrotate.d/udpd >/dev/null 2>&1
 	check "systemctl restart udpd right after a rotation" \
 	    ct -t 60 systemctl restart udpd
