@@ -275,10 +275,7 @@ RELOADED_CONF=$(cat "$conf")
 
 # A port in use (held by nc in a transient unit).
 ct systemd-run -q --unit=udpd-test-holder nc -u -l 127.0.0.1 7777 >/dev/null 2>&1
-for _ in $(seq 1 20); do
-	ct sh -c 'grep -q ":1E61 " /proc/net/udp' && break
-	sleep 0.25
-done
+wait_until 5 ct sh -c 'grep -q ":1E61 " /proc/net/udp'
 add_service '  { name = "busy"; module = "echo"; listen = [ "127.0.0.1:7777" ]; }'
 expect "systemctl reload with a port in use exits non-zero" 1 "$(reload_status)"
 expect_re "... saying why" "cannot bind 127.0.0.1:7777" \
@@ -429,13 +426,8 @@ fi
 # ---- a broken configuration fails the start, once ------------------------
 
 # wait_failed: up to 30 s for udpd.service to be "failed".
-wait_failed() {
-	for _ in $(seq 1 60); do
-		[ "$(ct systemctl is-failed udpd)" = failed ] && return 0
-		sleep 0.5
-	done
-	return 1
-}
+is_failed() { [ "$(ct systemctl is-failed udpd)" = failed ]; }
+wait_failed() { wait_until 30 is_failed; }
 echo 'services = ( this is not a configuration' >>"$conf"
 ct -t 60 systemctl restart udpd >/dev/null 2>&1
 check "a broken udpd.conf at start: failed within 30 s" wait_failed
@@ -449,13 +441,15 @@ check "fixed: systemctl reset-failed, start" \
     ct -t 60 sh -c 'systemctl reset-failed udpd && systemctl start udpd'
 CRASHPID=$(ct systemctl show -p MainPID --value udpd)
 ct systemctl kill -s SEGV udpd
-restarted=
-for _ in $(seq 1 40); do
+# restarted_from PID: a udpd other than PID is active (its PID in $restarted).
+restarted_from() {
+	local pid
 	pid=$(ct systemctl show -p MainPID --value udpd)
-	[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$pid" != "$CRASHPID" ] &&
-	    [ "$(ct systemctl is-active udpd)" = active ] && { restarted=$pid; break; }
-	sleep 0.25
-done
+	[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$pid" != "$1" ] &&
+	    [ "$(ct systemctl is-active udpd)" = active ] && restarted=$pid
+}
+restarted=
+wait_until 10 restarted_from "$CRASHPID"
 if [ -n "$restarted" ]; then
 	ok "a crash (SIGSEGV) still restarts udpd (MainPID $CRASHPID -> $restarted)"
 else
@@ -466,18 +460,14 @@ fi
 # crash_again: SIGSEGV to the running udpd, then wait (bounded) until
 # systemd started another one or gave up.
 crash_again() {
-	local pid state
+	local pid
 	pid=$(ct systemctl show -p MainPID --value udpd)
 	ct systemctl kill -s SEGV udpd >/dev/null 2>&1
-	for _ in $(seq 1 60); do
-		state=$(ct systemctl is-active udpd)
-		[ "$state" = failed ] && return 1
-		[ "$state" = active ] &&
-		    [ "$(ct systemctl show -p MainPID --value udpd)" != "$pid" ] && return 0
-		sleep 0.25
-	done
-	return 1
+	restarted=
+	wait_until 15 restarted_or_failed "$pid" && [ -n "$restarted" ]
 }
+# restarted_or_failed PID: systemd gave up, or started a udpd other than PID.
+restarted_or_failed() { is_failed || restarted_from "$1"; }
 for _ in $(seq 1 8); do
 	crash_again || break
 done

@@ -143,6 +143,18 @@ skip_check() {
 	echo "ok $N - # SKIP $*"
 }
 
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.25 s until it
+# succeeds; 1 if it still fails after about SECONDS (as tests/lib.sh's).
+wait_until() {
+	local tries=$(($1 * 4))
+	shift
+	until "$@"; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.25
+	done
+}
+
 # check DESCRIPTION COMMAND...: one check, passed when COMMAND succeeds;
 # its output is shown (as comments) when it fails.
 check() {
