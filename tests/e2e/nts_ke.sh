@@ -189,16 +189,20 @@ ok "300 sessions ran on udpd-ntske ($ke ticks), not the main thread ($main)"
 
 # hold PORT FILE N FIRST: N TCP connections that never start TLS, 16 from
 # each source 127.0.0.FIRST, FIRST+1...; "ready" in FILE once all are
-# open, held 3 s.  (A session the server refused is closed at once.)
+# open, held until FILE.done exists (30 s at most; the server's own
+# handshake deadline closes them after 5 s).  (A session the server
+# refused is closed at once.)
 hold() {
 	python3 - "$1" "$2" "$3" "$4" <<'PY' &
-import socket, sys, time
+import os, socket, sys, time
 port, n, first = int(sys.argv[1]), int(sys.argv[3]), int(sys.argv[4])
 socks = [socket.create_connection(("127.0.0.1", port),
          source_address=("127.0.0.%d" % (first + i // 16), 0))
          for i in range(n)]
 open(sys.argv[2], "w").write("ready\n")
-time.sleep(3)
+deadline = time.monotonic() + 30
+while not os.path.exists(sys.argv[2] + ".done") and time.monotonic() < deadline:
+    time.sleep(0.02)
 PY
 }
 
@@ -212,6 +216,7 @@ expect_eq "a 17th session from one source is refused" 2 "$rc"
 $KE "$P" --source 127.0.0.8 >/dev/null 2>&1 ||
 	fail "another source was refused beside a source at its cap"
 ok "another source is served meanwhile"
+touch "$TMP/src.done"
 wait "$SRC"
 
 # The session cap: 256 open sessions, the next one is closed at once.
@@ -220,6 +225,7 @@ CAP=$!
 wait_until 10 test -s "$TMP/cap" || fail "could not open 256 connections"
 rc=0; $KE "$P" --source 127.0.0.200 >/dev/null 2>&1 || rc=$?
 expect_eq "past 256 open sessions a new one is refused" 2 "$rc"
+touch "$TMP/cap.done"
 wait "$CAP"
 wait_until 10 sh -c "$KE $P >/dev/null 2>&1" ||
 	fail "no session after the cap cleared"
