@@ -294,14 +294,7 @@ chat_redis_append_reply(struct chat_redis *r, struct chat_redis_req *req,
 		 * NOSCRIPT), at the end of the line. */
 		req->resent = 1;
 		chat_redis_req_unlink(req);
-		req->prev = r->tail;
-		req->next = NULL;
-		if (r->tail != NULL)
-			r->tail->next = req;
-		else
-			r->head = req;
-		r->tail = req;
-		r->inflight++;
+		chat_redis_req_link(r, req);
 		if (chat_redis_send_append(r, req, 1) == -1)
 			chat_redis_req_fail(req, CHAT_NOT_STORED,
 			    "no connection to the store");

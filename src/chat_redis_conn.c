@@ -181,17 +181,25 @@ chat_redis_req_new(struct chat_redis *r, enum chat_redis_kind kind,
 	req->on_reply = on_reply;
 	req->deadline = r->timers.ops->now_ms(r->timers.ctx) +
 	    (uint64_t)r->conf.timeout_ms;
+	chat_redis_req_link(r, req);
+	if (!r->deadline_armed &&
+	    r->timers.ops->arm(r->deadline_t, (unsigned)r->conf.timeout_ms) == 0)
+		r->deadline_armed = 1;
+	return req;
+}
+
+/* Puts req at the end of the line of requests sent on r. */
+void
+chat_redis_req_link(struct chat_redis *r, struct chat_redis_req *req)
+{
 	req->prev = r->tail;
+	req->next = NULL;
 	if (r->tail != NULL)
 		r->tail->next = req;
 	else
 		r->head = req;
 	r->tail = req;
 	r->inflight++;
-	if (!r->deadline_armed &&
-	    r->timers.ops->arm(r->deadline_t, (unsigned)r->conf.timeout_ms) == 0)
-		r->deadline_armed = 1;
-	return req;
 }
 
 void

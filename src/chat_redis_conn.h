@@ -131,6 +131,9 @@ void	chat_redis_conn_free(struct chat_redis *r);
 struct chat_redis_req *chat_redis_req_new(struct chat_redis *r,
 	    enum chat_redis_kind kind, chat_redis_reply_fn on_reply,
 	    size_t extra);
+/* The line of requests sent on r: req joins its end, or leaves it. */
+void	chat_redis_req_link(struct chat_redis *r,
+	    struct chat_redis_req *req);
 void	chat_redis_req_unlink(struct chat_redis_req *req);
 /*
  * Takes req off the list, then calls its callback (which may add more):
