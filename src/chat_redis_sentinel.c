@@ -168,6 +168,28 @@ chat_redis_sentinel_subscribe(struct chat_redis_sentinel *s, int i,
 		redisAsyncFree(ac);
 }
 
+/* A connection to sentinel hp on s's loop, or NULL with why (if given). */
+static redisAsyncContext *
+chat_redis_sentinel_connect(struct chat_redis_sentinel *s,
+    const struct chat_redis_hostport *hp, char *why, size_t whylen)
+{
+	redisAsyncContext *ac = redisAsyncConnect(hp->host, hp->port);
+
+	if (ac == NULL || ac->err != 0) {
+		if (why != NULL)
+			snprintf(why, whylen, "%s",
+			    ac != NULL ? ac->c.errstr : "cannot connect");
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		return NULL;
+	}
+	ac->data = s;
+	redisLibeventAttach(ac, s->base);
+	redisAsyncSetConnectCallback(ac, chat_redis_sentinel_on_connect);
+	redisAsyncSetDisconnectCallback(ac, chat_redis_sentinel_on_disconnect);
+	return ac;
+}
+
 /* Every sentinel without a watching connection gets one (AUTH first
  * when there is a password: a refusal only leaves it unwatched). */
 static void
@@ -179,19 +201,9 @@ chat_redis_sentinel_watch_all(struct chat_redis_sentinel *s)
 	for (int i = 0; i < c->nsentinels; i++) {
 		if (s->watch[i] != NULL)
 			continue;
-		ac = redisAsyncConnect(c->sentinels[i].host,
-		    c->sentinels[i].port);
-		if (ac == NULL || ac->err != 0) {
-			if (ac != NULL)
-				redisAsyncFree(ac);
+		if ((ac = chat_redis_sentinel_connect(s, &c->sentinels[i],
+		    NULL, 0)) == NULL)
 			continue;
-		}
-		ac->data = s;
-		redisLibeventAttach(ac, s->base);
-		redisAsyncSetConnectCallback(ac,
-		    chat_redis_sentinel_on_connect);
-		redisAsyncSetDisconnectCallback(ac,
-		    chat_redis_sentinel_on_disconnect);
 		if (c->sentinel_user != NULL)
 			(void)redisAsyncCommand(ac, NULL, NULL, "AUTH %s %s",
 			    c->sentinel_user, c->sentinel_password);
@@ -354,17 +366,14 @@ chat_redis_sentinel_next(struct chat_redis_sentinel *s)
 	struct timeval tv = { s->conf->timeout_ms / 1000,
 	    (s->conf->timeout_ms % 1000) * 1000 };
 	redisAsyncContext *ac;
+	char why[128];
 
 	for (; s->tried < s->conf->nsentinels; s->tried++) {
 		hp = &s->conf->sentinels[s->cur];
-		ac = redisAsyncConnect(hp->host, hp->port);
-		if (ac != NULL && ac->err == 0) {
-			ac->data = s;
-			redisLibeventAttach(ac, s->base);
-			redisAsyncSetConnectCallback(ac,
-			    chat_redis_sentinel_on_connect);
-			redisAsyncSetDisconnectCallback(ac,
-			    chat_redis_sentinel_on_disconnect);
+		ac = chat_redis_sentinel_connect(s, hp, why, sizeof(why));
+		if (ac == NULL)
+			chat_redis_sentinel_failed(s, 0, why);
+		else {
 			s->ask = ac;
 			if (chat_redis_sentinel_send(s, ac) == 0) {
 				s->tried++;
@@ -372,11 +381,10 @@ chat_redis_sentinel_next(struct chat_redis_sentinel *s)
 				return;
 			}
 			s->ask = NULL;
-		}
-		chat_redis_sentinel_failed(s, 0, ac != NULL && ac->err != 0 ?
-		    ac->c.errstr : "cannot connect");
-		if (ac != NULL)
+			chat_redis_sentinel_failed(s, 0, ac->err != 0 ?
+			    ac->c.errstr : "cannot connect");
 			redisAsyncFree(ac);
+		}
 		s->cur = (s->cur + 1) % s->conf->nsentinels;
 	}
 	s->found(s->arg, NULL, 0, NULL, s->why);
